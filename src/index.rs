@@ -1,0 +1,641 @@
+//! Opening and building the on-disk index, atomically.
+//!
+//! An index directory holds generations: `gen-<n>/` is a complete tantivy index and the file
+//! `CURRENT` names the one to serve. A build writes a new generation beside the old one, commits
+//! and syncs it, then replaces `CURRENT` with an atomic rename. A build killed at any moment
+//! therefore leaves the previous generation (or none) in `CURRENT`, never a half-built one;
+//! leftovers of killed builds are removed by the next build. One build at a time: a lock file
+//! makes a second concurrent build fail fast.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::ingest::{self, Report};
+use crate::model::{Kind, Record};
+use crate::schema::{self, DocumentBuilder, Fields};
+use crate::taxonomy::Taxonomy;
+use crate::{Error, Result};
+
+/// File naming the generation to serve.
+pub const CURRENT: &str = "CURRENT";
+const LOCK: &str = ".build.lock";
+const GENERATION_PREFIX: &str = "gen-";
+/// Memory the index writer may use for buffering, in bytes.
+pub const WRITER_MEMORY: usize = 256 * 1024 * 1024;
+
+/// An open index: what search needs, cheap to clone.
+#[derive(Clone)]
+pub struct MusterIndex {
+    /// The tantivy index.
+    pub index: Index,
+    /// Field handles.
+    pub fields: Arc<Fields>,
+    /// One shared reader; take a new searcher from it per request.
+    pub reader: IndexReader,
+    /// The taxonomy skills were mapped with.
+    pub taxonomy: Arc<Taxonomy>,
+    /// Where the generation lives on disk (`None` in RAM).
+    pub path: Option<PathBuf>,
+}
+
+impl MusterIndex {
+    fn from_index(index: Index, taxonomy: Arc<Taxonomy>, path: Option<PathBuf>) -> Result<Self> {
+        schema::register_tokenizers(&index);
+        let fields = Arc::new(Fields::from_schema(&index.schema()).map_err(|e| match e {
+            Error::Index { reason, .. } => Error::Index {
+                path: path.clone().unwrap_or_default(),
+                reason,
+            },
+            other => other,
+        })?);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .try_into()?;
+        Ok(MusterIndex {
+            index,
+            fields,
+            reader,
+            taxonomy,
+            path,
+        })
+    }
+
+    /// Number of live records of every kind.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+}
+
+/// What a build produced.
+#[derive(Debug)]
+pub struct BuildOutcome {
+    /// The load report.
+    pub report: Report,
+    /// The generation directory now in `CURRENT`.
+    pub generation: PathBuf,
+    /// Records in the new index.
+    pub documents: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// Options of a build.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Fail (and keep the previous index) when any line is rejected.
+    pub strict: bool,
+    /// Show a progress bar on a terminal, log lines otherwise.
+    pub progress: bool,
+}
+
+/// Builds an index of the data files in `data_dir` into `index_dir` and makes it current.
+pub fn build(
+    data_dir: &Path,
+    index_dir: &Path,
+    taxonomy: Arc<Taxonomy>,
+    options: &BuildOptions,
+) -> Result<BuildOutcome> {
+    let started = Instant::now();
+    let index_error = |reason: String| Error::Index {
+        path: index_dir.to_path_buf(),
+        reason,
+    };
+    fs::create_dir_all(index_dir)
+        .map_err(|e| index_error(format!("cannot create the directory: {e}")))?;
+    let _lock = BuildLock::acquire(index_dir)?;
+    remove_stale_generations(index_dir);
+    let generation = new_generation_dir(index_dir)?;
+    let result = build_generation(data_dir, &generation, &taxonomy, options);
+    let (report, documents) = match result {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&generation);
+            return Err(e);
+        }
+    };
+    if options.strict && report.rejected() > 0 {
+        let _ = fs::remove_dir_all(&generation);
+        return Err(Error::Strict(report.rejected()));
+    }
+    publish(index_dir, &generation)?;
+    remove_stale_generations(index_dir);
+    Ok(BuildOutcome {
+        report,
+        generation,
+        documents,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn build_generation(
+    data_dir: &Path,
+    generation: &Path,
+    taxonomy: &Taxonomy,
+    options: &BuildOptions,
+) -> Result<(Report, u64)> {
+    let fields = Fields::build();
+    let index = Index::create_in_dir(generation, fields.schema.clone())?;
+    schema::register_tokenizers(&index);
+    let mut writer: IndexWriter<TantivyDocument> =
+        index.writer_with_num_threads(2, WRITER_MEMORY)?;
+    let progress = Progress::new(options.progress);
+    let builder = DocumentBuilder::new(&fields, taxonomy);
+    let mut unmapped: Vec<String> = Vec::new();
+    let mut report = ingest::load_dir(data_dir, &mut |record: Record| {
+        let (doc, skills) = builder.document(&record);
+        unmapped.extend(skills);
+        writer.delete_term(Term::from_field_text(
+            fields.key,
+            &schema::record_key(record.kind(), record.id()),
+        ));
+        writer.add_document(doc)?;
+        progress.tick();
+        Ok(())
+    })?;
+    for skill in unmapped {
+        *report.unmapped_skills.entry(skill).or_default() += 1;
+    }
+    progress.finish("committing");
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+    sync_dir(generation)?;
+    let documents = index.reader()?.searcher().num_docs();
+    Ok((report, documents))
+}
+
+/// Opens the current generation of `index_dir`.
+pub fn open(index_dir: &Path, taxonomy: Arc<Taxonomy>) -> Result<MusterIndex> {
+    let generation = current_generation(index_dir)?.ok_or_else(|| Error::Index {
+        path: index_dir.to_path_buf(),
+        reason: "no index has been built here yet (run `muster index`)".into(),
+    })?;
+    let index = Index::open_in_dir(&generation).map_err(|e| Error::Index {
+        path: generation.clone(),
+        reason: format!("cannot open: {e}"),
+    })?;
+    MusterIndex::from_index(index, taxonomy, Some(generation))
+}
+
+/// The generation named by `CURRENT`, if there is one.
+pub fn current_generation(index_dir: &Path) -> Result<Option<PathBuf>> {
+    let pointer = index_dir.join(CURRENT);
+    let name = match fs::read_to_string(&pointer) {
+        Ok(name) => name.trim().to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(Error::Read {
+                path: pointer,
+                source,
+            });
+        }
+    };
+    if !name.starts_with(GENERATION_PREFIX) || name.contains('/') {
+        return Err(Error::Index {
+            path: pointer,
+            reason: format!("names `{name}`, which is not a generation"),
+        });
+    }
+    let generation = index_dir.join(name);
+    if !generation.join("meta.json").exists() {
+        return Err(Error::Index {
+            path: generation,
+            reason: "the current generation has no meta.json (damaged index; rebuild it)".into(),
+        });
+    }
+    Ok(Some(generation))
+}
+
+/// Builds an index in RAM from records (tests and benches).
+pub fn in_ram(records: &[Record], taxonomy: Arc<Taxonomy>) -> Result<MusterIndex> {
+    let fields = Fields::build();
+    let index = Index::create_in_ram(fields.schema.clone());
+    schema::register_tokenizers(&index);
+    let mut writer: IndexWriter<TantivyDocument> = index.writer_with_num_threads(1, 50_000_000)?;
+    let builder = DocumentBuilder::new(&fields, &taxonomy);
+    for record in records {
+        writer.delete_term(Term::from_field_text(
+            fields.key,
+            &schema::record_key(record.kind(), record.id()),
+        ));
+        writer.add_document(builder.document(record).0)?;
+    }
+    writer.commit()?;
+    let muster = MusterIndex::from_index(index, taxonomy, None)?;
+    muster.reader.reload()?;
+    Ok(muster)
+}
+
+/// Every record of `kind` loaded from a data directory, in file order, with the report.
+pub fn load_records(data_dir: &Path) -> Result<(Vec<Record>, Report)> {
+    let mut records = Vec::new();
+    let report = ingest::load_dir(data_dir, &mut |r| {
+        records.push(r);
+        Ok(())
+    })?;
+    Ok((records, report))
+}
+
+/// Counts the records of one kind in an open index.
+pub fn count_kind(index: &MusterIndex, kind: Kind) -> Result<u64> {
+    let query = tantivy::query::TermQuery::new(
+        Term::from_field_u64(index.fields.kind, schema::kind_code(kind)),
+        tantivy::schema::IndexRecordOption::Basic,
+    );
+    Ok(index
+        .reader
+        .searcher()
+        .search(&query, &tantivy::collector::Count)? as u64)
+}
+
+fn new_generation_dir(index_dir: &Path) -> Result<PathBuf> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros();
+    for attempt in 0..100u32 {
+        let dir = index_dir.join(format!("{GENERATION_PREFIX}{stamp}-{attempt}"));
+        match fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(Error::Index {
+                    path: dir,
+                    reason: format!("cannot create: {e}"),
+                });
+            }
+        }
+    }
+    Err(Error::Index {
+        path: index_dir.to_path_buf(),
+        reason: "cannot pick a new generation name".into(),
+    })
+}
+
+/// Points `CURRENT` at `generation` with an atomic rename, syncing so it survives a crash.
+fn publish(index_dir: &Path, generation: &Path) -> Result<()> {
+    let name = generation
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = index_dir.join(format!("{CURRENT}.tmp"));
+    let write = || -> std::io::Result<()> {
+        let mut file = File::create(&tmp)?;
+        file.write_all(name.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        fs::rename(&tmp, index_dir.join(CURRENT))?;
+        sync_dir(index_dir).map_err(std::io::Error::other)
+    };
+    write().map_err(|e| Error::Index {
+        path: index_dir.to_path_buf(),
+        reason: format!("cannot publish the new generation: {e}"),
+    })
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| Error::Read {
+            path: dir.to_path_buf(),
+            source,
+        })
+}
+
+/// Removes generations other than the current one (old ones and leftovers of killed builds).
+fn remove_stale_generations(index_dir: &Path) {
+    let current = current_generation(index_dir).ok().flatten();
+    let Ok(entries) = fs::read_dir(index_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_generation = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(GENERATION_PREFIX);
+        if is_generation
+            && Some(&path) != current.as_ref()
+            && let Err(e) = fs::remove_dir_all(&path)
+        {
+            tracing::warn!(path = %path.display(), error = %e, "cannot remove an old index generation");
+        }
+    }
+}
+
+/// Held for the length of a build; a second build on the same directory fails fast.
+struct BuildLock {
+    _file: File,
+}
+
+impl BuildLock {
+    fn acquire(index_dir: &Path) -> Result<BuildLock> {
+        let path = index_dir.join(LOCK);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::Index {
+                path: path.clone(),
+                reason: format!("cannot open the build lock: {e}"),
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(BuildLock { _file: file }),
+            Err(_) => Err(Error::Index {
+                path: index_dir.to_path_buf(),
+                reason: "another build is running on this index directory".into(),
+            }),
+        }
+    }
+}
+
+/// A progress bar on a terminal, a log line every 100,000 records otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    count: std::cell::Cell<u64>,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(enabled: bool) -> Progress {
+        let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} indexing {human_pos} records ({per_sec}) {elapsed}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Progress {
+            bar,
+            count: std::cell::Cell::new(0),
+            started: Instant::now(),
+        }
+    }
+
+    fn tick(&self) {
+        let n = self.count.get() + 1;
+        self.count.set(n);
+        match &self.bar {
+            Some(bar) => bar.set_position(n),
+            None if n.is_multiple_of(100_000) => {
+                let rate = n as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+                tracing::info!(records = n, per_second = rate as u64, "indexing");
+            }
+            None => {}
+        }
+    }
+
+    fn finish(&self, message: &str) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        tracing::info!(records = self.count.get(), "{message}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MEMBERS: &str = r#"{"id":"m-1","name":"Ada","department":"Dstl"}
+{"id":"m-2","name":"Grace","department":"UKHSA"}
+"#;
+
+    fn options() -> BuildOptions {
+        BuildOptions {
+            strict: false,
+            progress: false,
+        }
+    }
+
+    fn data(text: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("members.jsonl"), text).unwrap();
+        dir
+    }
+
+    #[test]
+    fn build_publishes_a_generation_that_open_reads() {
+        let data = data(MEMBERS);
+        let index_dir = tempfile::tempdir().unwrap();
+        let taxonomy = Arc::new(Taxonomy::builtin());
+        let outcome = build(data.path(), index_dir.path(), taxonomy.clone(), &options()).unwrap();
+        assert_eq!(outcome.documents, 2);
+        let index = open(index_dir.path(), taxonomy).unwrap();
+        assert_eq!(index.num_docs(), 2);
+    }
+
+    #[test]
+    fn a_second_build_replaces_the_first_and_removes_it() {
+        let index_dir = tempfile::tempdir().unwrap();
+        let taxonomy = Arc::new(Taxonomy::builtin());
+        let first = build(
+            data(MEMBERS).path(),
+            index_dir.path(),
+            taxonomy.clone(),
+            &options(),
+        )
+        .unwrap();
+        let more =
+            format!("{MEMBERS}{{\"id\":\"m-3\",\"name\":\"Rosalind\",\"department\":\"NPL\"}}\n");
+        let second = build(
+            data(&more).path(),
+            index_dir.path(),
+            taxonomy.clone(),
+            &options(),
+        )
+        .unwrap();
+        assert_ne!(first.generation, second.generation);
+        assert!(!first.generation.exists());
+        assert_eq!(open(index_dir.path(), taxonomy).unwrap().num_docs(), 3);
+    }
+
+    #[test]
+    fn strict_build_with_a_rejection_keeps_the_previous_index() {
+        let index_dir = tempfile::tempdir().unwrap();
+        let taxonomy = Arc::new(Taxonomy::builtin());
+        build(
+            data(MEMBERS).path(),
+            index_dir.path(),
+            taxonomy.clone(),
+            &options(),
+        )
+        .unwrap();
+        let bad = format!("{MEMBERS}{{\"id\":\"m-3\"}}\n");
+        let strict = BuildOptions {
+            strict: true,
+            progress: false,
+        };
+        let err = build(
+            data(&bad).path(),
+            index_dir.path(),
+            taxonomy.clone(),
+            &strict,
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Strict(1)), "{err}");
+        assert_eq!(open(index_dir.path(), taxonomy).unwrap().num_docs(), 2);
+        let generations = fs::read_dir(index_dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("gen-")
+            })
+            .count();
+        assert_eq!(generations, 1);
+    }
+
+    #[test]
+    fn duplicate_ids_leave_one_document_with_the_last_values() {
+        let text =
+            format!("{MEMBERS}{{\"id\":\"m-1\",\"name\":\"Ada King\",\"department\":\"Dstl\"}}\n");
+        let index_dir = tempfile::tempdir().unwrap();
+        let taxonomy = Arc::new(Taxonomy::builtin());
+        let outcome = build(data(&text).path(), index_dir.path(), taxonomy, &options()).unwrap();
+        assert_eq!(outcome.documents, 2);
+        assert_eq!(outcome.report.files[0].replaced, 1);
+    }
+
+    #[test]
+    fn opening_a_directory_without_an_index_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = open(dir.path(), Arc::new(Taxonomy::builtin()))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("no index has been built"), "{err}");
+    }
+
+    #[test]
+    fn a_leftover_from_a_killed_build_is_ignored_and_cleaned_up() {
+        let index_dir = tempfile::tempdir().unwrap();
+        let taxonomy = Arc::new(Taxonomy::builtin());
+        build(
+            data(MEMBERS).path(),
+            index_dir.path(),
+            taxonomy.clone(),
+            &options(),
+        )
+        .unwrap();
+        // what a build killed mid-way leaves: a generation directory CURRENT does not name
+        let half = index_dir.path().join("gen-0-0");
+        fs::create_dir(&half).unwrap();
+        fs::write(half.join("garbage.idx"), b"partial").unwrap();
+        assert_eq!(
+            open(index_dir.path(), taxonomy.clone()).unwrap().num_docs(),
+            2
+        );
+        build(data(MEMBERS).path(), index_dir.path(), taxonomy, &options()).unwrap();
+        assert!(!half.exists());
+    }
+
+    /// Runs in a child process (see the test below): builds from `MUSTER_CHILD_DATA`.
+    #[test]
+    #[ignore = "run as a child process by a_build_killed_mid_way_leaves_the_previous_index_usable"]
+    fn child_build() {
+        let (Ok(data), Ok(index_dir)) = (
+            std::env::var("MUSTER_CHILD_DATA"),
+            std::env::var("MUSTER_CHILD_INDEX"),
+        ) else {
+            return;
+        };
+        build(
+            Path::new(&data),
+            Path::new(&index_dir),
+            Arc::new(Taxonomy::builtin()),
+            &options(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_build_killed_mid_way_leaves_the_previous_index_usable() {
+        let taxonomy = Arc::new(Taxonomy::builtin());
+        let index_dir = tempfile::tempdir().unwrap();
+        build(
+            data(MEMBERS).path(),
+            index_dir.path(),
+            taxonomy.clone(),
+            &options(),
+        )
+        .unwrap();
+        let before = current_generation(index_dir.path()).unwrap().unwrap();
+
+        let big = tempfile::tempdir().unwrap();
+        let spec = crate::generate::Spec {
+            members: 40_000,
+            case_studies_per_member: 0.1,
+            seed: 1,
+            csv: false,
+        };
+        crate::generate::generate(&spec, &taxonomy, big.path()).unwrap();
+
+        for delay_ms in [0u64, 150, 400] {
+            let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "index::tests::child_build",
+                    "--ignored",
+                    "--nocapture",
+                ])
+                .env("MUSTER_CHILD_DATA", big.path())
+                .env("MUSTER_CHILD_INDEX", index_dir.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            // wait until the child has started writing a new generation, then kill -9
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while fs::read_dir(index_dir.path())
+                .unwrap()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("gen-"))
+                .count()
+                < 2
+            {
+                assert!(Instant::now() < deadline, "the child never started a build");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            std::thread::sleep(Duration::from_millis(delay_ms));
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the build finished before it could be killed"
+            );
+            child.kill().unwrap();
+            child.wait().unwrap();
+
+            assert_eq!(
+                current_generation(index_dir.path()).unwrap().unwrap(),
+                before
+            );
+            let index = open(index_dir.path(), taxonomy.clone()).unwrap();
+            assert_eq!(index.num_docs(), 2, "after a kill at +{delay_ms} ms");
+        }
+        // the next build cleans up and succeeds
+        build(
+            data(MEMBERS).path(),
+            index_dir.path(),
+            taxonomy.clone(),
+            &options(),
+        )
+        .unwrap();
+        let generations = fs::read_dir(index_dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("gen-"))
+            .count();
+        assert_eq!(generations, 1);
+    }
+}

@@ -1,0 +1,1227 @@
+//! Files in, validated records out, with a report of every line that was rejected and why.
+//!
+//! Reading streams line by line (a 1 GB file is never held in memory) and caps the length of a
+//! line, so one bad line costs at most that much. Each line is validated field by field: a
+//! rejection names the file, the line number, the field and the reason, and loading goes on.
+//! Members are loaded first, then facilities, then case studies, so references between them
+//! (authors, contacts, facilities used) can be checked: an unknown reference is reported and left
+//! out, never invented.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::model::{
+    Availability, CaseStudy, Clearance, Facility, FacilityStatus, Grade, GseCategory, Kind, Level,
+    Location, Marking, Member, Record, SkillRecord, date_format, truncate,
+};
+use crate::reference::Reference;
+use crate::{Error, Result};
+
+/// The longest line accepted, in bytes; longer lines are rejected without being held in memory.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// How many rejections and warnings a report keeps in full (all are counted).
+pub const MAX_LISTED: usize = 10_000;
+
+/// One input line that was not loaded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejection {
+    /// File name.
+    pub file: String,
+    /// 1-based line number (for CSV, the line where the record starts).
+    pub line: u64,
+    /// The field at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Something worth knowing about a line that was still loaded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    /// File name.
+    pub file: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// What was noticed.
+    pub message: String,
+}
+
+/// Counts for one input file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FileSummary {
+    /// File name.
+    pub file: String,
+    /// Lines (records) read, blank lines excluded.
+    pub read: u64,
+    /// Records accepted and passed to the index.
+    pub indexed: u64,
+    /// Accepted records whose id had been seen before: they replaced the earlier one.
+    pub replaced: u64,
+    /// Lines rejected.
+    pub rejected: u64,
+}
+
+/// What a load did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    /// One entry per file read.
+    pub files: Vec<FileSummary>,
+    /// Rejected lines (the first [`MAX_LISTED`]).
+    pub rejections: Vec<Rejection>,
+    /// Warnings (the first [`MAX_LISTED`]).
+    pub warnings: Vec<Warning>,
+    /// Total warnings, including those not listed.
+    pub warning_count: u64,
+    /// Free-text skills that matched no taxonomy node, with how often each was seen.
+    pub unmapped_skills: BTreeMap<String, u64>,
+}
+
+impl Report {
+    /// Total lines rejected across files.
+    pub fn rejected(&self) -> u64 {
+        self.files.iter().map(|f| f.rejected).sum()
+    }
+
+    /// Total records accepted across files.
+    pub fn indexed(&self) -> u64 {
+        self.files.iter().map(|f| f.indexed).sum()
+    }
+
+    fn reject(&mut self, rejection: Rejection) {
+        if let Some(summary) = self.files.last_mut() {
+            summary.rejected += 1;
+        }
+        if self.rejections.len() < MAX_LISTED {
+            self.rejections.push(rejection);
+        }
+    }
+
+    fn warn(&mut self, file: &str, line: u64, message: String) {
+        self.warning_count += 1;
+        if self.warnings.len() < MAX_LISTED {
+            self.warnings.push(Warning {
+                file: file.to_string(),
+                line,
+                message,
+            });
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in &self.rejections {
+            match &r.field {
+                Some(field) => writeln!(
+                    f,
+                    "rejected {}:{}: field `{}`: {}",
+                    r.file, r.line, field, r.reason
+                )?,
+                None => writeln!(f, "rejected {}:{}: {}", r.file, r.line, r.reason)?,
+            }
+        }
+        let listed = self.rejections.len() as u64;
+        if self.rejected() > listed {
+            writeln!(
+                f,
+                "... and {} more rejected lines",
+                self.rejected() - listed
+            )?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning {}:{}: {}", w.file, w.line, w.message)?;
+        }
+        if self.warning_count > self.warnings.len() as u64 {
+            writeln!(
+                f,
+                "... and {} more warnings",
+                self.warning_count - self.warnings.len() as u64
+            )?;
+        }
+        if !self.unmapped_skills.is_empty() {
+            let total: u64 = self.unmapped_skills.values().sum();
+            writeln!(
+                f,
+                "{} distinct skills ({} mentions) matched no taxonomy node and are kept as free text",
+                self.unmapped_skills.len(),
+                total
+            )?;
+        }
+        for s in &self.files {
+            writeln!(
+                f,
+                "{}: read {}, indexed {}, replaced {}, rejected {}",
+                s.file, s.read, s.indexed, s.replaced, s.rejected
+            )?;
+        }
+        let read: u64 = self.files.iter().map(|s| s.read).sum();
+        let replaced: u64 = self.files.iter().map(|s| s.replaced).sum();
+        write!(
+            f,
+            "total: read {read}, indexed {}, replaced {replaced}, rejected {}",
+            self.indexed(),
+            self.rejected()
+        )
+    }
+}
+
+/// One line from a [`LineReader`].
+#[derive(Debug, PartialEq)]
+pub enum Line {
+    /// A line of valid UTF-8, without its line ending.
+    Text(String),
+    /// A line longer than the limit; its length in bytes.
+    TooLong(usize),
+    /// A line that is not valid UTF-8; the byte offset of the first bad byte.
+    NotUtf8(usize),
+}
+
+/// Reads lines with a length cap, numbering them from 1. Never holds more than the cap.
+pub struct LineReader<R> {
+    reader: BufReader<R>,
+    number: u64,
+    max: usize,
+    buf: Vec<u8>,
+}
+
+impl<R: Read> LineReader<R> {
+    /// Wraps `reader`, capping lines at `max` bytes.
+    pub fn new(reader: R, max: usize) -> Self {
+        LineReader {
+            reader: BufReader::with_capacity(64 * 1024, reader),
+            number: 0,
+            max,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The next line and its number, or `None` at the end of the input.
+    pub fn next_line(&mut self) -> std::io::Result<Option<(u64, Line)>> {
+        self.buf.clear();
+        let mut length = 0usize;
+        let mut saw_any = false;
+        loop {
+            let chunk = self.reader.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            saw_any = true;
+            let (part, done) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(end) => (&chunk[..end], Some(end + 1)),
+                None => (chunk, None),
+            };
+            length += part.len();
+            if length <= self.max {
+                self.buf.extend_from_slice(part);
+            }
+            let consumed = done.unwrap_or(part.len());
+            self.reader.consume(consumed);
+            if done.is_some() {
+                break;
+            }
+        }
+        if !saw_any {
+            return Ok(None);
+        }
+        self.number += 1;
+        if length > self.max {
+            return Ok(Some((self.number, Line::TooLong(length))));
+        }
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        let bytes = std::mem::take(&mut self.buf);
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(Some((self.number, Line::Text(text)))),
+            Err(e) => Ok(Some((
+                self.number,
+                Line::NotUtf8(e.utf8_error().valid_up_to()),
+            ))),
+        }
+    }
+}
+
+/// Reads typed fields out of one JSON object, naming the field in every error.
+struct Fields<'a> {
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(v) => Some(v),
+        }
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => Err(Error::field(key, "must be a string")),
+        }
+    }
+
+    fn required(&self, key: &str) -> Result<String> {
+        self.string(key)?
+            .ok_or_else(|| Error::field(key, "is required"))
+    }
+
+    fn list(&self, key: &str) -> Result<Vec<String>> {
+        match self.get(key) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(i, v)| match v {
+                    Value::String(s) => Ok(s.trim().to_string()),
+                    _ => Err(Error::field(format!("{key}[{i}]"), "must be a string")),
+                })
+                .filter(|r| r.as_ref().map(|s| !s.is_empty()).unwrap_or(true))
+                .collect(),
+            Some(_) => Err(Error::field(key, "must be a list of strings")),
+        }
+    }
+
+    fn date(&self, key: &str) -> Result<Option<time::Date>> {
+        self.string(key)?
+            .map(|s| date_format::parse(&s, key))
+            .transpose()
+    }
+
+    fn location(&self, key: &str) -> Result<Option<Location>> {
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        let Value::Object(map) = value else {
+            return Err(Error::field(
+                key,
+                "must be an object {town, region, lat, lon}",
+            ));
+        };
+        let inner = Fields { map };
+        let coordinate = |name: &str, limit: f64| -> Result<f64> {
+            let field = format!("{key}.{name}");
+            let value = match inner.get(name) {
+                Some(Value::Number(n)) => n.as_f64(),
+                Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+                None => return Err(Error::field(field, "is required")),
+                Some(_) => None,
+            };
+            match value {
+                Some(v) if v.is_finite() && v.abs() <= limit => Ok(v),
+                _ => Err(Error::field(
+                    field,
+                    format!("must be a number between -{limit} and {limit}"),
+                )),
+            }
+        };
+        let lat = coordinate("lat", 90.0)?;
+        let lon = coordinate("lon", 180.0)?;
+        let text = |name: &str| {
+            inner
+                .string(name)
+                .map_err(|_| Error::field(format!("{key}.{name}"), "must be a string"))
+        };
+        Ok(Some(Location {
+            town: text("town")?,
+            region: text("region")?,
+            lat,
+            lon,
+        }))
+    }
+
+    fn unknown(&self, known: &[&str]) -> Vec<String> {
+        self.map
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .cloned()
+            .collect()
+    }
+}
+
+fn parse_enum<T>(
+    fields: &Fields<'_>,
+    key: &str,
+    parse: fn(&str, &str) -> Result<T>,
+) -> Result<Option<T>> {
+    fields.string(key)?.map(|s| parse(&s, key)).transpose()
+}
+
+/// Checks an id against `[A-Za-z0-9._-]{1,64}`.
+pub fn validate_id(id: &str, field: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::field(
+            field,
+            format!(
+                "`{}` must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' or '-'",
+                truncate(id, 70)
+            ),
+        ))
+    }
+}
+
+fn department(fields: &Fields<'_>, key: &str, required: bool) -> Result<Option<String>> {
+    let value = if required {
+        Some(fields.required(key)?)
+    } else {
+        fields.string(key)?
+    };
+    value
+        .map(|name| canonical_department(&name, key))
+        .transpose()
+}
+
+fn canonical_department(name: &str, field: &str) -> Result<String> {
+    Reference::get()
+        .department(name)
+        .map(|d| d.abbr.clone())
+        .ok_or_else(|| {
+            Error::field(
+                field,
+                format!(
+                    "unknown department `{}` (use a short name from departments.jsonl, e.g. Dstl, UKHSA, Met Office)",
+                    truncate(name, 60)
+                ),
+            )
+        })
+}
+
+/// The parent to record: the reference parent when there is one, otherwise the one given.
+fn parent_of(department: Option<&str>, given: Option<String>) -> Option<String> {
+    department
+        .and_then(|d| Reference::get().department(d))
+        .and_then(|d| d.parent.clone())
+        .or(given)
+}
+
+fn parse_skill(value: &Value, index: usize) -> Result<SkillRecord> {
+    let field = |name: &str| format!("skills[{index}].{name}");
+    let (name, level, assessed) = match value {
+        Value::String(text) => {
+            let (name, level, assessed) = split_skill_pair(text, index)?;
+            (name, level, assessed)
+        }
+        Value::Object(map) => {
+            let f = Fields { map };
+            let name = f
+                .string("name")
+                .map_err(|_| Error::field(field("name"), "must be a string"))?
+                .ok_or_else(|| Error::field(field("name"), "is required"))?;
+            let level = f
+                .string("level")
+                .map_err(|_| {
+                    Error::field(
+                        field("level"),
+                        "must be 1-4 or awareness, working, practitioner, expert",
+                    )
+                })?
+                .ok_or_else(|| Error::field(field("level"), "is required"))?;
+            let assessed = f
+                .string("assessed")
+                .map_err(|_| Error::field(field("assessed"), "must be a date"))?;
+            (name, level, assessed)
+        }
+        _ => {
+            return Err(Error::field(
+                format!("skills[{index}]"),
+                "must be an object {name, level, assessed}",
+            ));
+        }
+    };
+    if name.chars().count() > 200 {
+        return Err(Error::field(field("name"), "is longer than 200 characters"));
+    }
+    Ok(SkillRecord {
+        name,
+        level: Level::parse_field(&level, &field("level"))?,
+        assessed: assessed
+            .map(|a| date_format::parse(&a, &field("assessed")))
+            .transpose()?,
+    })
+}
+
+/// Splits a CSV skill `name:level[:assessed]`.
+fn split_skill_pair(text: &str, index: usize) -> Result<(String, String, Option<String>)> {
+    let mut parts: Vec<&str> = text.split(':').map(str::trim).collect();
+    let assessed = match parts.last() {
+        Some(last) if parts.len() >= 3 && last.len() == 10 && last.as_bytes()[4] == b'-' => {
+            parts.pop().map(String::from)
+        }
+        _ => None,
+    };
+    if parts.len() < 2 {
+        return Err(Error::field(
+            format!("skills[{index}]"),
+            format!("`{}` must be written name:level", truncate(text, 60)),
+        ));
+    }
+    let level = parts.pop().unwrap_or_default().to_string();
+    Ok((parts.join(":"), level, assessed))
+}
+
+const MEMBER_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "email",
+    "department",
+    "parent_department",
+    "role",
+    "grade",
+    "gse_category",
+    "clearance",
+    "clearance_review_due",
+    "availability",
+    "location",
+    "skills",
+    "registrations",
+    "summary",
+    "updated",
+    "marking",
+];
+
+const CASE_STUDY_FIELDS: &[&str] = &[
+    "id",
+    "title",
+    "summary",
+    "body",
+    "date",
+    "departments",
+    "authors",
+    "skills",
+    "facilities",
+    "marking",
+];
+
+const FACILITY_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "establishment",
+    "department",
+    "parent_department",
+    "description",
+    "capabilities",
+    "location",
+    "access_clearance",
+    "contacts",
+    "status",
+    "marking",
+];
+
+/// A parsed record and the names of fields it carried that Muster does not know.
+pub struct Parsed<T> {
+    /// The record.
+    pub record: T,
+    /// Unknown field names, ignored.
+    pub unknown_fields: Vec<String>,
+}
+
+fn parsed<T>(record: T, fields: &Fields<'_>, known: &[&str]) -> Parsed<T> {
+    Parsed {
+        record,
+        unknown_fields: fields.unknown(known),
+    }
+}
+
+fn text_limit(value: Option<String>, field: &str, max_chars: usize) -> Result<Option<String>> {
+    match value {
+        Some(v) if v.chars().count() > max_chars => Err(Error::field(
+            field,
+            format!("is longer than {max_chars} characters"),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// Validates one member object.
+pub fn parse_member(map: &Map<String, Value>) -> Result<Parsed<Member>> {
+    let f = Fields { map };
+    let id = f.required("id")?;
+    validate_id(&id, "id")?;
+    let name = f.required("name")?;
+    let department = department(&f, "department", true)?.unwrap_or_default();
+    let given_parent = department_opt(&f, "parent_department")?;
+    let email = f.string("email")?;
+    if let Some(email) = &email
+        && (!email.contains('@') || email.contains(char::is_whitespace))
+    {
+        return Err(Error::field(
+            "email",
+            format!("`{}` is not an email address", truncate(email, 60)),
+        ));
+    }
+    let skills = match f.get("skills") {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| parse_skill(v, i))
+            .collect::<Result<_>>()?,
+        Some(_) => {
+            return Err(Error::field(
+                "skills",
+                "must be a list of {name, level, assessed}",
+            ));
+        }
+    };
+    let member = Member {
+        parent_department: parent_of(Some(&department), given_parent),
+        id,
+        name: text_limit(Some(name), "name", 200)?.unwrap_or_default(),
+        email,
+        department,
+        role: text_limit(f.string("role")?, "role", 200)?,
+        grade: parse_enum(&f, "grade", Grade::parse_field)?,
+        gse_category: parse_enum(&f, "gse_category", GseCategory::parse_field)?,
+        clearance: parse_enum(&f, "clearance", Clearance::parse_field)?.unwrap_or(Clearance::None),
+        clearance_review_due: f.date("clearance_review_due")?,
+        availability: parse_enum(&f, "availability", Availability::parse_field)?
+            .unwrap_or(Availability::Unavailable),
+        location: f.location("location")?,
+        skills,
+        registrations: f.list("registrations")?,
+        summary: text_limit(f.string("summary")?, "summary", 20_000)?,
+        updated: f.date("updated")?,
+        marking: parse_enum(&f, "marking", Marking::parse_field)?.unwrap_or(Marking::Official),
+    };
+    Ok(parsed(member, &f, MEMBER_FIELDS))
+}
+
+fn department_opt(f: &Fields<'_>, key: &str) -> Result<Option<String>> {
+    department(f, key, false)
+}
+
+/// Validates one case study object.
+pub fn parse_case_study(map: &Map<String, Value>) -> Result<Parsed<CaseStudy>> {
+    let f = Fields { map };
+    let id = f.required("id")?;
+    validate_id(&id, "id")?;
+    let title = f.required("title")?;
+    let departments = f
+        .list("departments")?
+        .iter()
+        .enumerate()
+        .map(|(i, d)| canonical_department(d, &format!("departments[{i}]")))
+        .collect::<Result<Vec<_>>>()?;
+    let authors = f.list("authors")?;
+    for (i, a) in authors.iter().enumerate() {
+        validate_id(a, &format!("authors[{i}]"))?;
+    }
+    let case_study = CaseStudy {
+        id,
+        title: text_limit(Some(title), "title", 500)?.unwrap_or_default(),
+        summary: text_limit(f.string("summary")?, "summary", 20_000)?,
+        body: text_limit(f.string("body")?, "body", 200_000)?,
+        date: f.date("date")?,
+        departments,
+        authors,
+        skills: f.list("skills")?,
+        facilities: f.list("facilities")?,
+        marking: parse_enum(&f, "marking", Marking::parse_field)?.unwrap_or(Marking::Official),
+    };
+    Ok(parsed(case_study, &f, CASE_STUDY_FIELDS))
+}
+
+/// Validates one facility object.
+pub fn parse_facility(map: &Map<String, Value>) -> Result<Parsed<Facility>> {
+    let f = Fields { map };
+    let id = f.required("id")?;
+    validate_id(&id, "id")?;
+    let name = f.required("name")?;
+    let department = department(&f, "department", false)?;
+    let given_parent = department_opt(&f, "parent_department")?;
+    let facility = Facility {
+        parent_department: parent_of(department.as_deref(), given_parent),
+        id,
+        name: text_limit(Some(name), "name", 500)?.unwrap_or_default(),
+        establishment: f.string("establishment")?,
+        department,
+        description: text_limit(f.string("description")?, "description", 20_000)?,
+        capabilities: f.list("capabilities")?,
+        location: f.location("location")?,
+        access_clearance: parse_enum(&f, "access_clearance", Clearance::parse_field)?
+            .unwrap_or(Clearance::None),
+        contacts: f.list("contacts")?,
+        status: parse_enum(&f, "status", FacilityStatus::parse_field)?
+            .unwrap_or(FacilityStatus::Operational),
+        marking: parse_enum(&f, "marking", Marking::parse_field)?.unwrap_or(Marking::Official),
+    };
+    Ok(parsed(facility, &f, FACILITY_FIELDS))
+}
+
+/// Parses one JSON line into a record of `kind`.
+pub fn parse_json_line(kind: Kind, line: &str) -> Result<Parsed<Record>> {
+    let value: Value = serde_json::from_str(line)
+        .map_err(|e| Error::InvalidRecord(format!("not valid JSON: {e}")))?;
+    let Value::Object(map) = value else {
+        return Err(Error::InvalidRecord(
+            "a record must be a JSON object".into(),
+        ));
+    };
+    parse_object(kind, &map)
+}
+
+/// Validates a JSON object as a record of `kind`.
+pub fn parse_object(kind: Kind, map: &Map<String, Value>) -> Result<Parsed<Record>> {
+    Ok(match kind {
+        Kind::Member => {
+            let p = parse_member(map)?;
+            Parsed {
+                record: Record::Member(p.record),
+                unknown_fields: p.unknown_fields,
+            }
+        }
+        Kind::CaseStudy => {
+            let p = parse_case_study(map)?;
+            Parsed {
+                record: Record::CaseStudy(p.record),
+                unknown_fields: p.unknown_fields,
+            }
+        }
+        Kind::Facility => {
+            let p = parse_facility(map)?;
+            Parsed {
+                record: Record::Facility(p.record),
+                unknown_fields: p.unknown_fields,
+            }
+        }
+    })
+}
+
+/// Turns one CSV member row into the JSON object the JSONL reader would have seen.
+///
+/// List columns (`registrations`, `skills`) are separated by `;`; skills are `name:level` or
+/// `name:level:assessed`. Location is given as `town`, `region`, `lat`, `lon` columns (or the
+/// same names prefixed `location.`).
+pub fn csv_row_to_object(headers: &[String], row: &csv::StringRecord) -> Map<String, Value> {
+    let mut map = Map::new();
+    let mut location = Map::new();
+    for (header, cell) in headers.iter().zip(row.iter()) {
+        let cell = cell.trim();
+        if cell.is_empty() {
+            continue;
+        }
+        let header = header.trim();
+        let key = header.strip_prefix("location.").unwrap_or(header);
+        match key {
+            "town" | "region" | "lat" | "lon" => {
+                location.insert(key.to_string(), Value::String(cell.to_string()));
+            }
+            "registrations" | "skills" => {
+                let items = cell
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Value::String(s.to_string()))
+                    .collect();
+                map.insert(key.to_string(), Value::Array(items));
+            }
+            _ => {
+                map.insert(key.to_string(), Value::String(cell.to_string()));
+            }
+        }
+    }
+    if !location.is_empty() {
+        map.insert("location".into(), Value::Object(location));
+    }
+    map
+}
+
+/// Receives each accepted record. An error stops the load (it means the index failed).
+pub type Sink<'a> = dyn FnMut(Record) -> Result<()> + 'a;
+
+/// Loads every data file in `dir` into `sink` and reports what happened.
+///
+/// Reads `members.jsonl`, `members.csv`, `facilities.jsonl` and `case_studies.jsonl` when
+/// present; a directory with none of them is an error, as is a missing directory.
+pub fn load_dir(dir: &Path, sink: &mut Sink<'_>) -> Result<Report> {
+    let meta = std::fs::metadata(dir).map_err(|source| Error::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Err(Error::Read {
+            path: dir.to_path_buf(),
+            source: std::io::Error::other("not a directory"),
+        });
+    }
+    let files: Vec<(PathBuf, Kind, bool)> = [
+        ("members.jsonl", Kind::Member, false),
+        ("members.csv", Kind::Member, true),
+        ("facilities.jsonl", Kind::Facility, false),
+        ("case_studies.jsonl", Kind::CaseStudy, false),
+    ]
+    .into_iter()
+    .map(|(name, kind, csv)| (dir.join(name), kind, csv))
+    .filter(|(path, _, _)| path.exists())
+    .collect();
+    if files.is_empty() {
+        return Err(Error::Read {
+            path: dir.to_path_buf(),
+            source: std::io::Error::other(
+                "no members.jsonl, members.csv, facilities.jsonl or case_studies.jsonl here",
+            ),
+        });
+    }
+    let mut loader = Loader::default();
+    for (path, kind, is_csv) in files {
+        if is_csv {
+            loader.load_csv(&path, sink)?;
+        } else {
+            loader.load_jsonl(&path, kind, sink)?;
+        }
+    }
+    Ok(loader.report)
+}
+
+/// Loads files one after another, remembering ids so references can be checked.
+#[derive(Default)]
+pub struct Loader {
+    /// The report so far.
+    pub report: Report,
+    members: HashSet<String>,
+    facilities: HashSet<String>,
+    case_studies: HashSet<String>,
+    unknown_fields: BTreeMap<String, (u64, String, u64)>,
+}
+
+impl Loader {
+    /// Loads one JSON Lines file of `kind`.
+    pub fn load_jsonl(&mut self, path: &Path, kind: Kind, sink: &mut Sink<'_>) -> Result<()> {
+        let file = File::open(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let name = file_name(path);
+        self.start_file(&name);
+        let mut lines = LineReader::new(file, MAX_LINE_BYTES);
+        while let Some((number, line)) = lines.next_line().map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })? {
+            let text = match line {
+                Line::Text(text) => text,
+                Line::TooLong(len) => {
+                    self.count_read();
+                    self.reject(
+                        &name,
+                        number,
+                        None,
+                        format!("line is {len} bytes, longer than the {MAX_LINE_BYTES}-byte limit"),
+                    );
+                    continue;
+                }
+                Line::NotUtf8(at) => {
+                    self.count_read();
+                    self.reject(
+                        &name,
+                        number,
+                        None,
+                        format!("not valid UTF-8 (bad byte at column {})", at + 1),
+                    );
+                    continue;
+                }
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            self.count_read();
+            match parse_json_line(kind, &text) {
+                Ok(parsed) => self.accept(&name, number, parsed, sink)?,
+                Err(e) => self.reject_error(&name, number, e),
+            }
+        }
+        self.finish_file();
+        Ok(())
+    }
+
+    /// Loads one members CSV file.
+    pub fn load_csv(&mut self, path: &Path, sink: &mut Sink<'_>) -> Result<()> {
+        let file = File::open(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let name = file_name(path);
+        self.start_file(&name);
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+        let headers: Vec<String> = match reader.headers() {
+            Ok(h) => h.iter().map(|s| s.trim().to_string()).collect(),
+            Err(e) => {
+                self.reject(&name, 1, None, format!("cannot read the header row: {e}"));
+                self.finish_file();
+                return Ok(());
+            }
+        };
+        if headers.iter().all(|h| h.is_empty()) {
+            // an empty file: nothing to load, nothing lost
+            self.finish_file();
+            return Ok(());
+        }
+        for required in ["id", "name", "department"] {
+            if !headers.iter().any(|h| h == required) {
+                self.reject(
+                    &name,
+                    1,
+                    Some(required.to_string()),
+                    format!(
+                        "the header row has no `{required}` column (found: {})",
+                        truncate(&headers.join(", "), 200)
+                    ),
+                );
+                self.finish_file();
+                return Ok(());
+            }
+        }
+        let mut row = csv::StringRecord::new();
+        loop {
+            let line = reader.position().line();
+            match reader.read_record(&mut row) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let line = row.position().map(|p| p.line()).unwrap_or(line);
+                    self.count_read();
+                    if row.len() != headers.len() {
+                        self.reject(
+                            &name,
+                            line,
+                            None,
+                            format!(
+                                "has {} columns, the header has {}",
+                                row.len(),
+                                headers.len()
+                            ),
+                        );
+                        continue;
+                    }
+                    let map = csv_row_to_object(&headers, &row);
+                    match parse_object(Kind::Member, &map) {
+                        Ok(parsed) => self.accept(&name, line, parsed, sink)?,
+                        Err(e) => self.reject_error(&name, line, e),
+                    }
+                }
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(line);
+                    self.count_read();
+                    let reason = match e.kind() {
+                        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
+                        _ => format!("cannot parse CSV: {e}"),
+                    };
+                    self.reject(&name, line, None, reason);
+                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                        break;
+                    }
+                }
+            }
+        }
+        self.finish_file();
+        Ok(())
+    }
+
+    fn start_file(&mut self, name: &str) {
+        self.report.files.push(FileSummary {
+            file: name.to_string(),
+            ..FileSummary::default()
+        });
+    }
+
+    fn finish_file(&mut self) {
+        for (field, (count, file, line)) in std::mem::take(&mut self.unknown_fields) {
+            let lines = if count == 1 {
+                "line".to_string()
+            } else {
+                format!("{count} lines")
+            };
+            self.report.warn(
+                &file,
+                line,
+                format!("unknown field `{field}` ignored ({lines}, first here)"),
+            );
+        }
+    }
+
+    fn count_read(&mut self) {
+        if let Some(s) = self.report.files.last_mut() {
+            s.read += 1;
+        }
+    }
+
+    fn reject(&mut self, file: &str, line: u64, field: Option<String>, reason: String) {
+        self.report.reject(Rejection {
+            file: file.to_string(),
+            line,
+            field,
+            reason,
+        });
+    }
+
+    fn reject_error(&mut self, file: &str, line: u64, error: Error) {
+        match error {
+            Error::InvalidField { field, reason } => self.reject(file, line, Some(field), reason),
+            Error::InvalidRecord(reason) => self.reject(file, line, None, reason),
+            other => self.reject(file, line, None, other.to_string()),
+        }
+    }
+
+    fn accept(
+        &mut self,
+        file: &str,
+        line: u64,
+        parsed: Parsed<Record>,
+        sink: &mut Sink<'_>,
+    ) -> Result<()> {
+        for field in parsed.unknown_fields {
+            let entry = self
+                .unknown_fields
+                .entry(field)
+                .or_insert((0, file.to_string(), line));
+            entry.0 += 1;
+        }
+        let mut record = parsed.record;
+        self.check_references(file, line, &mut record);
+        let id = record.id().to_string();
+        let seen = match record.kind() {
+            Kind::Member => &mut self.members,
+            Kind::CaseStudy => &mut self.case_studies,
+            Kind::Facility => &mut self.facilities,
+        };
+        let replaced = !seen.insert(id.clone());
+        if replaced {
+            self.report.warn(
+                file,
+                line,
+                format!("id `{id}` appeared earlier; this line replaces it"),
+            );
+        }
+        sink(record)?;
+        if let Some(s) = self.report.files.last_mut() {
+            s.indexed += 1;
+            if replaced {
+                s.replaced += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops references to members or facilities that were not loaded, reporting each.
+    fn check_references(&mut self, file: &str, line: u64, record: &mut Record) {
+        let mut missing = Vec::new();
+        match record {
+            Record::Member(_) => {}
+            Record::CaseStudy(cs) => {
+                cs.authors.retain(|a| {
+                    let known = self.members.contains(a);
+                    if !known {
+                        missing.push(format!("author `{a}` is not in the members file; left out"));
+                    }
+                    known
+                });
+                if !self.facilities.is_empty() {
+                    cs.facilities.retain(|f| {
+                        let known = self.facilities.contains(f);
+                        if !known {
+                            missing.push(format!(
+                                "facility `{f}` is not in the facilities file; left out"
+                            ));
+                        }
+                        known
+                    });
+                }
+            }
+            Record::Facility(fac) => {
+                fac.contacts.retain(|c| {
+                    let known = self.members.contains(c);
+                    if !known {
+                        missing.push(format!(
+                            "contact `{c}` is not in the members file; left out"
+                        ));
+                    }
+                    known
+                });
+            }
+        }
+        for message in missing {
+            self.report.warn(file, line, message);
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(files: &[(&str, &str)]) -> (Report, Vec<Record>) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let mut records = Vec::new();
+        let report = load_dir(dir.path(), &mut |r| {
+            records.push(r);
+            Ok(())
+        })
+        .unwrap();
+        (report, records)
+    }
+
+    const GOOD: &str = r#"{"id":"m-1","name":"Ada Lovelace","department":"Dstl","clearance":"SC","availability":"24h","skills":[{"name":"Bayesian statistics","level":4,"assessed":"2026-01-10"}]}"#;
+
+    #[test]
+    fn bad_lines_are_reported_with_line_and_field_and_the_rest_loads() {
+        let text = [
+            GOOD,
+            r#"{"id":"m-2","name":"Broken""#,
+            r#"{"id":"m-3","department":"Dstl"}"#,
+            r#"{"id":"m-4","name":"Bad Level","department":"Dstl","skills":[{"name":"x","level":"guru"}]}"#,
+            r#"{"id":"m-5","name":"Nowhere","department":"Ministry of Magic"}"#,
+            "",
+            r#"{"id":"m-6","name":"Fine","department":"UKHSA"}"#,
+        ]
+        .join("\n");
+        let (report, records) = load(&[("members.jsonl", &text)]);
+        assert_eq!(records.len(), 2);
+        let got: Vec<(u64, Option<&str>)> = report
+            .rejections
+            .iter()
+            .map(|r| (r.line, r.field.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, None),
+                (3, Some("name")),
+                (4, Some("skills[0].level")),
+                (5, Some("department")),
+            ]
+        );
+        assert!(report.rejections[0].reason.contains("not valid JSON"));
+        assert!(report.rejections[3].reason.contains("Ministry of Magic"));
+        assert_eq!(report.files[0].read, 6);
+        assert_eq!(report.files[0].indexed, 2);
+        assert_eq!(report.files[0].rejected, 4);
+    }
+
+    #[test]
+    fn duplicate_ids_keep_the_last_and_are_counted_as_replaced() {
+        let second = GOOD.replace("Ada Lovelace", "Ada King");
+        let (report, records) = load(&[("members.jsonl", &format!("{GOOD}\n{second}\n"))]);
+        assert_eq!(report.files[0].replaced, 1);
+        let Record::Member(last) = records.last().unwrap() else {
+            panic!()
+        };
+        assert_eq!(last.name, "Ada King");
+    }
+
+    #[test]
+    fn unknown_fields_are_a_warning_not_a_rejection() {
+        let line = GOOD.replace("\"name\"", "\"shoe_size\":9,\"name\"");
+        let (report, records) = load(&[("members.jsonl", &line)]);
+        assert_eq!(records.len(), 1);
+        assert_eq!(report.rejected(), 0);
+        assert!(report.warnings[0].message.contains("shoe_size"));
+    }
+
+    #[test]
+    fn parent_department_comes_from_the_reference_data() {
+        let (_, records) = load(&[("members.jsonl", GOOD)]);
+        let Record::Member(m) = &records[0] else {
+            panic!()
+        };
+        assert_eq!(m.parent_department.as_deref(), Some("MOD"));
+        assert_eq!(m.skills[0].level, Level::Expert);
+    }
+
+    #[test]
+    fn unknown_author_is_reported_not_invented() {
+        let cs = r#"{"id":"cs-1","title":"Modelling","authors":["m-1","m-404"]}"#;
+        let (report, records) = load(&[("members.jsonl", GOOD), ("case_studies.jsonl", cs)]);
+        let Record::CaseStudy(c) = &records[1] else {
+            panic!()
+        };
+        assert_eq!(c.authors, vec!["m-1"]);
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.message.contains("m-404") && w.line == 1)
+        );
+    }
+
+    #[test]
+    fn csv_members_parse_like_jsonl_members() {
+        let csv = "id,name,department,clearance,availability,skills,registrations,town,region,lat,lon\n\
+                   m-1,Ada Lovelace,Dstl,SC,24h,Bayesian statistics:4:2026-01-10;Epidemiology:working,CStat;CSci,Salisbury,South West,51.07,-1.79\n";
+        let json = r#"{"id":"m-1","name":"Ada Lovelace","department":"Dstl","clearance":"SC","availability":"24h","skills":[{"name":"Bayesian statistics","level":4,"assessed":"2026-01-10"},{"name":"Epidemiology","level":"working"}],"registrations":["CStat","CSci"],"location":{"town":"Salisbury","region":"South West","lat":51.07,"lon":-1.79}}"#;
+        let (_, from_csv) = load(&[("members.csv", csv)]);
+        let (_, from_json) = load(&[("members.jsonl", json)]);
+        assert_eq!(from_csv, from_json);
+    }
+
+    #[test]
+    fn csv_with_a_wrong_header_names_the_missing_column() {
+        let (report, records) = load(&[("members.csv", "ident,fullname\nm-1,Ada\n")]);
+        assert!(records.is_empty());
+        assert_eq!(report.rejections[0].field.as_deref(), Some("id"));
+        assert_eq!(report.rejections[0].line, 1);
+    }
+
+    #[test]
+    fn over_long_and_non_utf8_lines_are_rejected_alone() {
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(b"{\"id\":\"m-x\",\"name\":\"");
+        bytes.extend(std::iter::repeat_n(b'a', MAX_LINE_BYTES + 10));
+        bytes.extend_from_slice(b"\"}\n");
+        bytes
+            .extend_from_slice(b"{\"id\":\"m-y\",\"name\":\"\xff\xfe\",\"department\":\"Dstl\"}\n");
+        bytes.extend_from_slice(GOOD.as_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("members.jsonl"), &bytes).unwrap();
+        let mut count = 0;
+        let report = load_dir(dir.path(), &mut |_| {
+            count += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(count, 1);
+        assert_eq!(report.rejections[0].line, 1);
+        assert!(report.rejections[0].reason.contains("longer than"));
+        assert_eq!(report.rejections[1].line, 2);
+        assert!(report.rejections[1].reason.contains("UTF-8"));
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_error_naming_it() {
+        let err = load_dir(Path::new("/no/such/dir"), &mut |_| Ok(())).unwrap_err();
+        assert!(err.to_string().contains("/no/such/dir"), "{err}");
+    }
+
+    #[test]
+    fn ids_outside_the_allowed_alphabet_are_rejected() {
+        assert!(validate_id("m-0012", "id").is_ok());
+        assert!(validate_id("a/b", "id").is_err());
+        assert!(validate_id(&"x".repeat(65), "id").is_err());
+        assert!(validate_id("", "id").is_err());
+    }
+}

@@ -1,0 +1,615 @@
+//! The records Muster holds (members, case studies, facilities) and their ordered enums.
+//!
+//! Enums are ordered as the contract lists them, so "at least SC" or "within 24h" are plain
+//! comparisons. Each enum parses its documented spellings (case-insensitively) and nothing else.
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+/// Declares an ordered enum with its canonical spelling and any accepted aliases.
+macro_rules! ordered_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident, $field:literal {
+            $( $(#[$vmeta:meta])* $variant:ident = $spelling:literal $(| $alias:literal)* ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant ),+
+        }
+
+        impl $name {
+            /// Every value, lowest first.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The record field this enum is read from, for error messages.
+            pub const FIELD: &'static str = $field;
+
+            /// The canonical spelling, as written in the contract.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $spelling),+ }
+            }
+
+            /// Position in the contract's order, starting at 0.
+            pub fn rank(self) -> u64 {
+                Self::ALL.iter().position(|v| *v == self).unwrap_or(0) as u64
+            }
+
+            /// The value at `rank`, if any.
+            pub fn from_rank(rank: u64) -> Option<Self> {
+                Self::ALL.get(usize::try_from(rank).ok()?).copied()
+            }
+
+            /// Parses a documented spelling, ignoring case and surrounding space.
+            pub fn parse(text: &str) -> Option<Self> {
+                let text = text.trim();
+                $(
+                    if text.eq_ignore_ascii_case($spelling) $(|| text.eq_ignore_ascii_case($alias))* {
+                        return Some($name::$variant);
+                    }
+                )+
+                None
+            }
+
+            /// Parses `text`, or explains which spellings are accepted, naming `field`.
+            pub fn parse_field(text: &str, field: &str) -> crate::Result<Self> {
+                Self::parse(text).ok_or_else(|| {
+                    let allowed: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                    crate::Error::field(
+                        field,
+                        format!("`{}` is not one of {}", truncate(text, 40), allowed.join(", ")),
+                    )
+                })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                Self::parse_field(&text, $field).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+ordered_enum! {
+    /// National security vetting held, lowest first.
+    Clearance, "clearance" {
+        /// No recorded check.
+        None = "none",
+        /// Baseline Personnel Security Standard.
+        Bpss = "BPSS",
+        /// Counter-Terrorist Check.
+        Ctc = "CTC",
+        /// Security Check.
+        Sc = "SC",
+        /// Enhanced Security Check.
+        Esc = "eSC",
+        /// Developed Vetting.
+        Dv = "DV",
+        /// Enhanced Developed Vetting.
+        Edv = "eDV",
+    }
+}
+
+ordered_enum! {
+    /// How soon someone can be deployed, soonest first.
+    Availability, "availability" {
+        /// Immediately.
+        Now = "now",
+        /// Within 24 hours.
+        Within24h = "24h",
+        /// Within a week.
+        Week = "week",
+        /// Within a month.
+        Month = "month",
+        /// Not available for deployment.
+        Unavailable = "unavailable",
+    }
+}
+
+ordered_enum! {
+    /// Civil service grade, most junior first.
+    Grade, "grade" {
+        /// Administrative Assistant.
+        Aa = "AA",
+        /// Administrative Officer.
+        Ao = "AO",
+        /// Executive Officer.
+        Eo = "EO",
+        /// Higher Executive Officer.
+        Heo = "HEO",
+        /// Senior Executive Officer.
+        Seo = "SEO",
+        /// Grade 7.
+        G7 = "G7",
+        /// Grade 6.
+        G6 = "G6",
+        /// Deputy Director.
+        Scs1 = "SCS1",
+        /// Director.
+        Scs2 = "SCS2",
+        /// Director General.
+        Scs3 = "SCS3",
+        /// Permanent Secretary.
+        Scs4 = "SCS4",
+    }
+}
+
+ordered_enum! {
+    /// GSE profession membership category.
+    GseCategory, "gse_category" {
+        /// Deep specialist.
+        DeepSpecialist = "deep_specialist",
+        /// Specialist.
+        Specialist = "specialist",
+        /// Affiliate.
+        Affiliate = "affiliate",
+    }
+}
+
+ordered_enum! {
+    /// Protective marking of a record, least restricted first.
+    Marking, "marking" {
+        /// OFFICIAL: every authenticated reader.
+        Official = "OFFICIAL",
+        /// OFFICIAL-SENSITIVE: readers allowed it only.
+        OfficialSensitive = "OFFICIAL-SENSITIVE",
+    }
+}
+
+ordered_enum! {
+    /// Operating status of a facility.
+    FacilityStatus, "status" {
+        /// In normal operation.
+        Operational = "operational",
+        /// Partly available.
+        Limited = "limited",
+        /// Not available.
+        Closed = "closed",
+    }
+}
+
+ordered_enum! {
+    /// Proficiency in a skill (GSE Skills Framework), lowest first.
+    Level, "level" {
+        /// Knows the skill exists and how it applies; can help under direction.
+        Awareness = "awareness" | "1",
+        /// Applies the skill independently.
+        Working = "working" | "2",
+        /// Shares the skill with others; chooses methods.
+        Practitioner = "practitioner" | "3",
+        /// Recognised specialist and adviser.
+        Expert = "expert" | "4",
+    }
+}
+
+impl Level {
+    /// The level as the number 1-4 used by `min_level`.
+    pub fn number(self) -> u8 {
+        self.rank() as u8 + 1
+    }
+
+    /// The level for a number 1-4.
+    pub fn from_number(n: u64) -> Option<Self> {
+        n.checked_sub(1).and_then(Self::from_rank)
+    }
+}
+
+/// Shortens `text` for an error message, on a character boundary.
+pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// Dates in records are written `YYYY-MM-DD`.
+pub mod date_format {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::Date;
+    use time::macros::format_description;
+
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+        format_description!("[year]-[month]-[day]");
+
+    /// Parses `YYYY-MM-DD`, naming `field` on failure.
+    pub fn parse(text: &str, field: &str) -> crate::Result<Date> {
+        Date::parse(text.trim(), FORMAT).map_err(|_| {
+            crate::Error::field(
+                field,
+                format!(
+                    "`{}` is not a date of the form YYYY-MM-DD",
+                    super::truncate(text, 40)
+                ),
+            )
+        })
+    }
+
+    /// Formats a date as `YYYY-MM-DD`.
+    pub fn format(date: Date) -> String {
+        date.format(FORMAT).unwrap_or_default()
+    }
+
+    /// Serde helper for `Option<Date>`.
+    pub mod option {
+        use super::*;
+
+        /// Writes the date as `YYYY-MM-DD`, or null.
+        pub fn serialize<S: Serializer>(date: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
+            match date {
+                Some(date) => s.serialize_str(&super::format(*date)),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// Reads `YYYY-MM-DD` or null.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
+            let text: Option<String> = Option::deserialize(d)?;
+            text.map(|t| super::parse(&t, "date").map_err(serde::de::Error::custom))
+                .transpose()
+        }
+    }
+}
+
+/// Where a member or facility is based.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    /// Town or site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub town: Option<String>,
+    /// UK region (ITL1), e.g. `South West`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Latitude in degrees.
+    pub lat: f64,
+    /// Longitude in degrees.
+    pub lon: f64,
+}
+
+/// One recorded skill of a member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkillRecord {
+    /// The skill as the member wrote it (or the taxonomy label it was given as).
+    pub name: String,
+    /// Proficiency.
+    pub level: Level,
+    /// When the level was last assessed.
+    #[serde(
+        default,
+        with = "date_format::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub assessed: Option<Date>,
+}
+
+/// A member of the profession and their recorded expertise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    /// Stable id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Contact email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Employing organisation (short name from the departments reference).
+    pub department: String,
+    /// Parent organisation, e.g. `MOD` for `Dstl`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_department: Option<String>,
+    /// Job title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Civil service grade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<Grade>,
+    /// GSE category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gse_category: Option<GseCategory>,
+    /// Vetting held.
+    pub clearance: Clearance,
+    /// After this date the clearance does not count.
+    #[serde(
+        default,
+        with = "date_format::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub clearance_review_due: Option<Date>,
+    /// How soon they can be deployed.
+    pub availability: Availability,
+    /// Base location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// Recorded skills.
+    #[serde(default)]
+    pub skills: Vec<SkillRecord>,
+    /// Professional registrations, e.g. `CEng`.
+    #[serde(default)]
+    pub registrations: Vec<String>,
+    /// Free-text statement of expertise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Last profile update.
+    #[serde(
+        default,
+        with = "date_format::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub updated: Option<Date>,
+    /// Who may see this record.
+    pub marking: Marking,
+}
+
+/// A piece of work, written up by the members who did it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseStudy {
+    /// Stable id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Short summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Full text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// When the work happened.
+    #[serde(
+        default,
+        with = "date_format::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub date: Option<Date>,
+    /// Organisations involved.
+    #[serde(default)]
+    pub departments: Vec<String>,
+    /// Member ids of the authors: the evidence linking people to work.
+    #[serde(default)]
+    pub authors: Vec<String>,
+    /// Skills the work used.
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// Facility ids used.
+    #[serde(default)]
+    pub facilities: Vec<String>,
+    /// Who may see this record.
+    pub marking: Marking,
+}
+
+/// A laboratory, instrument or other facility of a public-sector research establishment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Facility {
+    /// Stable id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Establishment, e.g. `UKHSA Porton Down`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub establishment: Option<String>,
+    /// Owning organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// Parent of the owning organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_department: Option<String>,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// What it can do.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// Where it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// Minimum clearance needed to use it.
+    pub access_clearance: Clearance,
+    /// Member ids of contacts.
+    #[serde(default)]
+    pub contacts: Vec<String>,
+    /// Operating status.
+    pub status: FacilityStatus,
+    /// Who may see this record.
+    pub marking: Marking,
+}
+
+/// The three kinds of record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A person.
+    Member,
+    /// A case study.
+    CaseStudy,
+    /// A facility.
+    Facility,
+}
+
+impl Kind {
+    /// All kinds.
+    pub const ALL: [Kind; 3] = [Kind::Member, Kind::CaseStudy, Kind::Facility];
+
+    /// The name used in facets, files and keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Member => "member",
+            Kind::CaseStudy => "case_study",
+            Kind::Facility => "facility",
+        }
+    }
+}
+
+/// Any one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// A member.
+    Member(Member),
+    /// A case study.
+    CaseStudy(CaseStudy),
+    /// A facility.
+    Facility(Facility),
+}
+
+impl Record {
+    /// The record's kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Record::Member(_) => Kind::Member,
+            Record::CaseStudy(_) => Kind::CaseStudy,
+            Record::Facility(_) => Kind::Facility,
+        }
+    }
+
+    /// The record's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Record::Member(m) => &m.id,
+            Record::CaseStudy(c) => &c.id,
+            Record::Facility(f) => &f.id,
+        }
+    }
+
+    /// The record's marking.
+    pub fn marking(&self) -> Marking {
+        match self {
+            Record::Member(m) => m.marking,
+            Record::CaseStudy(c) => c.marking,
+            Record::Facility(f) => f.marking,
+        }
+    }
+
+    /// The record as JSON, in the ingest format.
+    pub fn to_json(&self) -> serde_json::Value {
+        let value = match self {
+            Record::Member(m) => serde_json::to_value(m),
+            Record::CaseStudy(c) => serde_json::to_value(c),
+            Record::Facility(f) => serde_json::to_value(f),
+        };
+        // Our own types always serialise.
+        value.unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clearance_parses_every_documented_spelling_in_order() {
+        let spellings = ["none", "BPSS", "CTC", "SC", "eSC", "DV", "eDV"];
+        for (rank, spelling) in spellings.iter().enumerate() {
+            let parsed = Clearance::parse(spelling).unwrap();
+            assert_eq!(parsed.rank(), rank as u64);
+            assert_eq!(parsed.as_str(), *spelling);
+        }
+        assert!(Clearance::Sc > Clearance::Ctc);
+        assert!(Clearance::Edv > Clearance::Dv);
+        assert_eq!(Clearance::parse(" sc "), Some(Clearance::Sc));
+    }
+
+    #[test]
+    fn every_enum_rejects_an_undocumented_spelling_naming_the_field() {
+        let cases: Vec<(String, crate::Result<()>)> = vec![
+            (
+                "clearance".into(),
+                Clearance::parse_field("TS", "clearance").map(drop),
+            ),
+            (
+                "availability".into(),
+                Availability::parse_field("2 days", "availability").map(drop),
+            ),
+            ("grade".into(), Grade::parse_field("G5", "grade").map(drop)),
+            (
+                "gse_category".into(),
+                GseCategory::parse_field("expert", "gse_category").map(drop),
+            ),
+            (
+                "marking".into(),
+                Marking::parse_field("SECRET", "marking").map(drop),
+            ),
+            (
+                "status".into(),
+                FacilityStatus::parse_field("open", "status").map(drop),
+            ),
+            (
+                "skills[0].level".into(),
+                Level::parse_field("5", "skills[0].level").map(drop),
+            ),
+        ];
+        for (field, result) in cases {
+            match result {
+                Err(crate::Error::InvalidField {
+                    field: named,
+                    reason,
+                }) => {
+                    assert_eq!(named, field);
+                    assert!(reason.contains("is not one of"), "{reason}");
+                }
+                other => panic!("{field}: expected a rejection, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn availability_grade_marking_and_status_parse_their_spellings() {
+        let avail: Vec<_> = ["now", "24h", "week", "month", "unavailable"]
+            .iter()
+            .map(|s| Availability::parse(s).unwrap())
+            .collect();
+        assert!(avail.windows(2).all(|w| w[0] < w[1]));
+        let grades = [
+            "AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "SCS4",
+        ];
+        let parsed: Vec<_> = grades.iter().map(|s| Grade::parse(s).unwrap()).collect();
+        assert!(parsed.windows(2).all(|w| w[0] < w[1]));
+        for s in ["deep_specialist", "specialist", "affiliate"] {
+            assert_eq!(GseCategory::parse(s).unwrap().as_str(), s);
+        }
+        assert_eq!(
+            Marking::parse("official-sensitive"),
+            Some(Marking::OfficialSensitive)
+        );
+        for s in ["operational", "limited", "closed"] {
+            assert_eq!(FacilityStatus::parse(s).unwrap().as_str(), s);
+        }
+    }
+
+    #[test]
+    fn level_accepts_numbers_and_words() {
+        for (n, word) in [
+            (1, "awareness"),
+            (2, "working"),
+            (3, "practitioner"),
+            (4, "expert"),
+        ] {
+            let by_word = Level::parse(word).unwrap();
+            assert_eq!(Level::parse(&n.to_string()), Some(by_word));
+            assert_eq!(by_word.number(), n);
+            assert_eq!(Level::from_number(n as u64), Some(by_word));
+        }
+        assert_eq!(Level::parse("0"), None);
+        assert_eq!(Level::from_number(5), None);
+    }
+
+    #[test]
+    fn dates_round_trip_and_bad_dates_name_the_field() {
+        let date = date_format::parse("2026-03-01", "updated").unwrap();
+        assert_eq!(date_format::format(date), "2026-03-01");
+        let err = date_format::parse("01/03/2026", "updated").unwrap_err();
+        assert!(matches!(err, crate::Error::InvalidField { field, .. } if field == "updated"));
+    }
+}

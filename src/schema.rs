@@ -1,0 +1,561 @@
+//! The tantivy schema, and the one function that turns a record into a tantivy document.
+//!
+//! This is the only module that knows field names. All three kinds share one index, told
+//! apart by `kind`. Text is analysed twice: stemmed English for ranking, unstemmed (`exact`)
+//! for phrases and names. Filters and ranking read fast fields only: the ordered enums,
+//! marking, coordinates and dates are fast fields, and skills are indexed as terms that carry
+//! their level (`bayesian-statistics#3`) and assessment year, so "at least level 3" is one
+//! term lookup. Facets are hierarchical paths (`/MOD/Dstl`, `/Life sciences/Microbiology/Virology`).
+
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, FAST, FacetOptions, Field, INDEXED, IndexRecordOption, STORED,
+    STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::{DateTime, Index, TantivyDocument};
+use time::Date;
+
+use crate::model::{Kind, Location, Record};
+use crate::reference::Reference;
+use crate::taxonomy::Taxonomy;
+use crate::text;
+use crate::{Error, Result};
+
+/// Facet root for skills that match no taxonomy node.
+pub const UNMAPPED_FACET: &str = "Other";
+/// Prefix of skill terms for free-text skills.
+pub const FREE_SKILL_PREFIX: &str = "free:";
+/// Prefix of skill terms credited to an ancestor of the recorded skill.
+pub const ANCESTOR_PREFIX: &str = "~";
+
+/// Handles to every field of the index.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    /// The tantivy schema.
+    pub schema: Schema,
+    /// `kind/id`, unique per record: used to replace and delete.
+    pub key: Field,
+    /// The record id (fast, stored).
+    pub id: Field,
+    /// Kind code (fast): see [`kind_code`].
+    pub kind: Field,
+    /// Marking rank (indexed, fast).
+    pub marking: Field,
+    /// Name of a member or facility, title of a case study (stemmed).
+    pub name: Field,
+    /// Summary or description (stemmed).
+    pub summary: Field,
+    /// Role, establishment (stemmed).
+    pub role: Field,
+    /// Case study body (stemmed).
+    pub body: Field,
+    /// Skill labels, synonyms and capabilities, one value each (stemmed).
+    pub skills_text: Field,
+    /// All text, unstemmed, for phrases and exact names.
+    pub exact: Field,
+    /// Skill terms: `id`, `id#level`, `id@year`, and `~ancestor` forms.
+    pub skill: Field,
+    /// Skill facet.
+    pub skill_facet: Field,
+    /// Department facet, hierarchical.
+    pub department: Field,
+    /// Clearance rank (indexed, fast).
+    pub clearance: Field,
+    /// Clearance facet.
+    pub clearance_facet: Field,
+    /// Day number (days since 1970-01-01) after which the clearance lapses; absent: no review date.
+    pub clearance_due: Field,
+    /// Availability rank (indexed, fast).
+    pub availability: Field,
+    /// Availability facet.
+    pub availability_facet: Field,
+    /// Grade rank (indexed, fast).
+    pub grade: Field,
+    /// Grade facet.
+    pub grade_facet: Field,
+    /// GSE category facet.
+    pub gse_category: Field,
+    /// Region facet.
+    pub region: Field,
+    /// Registrations, lowercased.
+    pub registration: Field,
+    /// Latitude (fast).
+    pub lat: Field,
+    /// Longitude (fast).
+    pub lon: Field,
+    /// Last update or case study date (fast).
+    pub updated: Field,
+    /// Case study authors, facility contacts (indexed, fast).
+    pub people: Field,
+    /// Facility ids a case study used.
+    pub facility_ref: Field,
+    /// Facility status facet.
+    pub status: Field,
+    /// Kind facet.
+    pub kind_facet: Field,
+    /// The record as JSON (stored only).
+    pub record: Field,
+}
+
+/// The numeric code stored for each kind.
+pub fn kind_code(kind: Kind) -> u64 {
+    match kind {
+        Kind::Member => 0,
+        Kind::CaseStudy => 1,
+        Kind::Facility => 2,
+    }
+}
+
+fn text_options(tokenizer: &str, stored: bool) -> TextOptions {
+    let options = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    if stored {
+        options.set_stored()
+    } else {
+        options
+    }
+}
+
+impl Fields {
+    /// A new schema.
+    pub fn build() -> Fields {
+        let mut b = Schema::builder();
+        let en = |stored| text_options(text::ENGLISH, stored);
+        let numeric = || INDEXED | FAST;
+        let date = DateOptions::from(INDEXED)
+            .set_fast()
+            .set_precision(DateTimePrecision::Seconds);
+        b.add_text_field("key", STRING);
+        b.add_text_field("id", STRING | STORED | FAST);
+        b.add_u64_field("kind", numeric());
+        b.add_u64_field("marking", numeric());
+        b.add_text_field("name", en(false));
+        b.add_text_field("summary", en(false));
+        b.add_text_field("role", en(false));
+        b.add_text_field("body", en(false));
+        b.add_text_field("skills_text", en(false));
+        b.add_text_field("exact", text_options(text::EXACT, false));
+        b.add_text_field("skill", STRING);
+        b.add_facet_field("skill_facet", FacetOptions::default());
+        b.add_facet_field("department", FacetOptions::default());
+        b.add_u64_field("clearance", numeric());
+        b.add_facet_field("clearance_facet", FacetOptions::default());
+        b.add_i64_field("clearance_due", numeric());
+        b.add_u64_field("availability", numeric());
+        b.add_facet_field("availability_facet", FacetOptions::default());
+        b.add_u64_field("grade", numeric());
+        b.add_facet_field("grade_facet", FacetOptions::default());
+        b.add_facet_field("gse_category", FacetOptions::default());
+        b.add_facet_field("region", FacetOptions::default());
+        b.add_text_field("registration", STRING);
+        b.add_f64_field("lat", FAST);
+        b.add_f64_field("lon", FAST);
+        b.add_date_field("updated", date);
+        b.add_text_field("people", STRING | FAST);
+        b.add_text_field("facility_ref", STRING);
+        b.add_facet_field("status", FacetOptions::default());
+        b.add_facet_field("kind_facet", FacetOptions::default());
+        b.add_text_field("record", STORED);
+        Fields::from_schema(&b.build()).expect("the schema we just built has every field")
+    }
+
+    /// Finds every field in an opened index's schema.
+    pub fn from_schema(schema: &Schema) -> Result<Fields> {
+        let f = |name: &str| {
+            schema.get_field(name).map_err(|_| Error::Index {
+                path: Default::default(),
+                reason: format!("not a Muster index of this version (no field `{name}`)"),
+            })
+        };
+        Ok(Fields {
+            schema: schema.clone(),
+            key: f("key")?,
+            id: f("id")?,
+            kind: f("kind")?,
+            marking: f("marking")?,
+            name: f("name")?,
+            summary: f("summary")?,
+            role: f("role")?,
+            body: f("body")?,
+            skills_text: f("skills_text")?,
+            exact: f("exact")?,
+            skill: f("skill")?,
+            skill_facet: f("skill_facet")?,
+            department: f("department")?,
+            clearance: f("clearance")?,
+            clearance_facet: f("clearance_facet")?,
+            clearance_due: f("clearance_due")?,
+            availability: f("availability")?,
+            availability_facet: f("availability_facet")?,
+            grade: f("grade")?,
+            grade_facet: f("grade_facet")?,
+            gse_category: f("gse_category")?,
+            region: f("region")?,
+            registration: f("registration")?,
+            lat: f("lat")?,
+            lon: f("lon")?,
+            updated: f("updated")?,
+            people: f("people")?,
+            facility_ref: f("facility_ref")?,
+            status: f("status")?,
+            kind_facet: f("kind_facet")?,
+            record: f("record")?,
+        })
+    }
+
+    /// Name of the fast field holding record ids.
+    pub fn id_name(&self) -> &'static str {
+        "id"
+    }
+
+    /// Name of the fast field holding people (authors, contacts).
+    pub fn people_name(&self) -> &'static str {
+        "people"
+    }
+
+    /// Name of a fast field by handle, for columnar readers.
+    pub fn name_of(&self, field: Field) -> &str {
+        self.schema.get_field_name(field)
+    }
+}
+
+/// Registers Muster's analysers on an index (needed after every open).
+pub fn register_tokenizers(index: &Index) {
+    index
+        .tokenizers()
+        .register(text::ENGLISH, text::english_analyzer());
+    index
+        .tokenizers()
+        .register(text::EXACT, text::exact_analyzer());
+}
+
+/// The term under which a record is unique.
+pub fn record_key(kind: Kind, id: &str) -> String {
+    format!("{}/{}", kind.as_str(), id)
+}
+
+/// Days since 1970-01-01.
+pub fn day_number(date: Date) -> i64 {
+    (date.to_julian_day() - time::macros::date!(1970 - 01 - 01).to_julian_day()) as i64
+}
+
+fn tantivy_date(date: Date) -> DateTime {
+    DateTime::from_timestamp_secs(day_number(date) * 86_400)
+}
+
+/// The taxonomy node a skill name maps to, and the terms that stand for it.
+pub struct SkillKey {
+    /// Taxonomy node, when the name matched one.
+    pub node: Option<usize>,
+    /// The base term: the node id, or `free:` plus the normalised text.
+    pub term: String,
+}
+
+/// Maps a skill name through the taxonomy.
+pub fn skill_key(taxonomy: &Taxonomy, name: &str) -> SkillKey {
+    match taxonomy.lookup(name) {
+        Some(node) => SkillKey {
+            node: Some(node),
+            term: taxonomy.node(node).id.clone(),
+        },
+        None => {
+            let mut analyzer = text::english_analyzer();
+            SkillKey {
+                node: None,
+                term: format!(
+                    "{FREE_SKILL_PREFIX}{}",
+                    text::normalise(&mut analyzer, name)
+                ),
+            }
+        }
+    }
+}
+
+/// The facet path for a department, e.g. `/MOD/Dstl`; `None` for an unknown one.
+pub fn department_facet(abbr: &str) -> Option<tantivy::schema::Facet> {
+    let path = Reference::get().department_path(abbr);
+    if path.is_empty() {
+        return None;
+    }
+    Some(tantivy::schema::Facet::from_path(path))
+}
+
+/// The facet for a skill: its taxonomy path, or `/Other/<name>` for free text.
+pub fn skill_facet(taxonomy: &Taxonomy, key: &SkillKey, written: &str) -> tantivy::schema::Facet {
+    match key.node {
+        Some(node) => tantivy::schema::Facet::from_path(taxonomy.path(node)),
+        None => tantivy::schema::Facet::from_path([UNMAPPED_FACET, written.trim()]),
+    }
+}
+
+/// Builds tantivy documents from records.
+pub struct DocumentBuilder<'a> {
+    fields: &'a Fields,
+    taxonomy: &'a Taxonomy,
+}
+
+impl<'a> DocumentBuilder<'a> {
+    /// A builder over `fields` mapping skills through `taxonomy`.
+    pub fn new(fields: &'a Fields, taxonomy: &'a Taxonomy) -> Self {
+        DocumentBuilder { fields, taxonomy }
+    }
+
+    /// The tantivy document for `record`, and the skill names that matched no taxonomy node.
+    pub fn document(&self, record: &Record) -> (TantivyDocument, Vec<String>) {
+        let f = self.fields;
+        let mut doc = TantivyDocument::default();
+        let kind = record.kind();
+        doc.add_text(f.key, record_key(kind, record.id()));
+        doc.add_text(f.id, record.id());
+        doc.add_u64(f.kind, kind_code(kind));
+        doc.add_facet(f.kind_facet, format!("/{}", kind.as_str()).as_str());
+        doc.add_u64(f.marking, record.marking().rank());
+        let json = record.to_json().to_string();
+        doc.add_text(f.record, &json);
+        let mut unmapped = Vec::new();
+        match record {
+            Record::Member(m) => {
+                self.text(&mut doc, f.name, &m.name);
+                if let Some(role) = &m.role {
+                    self.text(&mut doc, f.role, role);
+                }
+                if let Some(summary) = &m.summary {
+                    self.text(&mut doc, f.summary, summary);
+                }
+                self.department(&mut doc, &m.department);
+                doc.add_u64(f.clearance, m.clearance.rank());
+                doc.add_facet(f.clearance_facet, format!("/{}", m.clearance).as_str());
+                if let Some(due) = m.clearance_review_due {
+                    doc.add_i64(f.clearance_due, day_number(due));
+                }
+                doc.add_u64(f.availability, m.availability.rank());
+                doc.add_facet(
+                    f.availability_facet,
+                    format!("/{}", m.availability).as_str(),
+                );
+                if let Some(grade) = m.grade {
+                    doc.add_u64(f.grade, grade.rank());
+                    doc.add_facet(f.grade_facet, format!("/{grade}").as_str());
+                }
+                if let Some(category) = m.gse_category {
+                    doc.add_facet(f.gse_category, format!("/{category}").as_str());
+                }
+                self.location(&mut doc, m.location.as_ref());
+                for registration in &m.registrations {
+                    doc.add_text(f.registration, registration.to_lowercase());
+                }
+                if let Some(updated) = m.updated {
+                    doc.add_date(f.updated, tantivy_date(updated));
+                }
+                for skill in &m.skills {
+                    let year = skill.assessed.map(|d| d.year());
+                    if !self.skill(&mut doc, &skill.name, skill.level.number(), year) {
+                        unmapped.push(skill.name.clone());
+                    }
+                }
+            }
+            Record::CaseStudy(c) => {
+                self.text(&mut doc, f.name, &c.title);
+                if let Some(summary) = &c.summary {
+                    self.text(&mut doc, f.summary, summary);
+                }
+                if let Some(body) = &c.body {
+                    self.text(&mut doc, f.body, body);
+                }
+                for department in &c.departments {
+                    self.department(&mut doc, department);
+                }
+                for author in &c.authors {
+                    doc.add_text(f.people, author);
+                }
+                for facility in &c.facilities {
+                    doc.add_text(f.facility_ref, facility);
+                }
+                if let Some(date) = c.date {
+                    doc.add_date(f.updated, tantivy_date(date));
+                }
+                for skill in &c.skills {
+                    if !self.skill(&mut doc, skill, 0, None) {
+                        unmapped.push(skill.clone());
+                    }
+                }
+            }
+            Record::Facility(fac) => {
+                self.text(&mut doc, f.name, &fac.name);
+                if let Some(description) = &fac.description {
+                    self.text(&mut doc, f.summary, description);
+                }
+                if let Some(establishment) = &fac.establishment {
+                    self.text(&mut doc, f.role, establishment);
+                }
+                if let Some(department) = &fac.department {
+                    self.department(&mut doc, department);
+                }
+                doc.add_u64(f.clearance, fac.access_clearance.rank());
+                doc.add_facet(
+                    f.clearance_facet,
+                    format!("/{}", fac.access_clearance).as_str(),
+                );
+                doc.add_facet(f.status, format!("/{}", fac.status).as_str());
+                self.location(&mut doc, fac.location.as_ref());
+                for contact in &fac.contacts {
+                    doc.add_text(f.people, contact);
+                }
+                for capability in &fac.capabilities {
+                    // A capability that names a skill is indexed as that skill too, so a
+                    // search for "CL3" or "NWP" finds the lab; it is not "unmapped".
+                    self.skill(&mut doc, capability, 0, None);
+                    doc.add_text(f.skills_text, capability);
+                    doc.add_text(f.exact, capability);
+                }
+            }
+        }
+        (doc, unmapped)
+    }
+
+    fn text(&self, doc: &mut TantivyDocument, field: Field, value: &str) {
+        doc.add_text(field, value);
+        doc.add_text(self.fields.exact, value);
+    }
+
+    fn department(&self, doc: &mut TantivyDocument, abbr: &str) {
+        if let Some(facet) = department_facet(abbr) {
+            doc.add_facet(self.fields.department, facet);
+        }
+    }
+
+    fn location(&self, doc: &mut TantivyDocument, location: Option<&Location>) {
+        let Some(location) = location else { return };
+        doc.add_f64(self.fields.lat, location.lat);
+        doc.add_f64(self.fields.lon, location.lon);
+        if let Some(region) = &location.region {
+            doc.add_facet(
+                self.fields.region,
+                tantivy::schema::Facet::from_path([region.as_str()]),
+            );
+        }
+    }
+
+    /// Adds one skill (terms, facet, text). `level` 0 means "no level" (case studies,
+    /// capabilities). Returns whether the name mapped to a taxonomy node.
+    fn skill(&self, doc: &mut TantivyDocument, name: &str, level: u8, year: Option<i32>) -> bool {
+        let f = self.fields;
+        let key = skill_key(self.taxonomy, name);
+        let mut add_terms = |base: &str| {
+            doc.add_text(f.skill, base);
+            for l in 1..=level {
+                doc.add_text(f.skill, format!("{base}#{l}"));
+            }
+            if let Some(year) = year {
+                doc.add_text(f.skill, format!("{base}@{year}"));
+            }
+        };
+        add_terms(&key.term);
+        if let Some(node) = key.node {
+            for ancestor in self.taxonomy.ancestors(node).into_iter().skip(1) {
+                add_terms(&format!(
+                    "{ANCESTOR_PREFIX}{}",
+                    self.taxonomy.node(ancestor).id
+                ));
+            }
+        }
+        doc.add_facet(f.skill_facet, skill_facet(self.taxonomy, &key, name));
+        doc.add_text(f.skills_text, name);
+        doc.add_text(f.exact, name);
+        if let Some(node) = key.node {
+            let node = self.taxonomy.node(node);
+            if !node.label.eq_ignore_ascii_case(name.trim()) {
+                doc.add_text(f.skills_text, &node.label);
+            }
+            for synonym in &node.synonyms {
+                doc.add_text(f.skills_text, synonym);
+            }
+        }
+        key.node.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+
+    fn member() -> Member {
+        Member {
+            id: "m-1".into(),
+            name: "Ada".into(),
+            email: None,
+            department: "Dstl".into(),
+            parent_department: Some("MOD".into()),
+            role: None,
+            grade: Some(Grade::G7),
+            gse_category: None,
+            clearance: Clearance::Sc,
+            clearance_review_due: None,
+            availability: Availability::Within24h,
+            location: None,
+            skills: vec![
+                SkillRecord {
+                    name: "virology".into(),
+                    level: Level::Practitioner,
+                    assessed: Some(time::macros::date!(2025 - 06 - 01)),
+                },
+                SkillRecord {
+                    name: "underwater basket weaving".into(),
+                    level: Level::Working,
+                    assessed: None,
+                },
+            ],
+            registrations: vec!["CSci".into()],
+            summary: None,
+            updated: None,
+            marking: Marking::Official,
+        }
+    }
+
+    fn terms(doc: &TantivyDocument, field: Field) -> Vec<String> {
+        use tantivy::schema::Value;
+        doc.get_all(field)
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect()
+    }
+
+    #[test]
+    fn skill_terms_carry_every_level_up_to_the_one_held_and_the_ancestors() {
+        let fields = Fields::build();
+        let taxonomy = Taxonomy::builtin();
+        let (doc, unmapped) =
+            DocumentBuilder::new(&fields, &taxonomy).document(&Record::Member(member()));
+        let skill_terms = terms(&doc, fields.skill);
+        for t in [
+            "virology",
+            "virology#1",
+            "virology#3",
+            "virology@2025",
+            "~microbiology#3",
+            "~life-sciences",
+        ] {
+            assert!(
+                skill_terms.contains(&t.to_string()),
+                "{t} missing from {skill_terms:?}"
+            );
+        }
+        assert!(!skill_terms.contains(&"virology#4".to_string()));
+        assert!(
+            skill_terms.contains(&"free:underwat basket weav#2".to_string()),
+            "{skill_terms:?}"
+        );
+        assert_eq!(unmapped, vec!["underwater basket weaving"]);
+    }
+
+    #[test]
+    fn department_facet_is_the_full_hierarchy() {
+        assert_eq!(
+            department_facet("Dstl").unwrap().to_path_string(),
+            "/MOD/Dstl"
+        );
+        assert!(department_facet("Nowhere").is_none());
+    }
+}

@@ -1,0 +1,244 @@
+//! The skills taxonomy: a tree of disciplines > specialisms > skills, with synonyms, and the
+//! normalisation that maps a member's free-text skill onto a node.
+//!
+//! The GSE framework ships compiled in (`src/taxonomy/gse.txt`); `--taxonomy FILE` replaces it.
+//! Matching is case, plural, stemming and punctuation insensitive (see [`crate::text`]).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::text;
+use crate::{Error, Result};
+
+/// The compiled-in GSE skills framework.
+pub const GSE_FRAMEWORK: &str = include_str!("taxonomy/gse.txt");
+
+/// One node of the tree.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Stable id: the slug of the label (`bayesian-statistics`).
+    pub id: String,
+    /// Preferred label.
+    pub label: String,
+    /// Alternative labels and abbreviations.
+    pub synonyms: Vec<String>,
+    /// Index of the parent node.
+    pub parent: Option<usize>,
+    /// Indices of the child nodes.
+    pub children: Vec<usize>,
+    /// 0 for a discipline, 1 for a specialism, 2 for a skill.
+    pub depth: usize,
+}
+
+/// The whole taxonomy with its lookup tables.
+#[derive(Debug, Clone)]
+pub struct Taxonomy {
+    nodes: Vec<Node>,
+    by_id: HashMap<String, usize>,
+    by_key: HashMap<String, usize>,
+}
+
+impl Taxonomy {
+    /// The compiled-in GSE framework.
+    pub fn builtin() -> Taxonomy {
+        Taxonomy::parse(GSE_FRAMEWORK, "builtin taxonomy").expect("builtin taxonomy is valid")
+    }
+
+    /// Reads a taxonomy file in the `gse.txt` format.
+    pub fn from_file(path: &Path) -> Result<Taxonomy> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Taxonomy::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses the indented `label | synonym; synonym` format.
+    pub fn parse(text: &str, source: &str) -> Result<Taxonomy> {
+        let mut nodes: Vec<Node> = Vec::new();
+        // stack[d] = index of the last node seen at depth d
+        let mut stack: Vec<usize> = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            let trimmed = line.trim_start();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let indent = line.len() - trimmed.len();
+            let bad = |reason: &str| {
+                Error::field(
+                    "taxonomy",
+                    format!("{source} line {}: {reason}", number + 1),
+                )
+            };
+            if indent % 2 != 0 {
+                return Err(bad("indent by two spaces per level"));
+            }
+            let depth = indent / 2;
+            if depth > stack.len() {
+                return Err(bad("indented more than one level below its parent"));
+            }
+            stack.truncate(depth);
+            let (label, synonyms) = match trimmed.split_once('|') {
+                Some((label, rest)) => (label.trim(), rest),
+                None => (trimmed.trim(), ""),
+            };
+            if label.is_empty() {
+                return Err(bad("empty label"));
+            }
+            let synonyms = synonyms
+                .split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+            let parent = stack.last().copied();
+            let index = nodes.len();
+            nodes.push(Node {
+                id: text::slug(label),
+                label: label.to_string(),
+                synonyms,
+                parent,
+                children: Vec::new(),
+                depth,
+            });
+            if let Some(p) = parent {
+                nodes[p].children.push(index);
+            }
+            stack.push(index);
+        }
+        let mut by_id = HashMap::new();
+        for (i, node) in nodes.iter().enumerate() {
+            if by_id.insert(node.id.clone(), i).is_some() {
+                return Err(Error::field(
+                    "taxonomy",
+                    format!("{source}: label `{}` appears twice", node.label),
+                ));
+            }
+        }
+        let mut analyzer = text::english_analyzer();
+        let mut by_key = HashMap::new();
+        // Labels first so that a synonym never shadows another node's own label; deeper nodes
+        // win ties because a member's skill is usually the specific one.
+        for (i, node) in nodes.iter().enumerate() {
+            by_key.insert(text::normalise(&mut analyzer, &node.label), i);
+        }
+        for (i, node) in nodes.iter().enumerate() {
+            for synonym in &node.synonyms {
+                by_key
+                    .entry(text::normalise(&mut analyzer, synonym))
+                    .or_insert(i);
+            }
+        }
+        Ok(Taxonomy {
+            nodes,
+            by_id,
+            by_key,
+        })
+    }
+
+    /// Every node, parents before children.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// The node at `index`.
+    pub fn node(&self, index: usize) -> &Node {
+        &self.nodes[index]
+    }
+
+    /// Finds the node a skill name refers to: by id, label or synonym.
+    pub fn lookup(&self, name: &str) -> Option<usize> {
+        if let Some(&i) = self.by_id.get(name.trim()) {
+            return Some(i);
+        }
+        let mut analyzer = text::english_analyzer();
+        self.lookup_normalised(&text::normalise(&mut analyzer, name))
+    }
+
+    /// Finds a node by an already normalised key.
+    pub fn lookup_normalised(&self, key: &str) -> Option<usize> {
+        if key.is_empty() {
+            return None;
+        }
+        self.by_key.get(key).copied()
+    }
+
+    /// Labels from the root down to `index`, e.g. `["Life sciences", "Microbiology", "Virology"]`.
+    pub fn path(&self, index: usize) -> Vec<&str> {
+        let mut path = Vec::new();
+        let mut current = Some(index);
+        while let Some(i) = current {
+            path.push(self.nodes[i].label.as_str());
+            current = self.nodes[i].parent;
+        }
+        path.reverse();
+        path
+    }
+
+    /// Indices of `index` and its ancestors, nearest first.
+    pub fn ancestors(&self, index: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut current = Some(index);
+        while let Some(i) = current {
+            out.push(i);
+            current = self.nodes[i].parent;
+        }
+        out
+    }
+
+    /// Indices of the leaf skills (depth 2 or nodes without children).
+    pub fn leaves(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.nodes.len()).filter(|&i| self.nodes[i].children.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_framework_has_disciplines_specialisms_and_skills() {
+        let t = Taxonomy::builtin();
+        let disciplines = t.nodes().iter().filter(|n| n.depth == 0).count();
+        let specialisms = t.nodes().iter().filter(|n| n.depth == 1).count();
+        let skills = t.nodes().iter().filter(|n| n.depth == 2).count();
+        assert!(disciplines >= 8, "{disciplines}");
+        assert!(specialisms >= 40, "{specialisms}");
+        assert!(skills >= 120, "{skills}");
+    }
+
+    #[test]
+    fn lookup_is_case_plural_and_punctuation_insensitive() {
+        let t = Taxonomy::builtin();
+        let i = t.lookup("Epidemiological modelling").unwrap();
+        assert_eq!(t.lookup("epidemiological-models"), Some(i));
+        assert_eq!(t.lookup("EPIDEMIOLOGICAL MODELLING"), Some(i));
+        assert_eq!(t.lookup("epidemiological-modelling"), Some(i));
+        assert_eq!(t.node(i).id, "epidemiological-modelling");
+        assert_eq!(
+            t.path(i),
+            vec![
+                "Health and medical sciences",
+                "Epidemiology and public health",
+                "Epidemiological modelling"
+            ]
+        );
+    }
+
+    #[test]
+    fn synonyms_and_abbreviations_map_to_their_node() {
+        let t = Taxonomy::builtin();
+        let modelling = t.lookup("Epidemiological modelling").unwrap();
+        assert_eq!(t.lookup("disease modelling"), Some(modelling));
+        let energetics = t.lookup("Energetics").unwrap();
+        assert_eq!(t.lookup("WOME"), Some(energetics));
+        assert_eq!(t.lookup("NWP"), t.lookup("Numerical weather prediction"));
+        assert_eq!(t.lookup("basket weaving"), None);
+    }
+
+    #[test]
+    fn bad_indentation_is_reported_with_its_line() {
+        let err = Taxonomy::parse("A\n      B\n", "test").unwrap_err();
+        assert!(err.to_string().contains("test line 2"), "{err}");
+    }
+}

@@ -1,0 +1,91 @@
+//! Text analysis shared by the taxonomy and the index: one definition of how words are folded.
+//!
+//! `english` (stemmed, ASCII-folded, lowercased) is used for ranked full text; `exact` (folded and
+//! lowercased, not stemmed) for phrases and names. Skill lookups normalise with `english`, so
+//! "Epidemiological Modelling", "epidemiological-modelling" and "epidemiological models" agree.
+
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    TextAnalyzer, TokenStream,
+};
+
+/// Name under which the stemmed analyser is registered in the index.
+pub const ENGLISH: &str = "muster_en";
+/// Name under which the unstemmed analyser is registered in the index.
+pub const EXACT: &str = "muster_exact";
+
+/// Stemmed English analyser: simple tokens, long ones dropped, lowercase, ASCII folding, stemming.
+pub fn english_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+/// Unstemmed analyser for phrases and names.
+pub fn exact_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// The tokens `analyzer` makes of `text`.
+pub fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
+/// A normalised key for matching labels: stemmed tokens joined by single spaces.
+pub fn normalise(analyzer: &mut TextAnalyzer, text: &str) -> String {
+    tokens(analyzer, text).join(" ")
+}
+
+/// A lowercase ASCII slug (`Bayesian statistics` -> `bayesian-statistics`).
+pub fn slug(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalise_ignores_case_plural_punctuation_and_accents() {
+        let mut en = english_analyzer();
+        let a = normalise(&mut en, "Epidemiological Modelling");
+        assert_eq!(a, normalise(&mut en, "epidemiological-modelling"));
+        assert_eq!(
+            normalise(&mut en, "Bayesian statistics"),
+            normalise(&mut en, "bayesian statistic")
+        );
+        assert_eq!(normalise(&mut en, "Café"), normalise(&mut en, "cafe"));
+    }
+
+    #[test]
+    fn slug_is_lowercase_ascii_with_single_dashes() {
+        assert_eq!(
+            slug("Fire and explosion science"),
+            "fire-and-explosion-science"
+        );
+        assert_eq!(slug("  CBRN / defence "), "cbrn-defence");
+    }
+}
