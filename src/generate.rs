@@ -1692,4 +1692,53 @@ mod tests {
         assert_eq!(report.rejected(), 0, "{report}");
         assert_eq!(records.len(), 400 + 30 + 89);
     }
+
+    #[test]
+    fn committed_fixtures_are_what_the_generator_makes_from_seed_7() {
+        let taxonomy = Taxonomy::builtin();
+        let dir = tempfile::tempdir().unwrap();
+        let spec = Spec {
+            members: 2000,
+            case_studies_per_member: 0.075,
+            seed: 7,
+            csv: false,
+        };
+        generate(&spec, &taxonomy, dir.path()).unwrap();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        for file in ["members.jsonl", "case_studies.jsonl", "facilities.jsonl"] {
+            let fresh = std::fs::read(dir.path().join(file)).unwrap();
+            let committed = std::fs::read(fixtures.join(file)).unwrap();
+            assert!(
+                fresh == committed,
+                "fixtures/{file} differs from the generator's output: regenerate with `muster generate --members 2000 --seed 7 --out fixtures`"
+            );
+        }
+    }
+
+    #[test]
+    fn csv_and_jsonl_members_of_the_same_seed_load_identically() {
+        let taxonomy = Taxonomy::builtin();
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let spec = Spec {
+            members: 300,
+            case_studies_per_member: 0.0,
+            seed: 11,
+            csv: false,
+        };
+        generate(&spec, &taxonomy, a.path()).unwrap();
+        generate(&Spec { csv: true, ..spec }, &taxonomy, b.path()).unwrap();
+        assert!(b.path().join("members.csv").exists());
+        let (from_json, r1) = crate::index::load_records(a.path()).unwrap();
+        let (from_csv, r2) = crate::index::load_records(b.path()).unwrap();
+        assert_eq!((r1.rejected(), r2.rejected()), (0, 0), "{r2}");
+        let members = |records: Vec<crate::model::Record>| -> Vec<_> {
+            records
+                .into_iter()
+                .filter(|r| r.kind() == crate::model::Kind::Member)
+                .collect()
+        };
+        let (json_members, csv_members) = (members(from_json), members(from_csv));
+        assert_eq!(json_members.len(), 300);
+        assert_eq!(json_members, csv_members);
+    }
 }
