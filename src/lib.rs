@@ -28,6 +28,7 @@ pub mod ingest;
 pub mod model;
 pub mod reference;
 pub mod schema;
+pub mod search;
 pub mod taxonomy;
 pub mod text;
 

@@ -1,0 +1,1807 @@
+//! Search: a validated request in, ranked hits with totals, facets, evidence and explanations out.
+//!
+//! Synchronous and HTTP-free; the HTTP layer calls it from `spawn_blocking`.
+//!
+//! Every query is one tantivy boolean query: hard filters (kind, the caller's marking, clearance
+//! still in date, availability, department including children, distance, ...) as non-scoring
+//! `Must` clauses, and a scoring group that must match at least once when the caller asked for
+//! something (`q` or `skill`). Hits, total and facet counts are collected in the same pass. A facet
+//! whose own field is filtered is counted again without that filter (so the counts show what
+//! choosing another value would give); that extra pass still carries every other filter,
+//! including the marking, so no count can reveal a hidden record.
+//!
+//! Ranking of people uses all the evidence held:
+//! - BM25 over their own profile (name, skills, role, summary), exact forms outranking stems;
+//! - recorded skills: each level held up to the one recorded is a term, so an expert matches four
+//!   level terms and a beginner one; recent assessments add a little; holding a narrower skill
+//!   under the one asked for counts half;
+//! - case studies (Balog et al.'s document-centric "Model 2"): the case studies matching the
+//!   request are retrieved first, and each author is credited in proportion to the relevance of
+//!   what they wrote, so a thin profile with strong case studies still ranks high.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Bound;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use tantivy::collector::{Count, FacetCollector, FacetCounts, TopDocs};
+use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query,
+    RangeQuery, TermQuery,
+};
+use tantivy::schema::{Facet, Field, IndexRecordOption, Value as _};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, Score, Searcher, SegmentReader, TantivyDocument, Term};
+use time::Date;
+
+use crate::index::MusterIndex;
+use crate::model::{Availability, Clearance, Grade, GseCategory, Kind, Level, Marking};
+use crate::reference::Reference;
+use crate::schema::{self, ANCESTOR_PREFIX, Fields};
+use crate::taxonomy::Taxonomy;
+use crate::text;
+use crate::{Error, Result};
+
+/// Longest `q` accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 1000;
+/// Most words of `q` used.
+pub const MAX_QUERY_TERMS: usize = 32;
+/// Largest page.
+pub const MAX_LIMIT: usize = 100;
+/// Case studies considered when crediting authors.
+const EVIDENCE_DEPTH: usize = 50;
+/// Largest credit one member can receive from case studies.
+const MAX_CREDIT: f32 = 9.0;
+
+/// Where to measure distance from, and how far to look.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Near {
+    /// Latitude in degrees.
+    pub lat: f64,
+    /// Longitude in degrees.
+    pub lon: f64,
+    /// Only records within this many kilometres (great-circle), when set.
+    pub within_km: Option<f64>,
+}
+
+/// How to order hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortOrder {
+    /// Best match first.
+    #[default]
+    Relevance,
+    /// Nearest first (needs `near`).
+    Distance,
+}
+
+/// Hard filters; repeated values within a field are OR, fields are AND.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filters {
+    /// Skill labels, synonyms, taxonomy ids or free text.
+    pub skills: Vec<String>,
+    /// Minimum level for `skills`.
+    pub min_level: Option<Level>,
+    /// Departments (short names); a parent includes its children.
+    pub departments: Vec<String>,
+    /// Experts: at least this clearance, in date. Facilities: usable with this clearance.
+    pub clearance: Option<Clearance>,
+    /// At most this availability (e.g. `24h` includes `now`).
+    pub availability: Option<Availability>,
+    /// Grades.
+    pub grades: Vec<Grade>,
+    /// GSE categories.
+    pub gse_categories: Vec<GseCategory>,
+    /// Regions.
+    pub regions: Vec<String>,
+    /// Professional registrations (`CEng`).
+    pub registrations: Vec<String>,
+    /// Distance.
+    pub near: Option<Near>,
+}
+
+/// A validated search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRequest {
+    /// What to search.
+    pub kind: Kind,
+    /// Plain words; quotes make a phrase.
+    pub text: Option<String>,
+    /// Hard filters.
+    pub filters: Filters,
+    /// Order.
+    pub sort: SortOrder,
+    /// Page size (1-100).
+    pub limit: usize,
+    /// Hits to skip.
+    pub offset: usize,
+    /// Add a score breakdown to each hit.
+    pub explain: bool,
+    /// Highest marking the caller may read.
+    pub max_marking: Marking,
+    /// The date clearances are checked against.
+    pub today: Date,
+}
+
+impl SearchRequest {
+    /// A request for everything of `kind` visible at `max_marking`.
+    pub fn new(kind: Kind, max_marking: Marking, today: Date) -> Self {
+        SearchRequest {
+            kind,
+            text: None,
+            filters: Filters::default(),
+            sort: SortOrder::Relevance,
+            limit: 10,
+            offset: 0,
+            explain: false,
+            max_marking,
+            today,
+        }
+    }
+}
+
+/// A skill that made a member match.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchedSkill {
+    /// The skill as recorded.
+    pub name: String,
+    /// Level 1-4.
+    pub level: u8,
+    /// The taxonomy node it maps to, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skill_id: Option<String>,
+}
+
+/// A case study that credited a member.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    /// Case study id.
+    pub case_study: String,
+    /// Its title.
+    pub title: String,
+}
+
+/// One result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    /// Record id.
+    pub id: String,
+    /// Kind of record.
+    pub kind: Kind,
+    /// Name (title for case studies).
+    pub name: String,
+    /// Department (first one for case studies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// Relevance score (higher is better).
+    pub score: f32,
+    /// Distance from `near`, in km.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_km: Option<f64>,
+    /// Skills that matched the request (experts).
+    pub matched_skills: Vec<MatchedSkill>,
+    /// Case studies that credited this member (experts).
+    pub evidence: Vec<Evidence>,
+    /// Matching fragments with `<mark>`, HTML-escaped.
+    pub highlights: BTreeMap<String, String>,
+    /// Short facts for a results list (role, grade, clearance, availability, town...).
+    pub summary: Value,
+    /// Score breakdown, with `explain=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Value>,
+}
+
+/// A page of results.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchResponse {
+    /// Visible records matching.
+    pub total: u64,
+    /// Time taken.
+    pub took_ms: f64,
+    /// This page.
+    pub hits: Vec<Hit>,
+    /// Counts per value of each facet.
+    pub facets: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+/// The facets reported for each kind.
+fn facet_fields(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Member => &[
+            "department",
+            "skill",
+            "clearance",
+            "availability",
+            "grade",
+            "gse_category",
+            "region",
+        ],
+        Kind::CaseStudy => &["department", "skill"],
+        Kind::Facility => &["department", "skill", "clearance", "region", "status"],
+    }
+}
+
+fn facet_field(fields: &Fields, name: &str) -> Field {
+    match name {
+        "department" => fields.department,
+        "skill" => fields.skill_facet,
+        "clearance" => fields.clearance_facet,
+        "availability" => fields.availability_facet,
+        "grade" => fields.grade_facet,
+        "gse_category" => fields.gse_category,
+        "region" => fields.region,
+        _ => fields.status,
+    }
+}
+
+/// Great-circle distance in km.
+pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = p2 - p1;
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    6371.0088 * 2.0 * a.sqrt().atan2((1.0 - a).sqrt())
+}
+
+/// A word or a quoted phrase of `q`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Clause {
+    /// One word.
+    Word(String),
+    /// Words in quotes, to match in order.
+    Phrase(String),
+}
+
+const STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "or", "not", "of", "the", "in", "on", "for", "to", "with", "at", "by", "who",
+    "can",
+];
+
+/// Splits `q` into words and phrases. Quotes make a phrase; an unbalanced quote is ignored;
+/// operators and punctuation are just text. Never fails on any string.
+pub fn parse_text(q: &str) -> Vec<Clause> {
+    let mut clauses = Vec::new();
+    let parts: Vec<&str> = q.split('"').collect();
+    // An odd number of quotes leaves the last one unbalanced: its text is plain words.
+    let unbalanced = parts.len() % 2 == 0;
+    for (i, part) in parts.iter().enumerate() {
+        let in_phrase = i % 2 == 1 && !(unbalanced && i == parts.len() - 1);
+        if in_phrase && part.split_whitespace().count() > 1 {
+            clauses.push(Clause::Phrase(part.trim().to_string()));
+            continue;
+        }
+        for word in part.split_whitespace() {
+            let cleaned = word.trim_matches(|c: char| !c.is_alphanumeric());
+            if cleaned.is_empty() || STOP_WORDS.contains(&cleaned.to_lowercase().as_str()) {
+                continue;
+            }
+            clauses.push(Clause::Word(cleaned.to_string()));
+        }
+    }
+    clauses.truncate(MAX_QUERY_TERMS);
+    clauses
+}
+
+/// Field weights for ranked text.
+fn text_fields(fields: &Fields, kind: Kind) -> Vec<(Field, f32)> {
+    match kind {
+        Kind::Member => vec![
+            (fields.name, 2.0),
+            (fields.skills_text, 2.5),
+            (fields.role, 1.5),
+            (fields.summary, 1.0),
+        ],
+        Kind::CaseStudy => vec![
+            (fields.name, 2.5),
+            (fields.skills_text, 2.0),
+            (fields.summary, 1.5),
+            (fields.body, 1.0),
+        ],
+        Kind::Facility => vec![
+            (fields.name, 2.5),
+            (fields.skills_text, 2.5),
+            (fields.role, 1.0),
+            (fields.summary, 1.0),
+        ],
+    }
+}
+
+/// Builds the ranked text part of a query: every word (or phrase) must match some field.
+fn text_query(index: &MusterIndex, kind: Kind, clauses: &[Clause]) -> Option<Box<dyn Query>> {
+    let fields = &index.fields;
+    let weighted = text_fields(fields, kind);
+    let mut en = text::english_analyzer();
+    let mut exact = text::exact_analyzer();
+    let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for clause in clauses {
+        match clause {
+            Clause::Word(word) => {
+                let stems = text::tokens(&mut en, word);
+                let forms = text::tokens(&mut exact, word);
+                for (i, stem) in stems.iter().enumerate() {
+                    let mut any: Vec<(Occur, Box<dyn Query>)> = weighted
+                        .iter()
+                        .map(|(field, weight)| {
+                            let q: Box<dyn Query> = Box::new(BoostQuery::new(
+                                Box::new(TermQuery::new(
+                                    Term::from_field_text(*field, stem),
+                                    IndexRecordOption::WithFreqs,
+                                )),
+                                *weight,
+                            ));
+                            (Occur::Should, q)
+                        })
+                        .collect();
+                    if let Some(form) = forms.get(i) {
+                        // the exact (unstemmed) form scores on top of the stemmed match
+                        any.push((
+                            Occur::Should,
+                            Box::new(BoostQuery::new(
+                                Box::new(TermQuery::new(
+                                    Term::from_field_text(fields.exact, form),
+                                    IndexRecordOption::WithFreqs,
+                                )),
+                                0.5,
+                            )),
+                        ));
+                    }
+                    must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+                }
+            }
+            Clause::Phrase(phrase) => {
+                let forms = text::tokens(&mut exact, phrase);
+                let q: Box<dyn Query> = match forms.len() {
+                    0 => continue,
+                    1 => Box::new(TermQuery::new(
+                        Term::from_field_text(fields.exact, &forms[0]),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                    _ => Box::new(PhraseQuery::new(
+                        forms
+                            .iter()
+                            .map(|f| Term::from_field_text(fields.exact, f))
+                            .collect(),
+                    )),
+                };
+                must.push((Occur::Must, Box::new(BoostQuery::new(q, 3.0))));
+            }
+        }
+    }
+    if must.is_empty() {
+        return None;
+    }
+    Some(Box::new(BooleanQuery::new(must)))
+}
+
+fn term(field: Field, text: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::Basic,
+    ))
+}
+
+fn constant(query: Box<dyn Query>, score: f32) -> Box<dyn Query> {
+    Box::new(ConstScoreQuery::new(query, score))
+}
+
+fn any_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    if queries.is_empty() {
+        return Box::new(EmptyQuery);
+    }
+    Box::new(BooleanQuery::new(
+        queries.into_iter().map(|q| (Occur::Should, q)).collect(),
+    ))
+}
+
+fn u64_at_most(field: Field, max: u64) -> Box<dyn Query> {
+    Box::new(RangeQuery::new(
+        Bound::Included(Term::from_field_u64(field, 0)),
+        Bound::Included(Term::from_field_u64(field, max)),
+    ))
+}
+
+fn u64_at_least(field: Field, min: u64) -> Box<dyn Query> {
+    Box::new(RangeQuery::new(
+        Bound::Included(Term::from_field_u64(field, min)),
+        Bound::Unbounded,
+    ))
+}
+
+/// The skill terms a requested skill name stands for.
+struct SkillTarget {
+    /// Term base: node id or `free:...`.
+    base: String,
+    /// Whether it is a taxonomy node (then narrower skills count too, through `~` terms).
+    mapped: bool,
+}
+
+fn skill_targets(taxonomy: &Taxonomy, names: &[String]) -> Vec<SkillTarget> {
+    let mut out: Vec<SkillTarget> = Vec::new();
+    for name in names {
+        let key = schema::skill_key(taxonomy, name);
+        if out.iter().any(|t| t.base == key.term) {
+            continue;
+        }
+        out.push(SkillTarget {
+            base: key.term,
+            mapped: key.node.is_some(),
+        });
+    }
+    out
+}
+
+/// Level-weighted scoring for skills: each level held adds a point, narrower skills count half,
+/// recent assessments add a little.
+fn skill_scoring(fields: &Fields, targets: &[SkillTarget], today: Date) -> Vec<Box<dyn Query>> {
+    let mut out = Vec::new();
+    for target in targets {
+        let mut bases = vec![(target.base.clone(), 2.0f32)];
+        if target.mapped {
+            bases.push((format!("{ANCESTOR_PREFIX}{}", target.base), 1.0));
+        }
+        for (base, points) in bases {
+            for level in 1..=4 {
+                out.push(constant(
+                    term(fields.skill, &format!("{base}#{level}")),
+                    points,
+                ));
+            }
+            for (age, bonus) in [(0, 1.0f32), (1, 1.0), (2, 0.5), (3, 0.5)] {
+                let year = today.year() - age;
+                out.push(constant(
+                    term(fields.skill, &format!("{base}@{year}")),
+                    bonus * points / 2.0,
+                ));
+            }
+            // a case study or facility that names the skill (no level)
+            out.push(constant(term(fields.skill, &base), points));
+        }
+    }
+    out
+}
+
+/// Filter: holds one of the skills (or a narrower one) at `min_level` or above.
+fn skill_filter(
+    fields: &Fields,
+    kind: Kind,
+    targets: &[SkillTarget],
+    min_level: Option<Level>,
+) -> Box<dyn Query> {
+    let suffix = match (kind, min_level) {
+        (Kind::Member, Some(level)) => format!("#{}", level.number()),
+        _ => String::new(),
+    };
+    let mut alternatives = Vec::new();
+    for target in targets {
+        alternatives.push(term(fields.skill, &format!("{}{suffix}", target.base)));
+        if target.mapped {
+            alternatives.push(term(
+                fields.skill,
+                &format!("{ANCESTOR_PREFIX}{}{suffix}", target.base),
+            ));
+        }
+    }
+    any_of(alternatives)
+}
+
+fn facet_term(field: Field, facet: &Facet) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_facet(field, facet),
+        IndexRecordOption::Basic,
+    ))
+}
+
+fn distance_predicate(fields: &Fields, near: Near) -> Box<dyn Query> {
+    let lat_name = fields.schema.get_field_name(fields.lat).to_string();
+    let lon_name = fields.schema.get_field_name(fields.lon).to_string();
+    let radius = near.within_km.unwrap_or(f64::INFINITY);
+    let predicate = FunctionPredicate::from(move |segment: &SegmentReader| {
+        let lat = segment.fast_fields().f64(&lat_name)?;
+        let lon = segment.fast_fields().f64(&lon_name)?;
+        Ok(move |doc| match (lat.first(doc), lon.first(doc)) {
+            (Some(a), Some(b)) => haversine_km(near.lat, near.lon, a, b) <= radius,
+            _ => false,
+        })
+    });
+    let query: DocPredicateQuery = predicate.into();
+    Box::new(query)
+}
+
+/// The hard filters as named clauses, so a facet can be counted without its own filter.
+fn filter_clauses(
+    index: &MusterIndex,
+    request: &SearchRequest,
+    targets: &[SkillTarget],
+) -> Result<Vec<(&'static str, Box<dyn Query>)>> {
+    let fields = &index.fields;
+    let f = &request.filters;
+    let kind = request.kind;
+    let mut out: Vec<(&'static str, Box<dyn Query>)> = vec![
+        (
+            "kind",
+            Box::new(TermQuery::new(
+                Term::from_field_u64(fields.kind, schema::kind_code(kind)),
+                IndexRecordOption::Basic,
+            )),
+        ),
+        (
+            "marking",
+            u64_at_most(fields.marking, request.max_marking.rank()),
+        ),
+    ];
+    if !targets.is_empty() {
+        out.push(("skill", skill_filter(fields, kind, targets, f.min_level)));
+    }
+    if !f.departments.is_empty() {
+        let mut alternatives = Vec::new();
+        for dept in &f.departments {
+            let facet = schema::department_facet(dept).ok_or_else(|| {
+                Error::field("department", format!("unknown department `{dept}`"))
+            })?;
+            alternatives.push(facet_term(fields.department, &facet));
+        }
+        out.push(("department", any_of(alternatives)));
+    }
+    if let Some(clearance) = f.clearance {
+        match kind {
+            Kind::Member => {
+                out.push((
+                    "clearance",
+                    u64_at_least(fields.clearance, clearance.rank()),
+                ));
+                // a clearance past its review date does not count
+                let today = schema::day_number(request.today);
+                let lapsed: Box<dyn Query> = Box::new(RangeQuery::new(
+                    Bound::Unbounded,
+                    Bound::Excluded(Term::from_field_i64(fields.clearance_due, today)),
+                ));
+                out.push((
+                    "clearance_in_date",
+                    Box::new(BooleanQuery::new(vec![
+                        (Occur::Must, Box::new(AllQuery) as Box<dyn Query>),
+                        (Occur::MustNot, lapsed),
+                    ])),
+                ));
+            }
+            Kind::Facility => {
+                out.push(("clearance", u64_at_most(fields.clearance, clearance.rank())))
+            }
+            Kind::CaseStudy => {}
+        }
+    }
+    if let Some(availability) = f.availability
+        && kind == Kind::Member
+    {
+        out.push((
+            "availability",
+            u64_at_most(fields.availability, availability.rank()),
+        ));
+    }
+    if !f.grades.is_empty() {
+        let alternatives = f
+            .grades
+            .iter()
+            .map(|g| facet_term(fields.grade_facet, &Facet::from_path([g.as_str()])))
+            .collect();
+        out.push(("grade", any_of(alternatives)));
+    }
+    if !f.gse_categories.is_empty() {
+        let alternatives = f
+            .gse_categories
+            .iter()
+            .map(|g| facet_term(fields.gse_category, &Facet::from_path([g.as_str()])))
+            .collect();
+        out.push(("gse_category", any_of(alternatives)));
+    }
+    if !f.regions.is_empty() {
+        let alternatives = f
+            .regions
+            .iter()
+            .map(|r| facet_term(fields.region, &Facet::from_path([r.as_str()])))
+            .collect();
+        out.push(("region", any_of(alternatives)));
+    }
+    if !f.registrations.is_empty() {
+        let alternatives = f
+            .registrations
+            .iter()
+            .map(|r| term(fields.registration, &r.to_lowercase()))
+            .collect();
+        out.push(("registration", any_of(alternatives)));
+    }
+    if let Some(near) = f.near
+        && near.within_km.is_some()
+    {
+        out.push(("near", distance_predicate(fields, near)));
+    }
+    Ok(out)
+}
+
+/// Combines filters (non-scoring) and an optional scoring group (which must match).
+fn combine(
+    filters: &[(&'static str, Box<dyn Query>)],
+    skip: Option<&str>,
+    scoring: Option<&dyn Query>,
+) -> Box<dyn Query> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = filters
+        .iter()
+        .filter(|(name, _)| Some(*name) != skip)
+        .map(|(_, q)| (Occur::Must, constant(q.box_clone(), 0.0)))
+        .collect();
+    match scoring {
+        Some(q) => clauses.push((Occur::Must, q.box_clone())),
+        None => clauses.push((Occur::Must, constant(Box::new(AllQuery), 1.0))),
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// What the case studies said about people, for Model 2.
+#[derive(Default)]
+struct Credit {
+    by_member: HashMap<String, f32>,
+    evidence: HashMap<String, Vec<Evidence>>,
+}
+
+/// Retrieves the case studies matching the request and credits their visible authors.
+fn case_study_credit(
+    index: &MusterIndex,
+    searcher: &Searcher,
+    request: &SearchRequest,
+    clauses: &[Clause],
+    targets: &[SkillTarget],
+) -> Result<Credit> {
+    let fields = &index.fields;
+    let mut scoring: Vec<Box<dyn Query>> = Vec::new();
+    if let Some(q) = text_query(index, Kind::CaseStudy, clauses) {
+        scoring.push(q);
+    }
+    for target in targets {
+        scoring.push(constant(term(fields.skill, &target.base), 4.0));
+        if target.mapped {
+            scoring.push(constant(
+                term(fields.skill, &format!("{ANCESTOR_PREFIX}{}", target.base)),
+                2.0,
+            ));
+        }
+    }
+    if scoring.is_empty() {
+        return Ok(Credit::default());
+    }
+    let scoring = any_of(scoring);
+    let filters: Vec<(&'static str, Box<dyn Query>)> = vec![
+        (
+            "kind",
+            Box::new(TermQuery::new(
+                Term::from_field_u64(fields.kind, schema::kind_code(Kind::CaseStudy)),
+                IndexRecordOption::Basic,
+            )),
+        ),
+        (
+            "marking",
+            u64_at_most(fields.marking, request.max_marking.rank()),
+        ),
+    ];
+    let query = combine(&filters, None, Some(scoring.as_ref()));
+    let top = searcher.search(
+        &query,
+        &TopDocs::with_limit(EVIDENCE_DEPTH).order_by_score(),
+    )?;
+    let Some(best) = top.first().map(|(s, _)| *s) else {
+        return Ok(Credit::default());
+    };
+    let mut credit = Credit::default();
+    let mut authors_seen: HashSet<String> = HashSet::new();
+    let mut pending: Vec<(String, f32, Evidence)> = Vec::new();
+    for (score, address) in top {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let record = stored_record(fields, &doc)?;
+        let evidence = Evidence {
+            case_study: record["id"].as_str().unwrap_or_default().to_string(),
+            title: record["title"].as_str().unwrap_or_default().to_string(),
+        };
+        for author in record["authors"].as_array().into_iter().flatten() {
+            if let Some(author) = author.as_str() {
+                authors_seen.insert(author.to_string());
+                pending.push((author.to_string(), score / best, evidence.clone()));
+            }
+        }
+    }
+    // Authors above the caller's marking are not credited: they do not exist for this caller.
+    let visible = visible_ids(
+        index,
+        searcher,
+        Kind::Member,
+        authors_seen.iter(),
+        request.max_marking,
+    )?;
+    for (author, relevance, evidence) in pending {
+        if !visible.contains(&author) {
+            continue;
+        }
+        let entry = credit.by_member.entry(author.clone()).or_default();
+        *entry = (*entry + 3.0 * relevance).min(MAX_CREDIT);
+        credit.evidence.entry(author).or_default().push(evidence);
+    }
+    Ok(credit)
+}
+
+/// The ids among `ids` of records of `kind` the caller may see.
+pub fn visible_ids<'a>(
+    index: &MusterIndex,
+    searcher: &Searcher,
+    kind: Kind,
+    ids: impl Iterator<Item = &'a String>,
+    max_marking: Marking,
+) -> Result<HashSet<String>> {
+    let fields = &index.fields;
+    let keys: Vec<Box<dyn Query>> = ids
+        .map(|id| term(fields.key, &schema::record_key(kind, id)))
+        .collect();
+    if keys.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let query = BooleanQuery::new(vec![
+        (Occur::Must, any_of(keys)),
+        (Occur::Must, u64_at_most(fields.marking, max_marking.rank())),
+    ]);
+    let limit = searcher.search(&query, &Count)?.max(1);
+    let found = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+    let mut out = HashSet::new();
+    for (_, address) in found {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        if let Some(id) = doc.get_first(fields.id).and_then(|v| v.as_str()) {
+            out.insert(id.to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn stored_record(fields: &Fields, doc: &TantivyDocument) -> Result<Value> {
+    let text = doc
+        .get_first(fields.record)
+        .and_then(|v| v.as_str())
+        .unwrap_or("{}");
+    Ok(serde_json::from_str(text)?)
+}
+
+/// Facet prefixes whose children are counted, grouped so no group holds a prefix and its
+/// descendant (a tantivy facet collector takes one group): the root, then inner nodes by depth.
+fn facet_prefix_groups(name: &str, taxonomy: &Taxonomy) -> &'static [Vec<String>] {
+    static DEPARTMENT: OnceLock<Vec<Vec<String>>> = OnceLock::new();
+    static SKILL: OnceLock<Vec<Vec<String>>> = OnceLock::new();
+    static ROOT: OnceLock<Vec<Vec<String>>> = OnceLock::new();
+    match name {
+        "department" => DEPARTMENT.get_or_init(|| {
+            let r = Reference::get();
+            let mut parents: Vec<Vec<String>> = r
+                .departments
+                .iter()
+                .filter_map(|d| d.parent.as_deref())
+                .map(|p| r.department_path(p))
+                .collect();
+            parents.sort();
+            parents.dedup();
+            group_by_depth(parents)
+        }),
+        "skill" => SKILL.get_or_init(|| {
+            let mut inner: Vec<Vec<String>> = taxonomy
+                .nodes()
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| !n.children.is_empty())
+                .map(|(i, _)| taxonomy.path(i).into_iter().map(String::from).collect())
+                .collect();
+            inner.push(vec![schema::UNMAPPED_FACET.to_string()]);
+            group_by_depth(inner)
+        }),
+        _ => ROOT.get_or_init(|| vec![vec!["/".to_string()]]),
+    }
+}
+
+fn group_by_depth(paths: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    let mut groups: Vec<Vec<String>> = vec![vec!["/".to_string()]];
+    for path in paths {
+        let depth = path.len();
+        while groups.len() <= depth {
+            groups.push(Vec::new());
+        }
+        groups[depth].push(Facet::from_path(path).to_path_string());
+    }
+    groups.retain(|g| !g.is_empty());
+    groups
+}
+
+fn facet_collectors(fields: &Fields, name: &str, taxonomy: &Taxonomy) -> Vec<FacetCollector> {
+    let field_name = fields.schema.get_field_name(facet_field(fields, name));
+    facet_prefix_groups(name, taxonomy)
+        .iter()
+        .map(|group| {
+            let mut collector = FacetCollector::for_field(field_name);
+            for prefix in group {
+                collector.add_facet(Facet::from(prefix.as_str()));
+            }
+            collector
+        })
+        .collect()
+}
+
+fn flatten_facets(
+    counts: &[FacetCounts],
+    name: &str,
+    taxonomy: &Taxonomy,
+) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for (group, counts) in facet_prefix_groups(name, taxonomy).iter().zip(counts) {
+        for prefix in group {
+            for (facet, count) in counts.get(prefix.as_str()) {
+                if let Some(last) = facet.to_path().last() {
+                    out.insert((*last).to_string(), count);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs a search.
+pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResponse> {
+    let started = Instant::now();
+    let searcher = index.reader.searcher();
+    let fields = &index.fields;
+    let taxonomy = &index.taxonomy;
+    let kind = request.kind;
+    let clauses = request.text.as_deref().map(parse_text).unwrap_or_default();
+    let targets = skill_targets(taxonomy, &request.filters.skills);
+
+    // Skills the text names (the whole of q, or a quoted phrase) rank by level like `skill=`.
+    let mut text_skill_names: Vec<String> = Vec::new();
+    if let Some(q) = request.text.as_deref() {
+        let whole = q.replace('"', " ");
+        if taxonomy.lookup(&whole).is_some() {
+            text_skill_names.push(whole);
+        }
+        for clause in &clauses {
+            if let Clause::Phrase(p) = clause
+                && taxonomy.lookup(p).is_some()
+            {
+                text_skill_names.push(p.clone());
+            }
+        }
+    }
+    let text_targets = skill_targets(taxonomy, &text_skill_names);
+
+    let text = text_query(index, kind, &clauses);
+    let credit = if kind == Kind::Member && (text.is_some() || !targets.is_empty()) {
+        let mut all_targets = skill_targets(taxonomy, &request.filters.skills);
+        all_targets.extend(skill_targets(taxonomy, &text_skill_names));
+        case_study_credit(index, &searcher, request, &clauses, &all_targets)?
+    } else {
+        Credit::default()
+    };
+
+    // The scoring group: text, skill levels, case study credit. With q it must match through
+    // text, a skill named by q, or authorship; with only `skill`, the filter already decides.
+    let level_targets: Vec<SkillTarget> = targets
+        .iter()
+        .chain(text_targets.iter())
+        .map(|t| SkillTarget {
+            base: t.base.clone(),
+            mapped: t.mapped,
+        })
+        .collect();
+    let skill_parts = skill_scoring(fields, &level_targets, request.today);
+    let mut credit_parts: Vec<Box<dyn Query>> = Vec::new();
+    let mut credited: Vec<(&String, &f32)> = credit.by_member.iter().collect();
+    credited.sort_by(|a, b| a.0.cmp(b.0));
+    for (member, points) in credited {
+        credit_parts.push(constant(
+            term(fields.key, &schema::record_key(Kind::Member, member)),
+            *points,
+        ));
+    }
+    let scoring: Option<Box<dyn Query>> = if text.is_some() {
+        // must match the text or be credited; skill levels only add to the score
+        // only the text scores here; authorship and named skills admit without scoring twice
+        let mut required = vec![
+            text.as_ref()
+                .map(|t| t.box_clone())
+                .unwrap_or_else(|| Box::new(EmptyQuery)),
+        ];
+        required.extend(
+            credit
+                .by_member
+                .keys()
+                .map(|m| constant(term(fields.key, &schema::record_key(Kind::Member, m)), 0.0)),
+        );
+        required.extend(text_targets.iter().map(|t| {
+            constant(
+                skill_filter(fields, kind, std::slice::from_ref(t), None),
+                0.0,
+            )
+        }));
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, any_of(required))];
+        for part in skill_parts.iter().chain(credit_parts.iter()) {
+            clauses.push((Occur::Should, part.box_clone()));
+        }
+        Some(Box::new(BooleanQuery::new(clauses)))
+    } else if !targets.is_empty() {
+        let mut parts = skill_parts
+            .iter()
+            .map(|q| q.box_clone())
+            .collect::<Vec<_>>();
+        parts.extend(credit_parts.iter().map(|q| q.box_clone()));
+        Some(Box::new(BooleanQuery::new(
+            std::iter::once((Occur::Must, constant(Box::new(AllQuery), 0.0)))
+                .chain(parts.into_iter().map(|q| (Occur::Should, q)))
+                .collect(),
+        )))
+    } else {
+        None
+    };
+    let filters = filter_clauses(index, request, &targets)?;
+    let query = combine(&filters, None, scoring.as_deref());
+
+    // One pass: page of hits, total, and every facet not filtered on.
+    let active: HashSet<&str> = filters.iter().map(|(name, _)| *name).collect();
+    let names = facet_fields(kind);
+    let mut facet_names = Vec::new();
+    let mut collectors = Vec::new();
+    let mut later = Vec::new();
+    for name in names {
+        if active.contains(name) {
+            later.push(*name);
+        } else {
+            let group = facet_collectors(fields, name, taxonomy);
+            facet_names.push((*name, group.len()));
+            collectors.extend(group);
+        }
+    }
+    let limit = request.limit.clamp(1, MAX_LIMIT);
+    let (ranked, total, facet_counts) = match (request.sort, request.filters.near) {
+        (SortOrder::Distance, Some(near)) => {
+            let lat_name = fields.schema.get_field_name(fields.lat).to_string();
+            let lon_name = fields.schema.get_field_name(fields.lon).to_string();
+            let top = TopDocs::with_limit(limit)
+                .and_offset(request.offset)
+                .tweak_score(move |segment: &SegmentReader| {
+                    let lat = segment.fast_fields().f64(&lat_name).ok();
+                    let lon = segment.fast_fields().f64(&lon_name).ok();
+                    move |doc, _score: Score| -> f64 {
+                        match (
+                            lat.as_ref().and_then(|c| c.first(doc)),
+                            lon.as_ref().and_then(|c| c.first(doc)),
+                        ) {
+                            (Some(a), Some(b)) => -haversine_km(near.lat, near.lon, a, b),
+                            _ => f64::NEG_INFINITY,
+                        }
+                    }
+                });
+            let (top, total, facets) =
+                searcher.search(&query, &(top, Count, MultiFacet(collectors)))?;
+            let ranked: Vec<(f32, DocAddress)> =
+                top.into_iter().map(|(d, a)| (-d as f32, a)).collect();
+            (ranked, total, facets)
+        }
+        _ => {
+            let top = TopDocs::with_limit(limit)
+                .and_offset(request.offset)
+                .order_by_score();
+            searcher.search(&query, &(top, Count, MultiFacet(collectors)))?
+        }
+    };
+    let mut facets: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut counts = facet_counts.as_slice();
+    for (name, n) in facet_names {
+        let (mine, rest) = counts.split_at(n);
+        facets.insert(name.to_string(), flatten_facets(mine, name, taxonomy));
+        counts = rest;
+    }
+    for name in later {
+        let without = combine(&filters, Some(name), scoring.as_deref());
+        let counts = searcher.search(
+            &without,
+            &MultiFacet(facet_collectors(fields, name, taxonomy)),
+        )?;
+        facets.insert(name.to_string(), flatten_facets(&counts, name, taxonomy));
+    }
+
+    let sort_by_distance = request.sort == SortOrder::Distance && request.filters.near.is_some();
+    let mut hits = Vec::with_capacity(ranked.len());
+    for (score, address) in ranked {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let record = stored_record(fields, &doc)?;
+        let hit = make_hit(
+            index,
+            &searcher,
+            request,
+            &record,
+            HitContext {
+                score: if sort_by_distance { 0.0 } else { score },
+                address,
+                query: &query,
+                text: text.as_deref(),
+                skill_parts: &skill_parts,
+                targets: &level_targets,
+                credit: &credit,
+            },
+        )?;
+        hits.push(hit);
+    }
+    Ok(SearchResponse {
+        total: total as u64,
+        took_ms: (started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+        hits,
+        facets,
+    })
+}
+
+/// Runs several facet collectors in one pass.
+struct MultiFacet(Vec<FacetCollector>);
+
+impl tantivy::collector::Collector for MultiFacet {
+    type Fruit = Vec<FacetCounts>;
+    type Child = MultiFacetSegment;
+
+    fn for_segment(
+        &self,
+        segment_local_id: tantivy::SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        Ok(MultiFacetSegment(
+            self.0
+                .iter()
+                .map(|c| c.for_segment(segment_local_id, segment))
+                .collect::<tantivy::Result<_>>()?,
+        ))
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<FacetCounts>>) -> tantivy::Result<Self::Fruit> {
+        let mut per_collector: Vec<Vec<FacetCounts>> =
+            (0..self.0.len()).map(|_| Vec::new()).collect();
+        for fruit in fruits {
+            for (i, counts) in fruit.into_iter().enumerate() {
+                per_collector[i].push(counts);
+            }
+        }
+        self.0
+            .iter()
+            .zip(per_collector)
+            .map(|(c, f)| c.merge_fruits(f))
+            .collect()
+    }
+}
+
+/// Segment side of [`MultiFacet`].
+struct MultiFacetSegment(Vec<<FacetCollector as tantivy::collector::Collector>::Child>);
+
+impl tantivy::collector::SegmentCollector for MultiFacetSegment {
+    type Fruit = Vec<FacetCounts>;
+
+    fn collect(&mut self, doc: tantivy::DocId, score: Score) {
+        for c in &mut self.0 {
+            c.collect(doc, score);
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        self.0.into_iter().map(|c| c.harvest()).collect()
+    }
+}
+
+struct HitContext<'a> {
+    score: f32,
+    address: DocAddress,
+    query: &'a dyn Query,
+    text: Option<&'a dyn Query>,
+    skill_parts: &'a [Box<dyn Query>],
+    targets: &'a [SkillTarget],
+    credit: &'a Credit,
+}
+
+fn str_field<'a>(record: &'a Value, name: &str) -> Option<&'a str> {
+    record.get(name).and_then(Value::as_str)
+}
+
+fn make_hit(
+    index: &MusterIndex,
+    searcher: &Searcher,
+    request: &SearchRequest,
+    record: &Value,
+    ctx: HitContext<'_>,
+) -> Result<Hit> {
+    let kind = request.kind;
+    let id = str_field(record, "id").unwrap_or_default().to_string();
+    let name = str_field(
+        record,
+        if kind == Kind::CaseStudy {
+            "title"
+        } else {
+            "name"
+        },
+    )
+    .unwrap_or_default()
+    .to_string();
+    let department = match kind {
+        Kind::CaseStudy => record["departments"].get(0).and_then(Value::as_str),
+        _ => str_field(record, "department"),
+    }
+    .map(String::from);
+    let distance_km = request.filters.near.and_then(|near| {
+        let lat = record["location"]["lat"].as_f64()?;
+        let lon = record["location"]["lon"].as_f64()?;
+        Some((haversine_km(near.lat, near.lon, lat, lon) * 10.0).round() / 10.0)
+    });
+    let matched_skills = if kind == Kind::Member {
+        matched_skills(&index.taxonomy, record, ctx.targets, request)
+    } else {
+        Vec::new()
+    };
+    let evidence = ctx.credit.evidence.get(&id).cloned().unwrap_or_default();
+    let mut highlights = BTreeMap::new();
+    if let Some(text) = ctx.text {
+        let field_text = [
+            ("summary", "summary"),
+            ("summary", "description"),
+            ("body", "body"),
+        ];
+        for (field_name, record_field) in field_text {
+            let Some(value) = str_field(record, record_field) else {
+                continue;
+            };
+            let field = if field_name == "body" {
+                index.fields.body
+            } else {
+                index.fields.summary
+            };
+            if let Some(html) = highlight(searcher, text, field, value)? {
+                highlights.insert(record_field.to_string(), html);
+            }
+        }
+        if let Some(html) = highlight(searcher, text, index.fields.name, &name)? {
+            highlights.insert(
+                if kind == Kind::CaseStudy {
+                    "title"
+                } else {
+                    "name"
+                }
+                .to_string(),
+                html,
+            );
+        }
+    }
+    let summary = summarise(kind, record, searcher, index, request.max_marking)?;
+    let explanation = if request.explain {
+        Some(explain(searcher, &ctx, &id, &evidence)?)
+    } else {
+        None
+    };
+    Ok(Hit {
+        id,
+        kind,
+        name,
+        department,
+        score: (ctx.score * 1000.0).round() / 1000.0,
+        distance_km,
+        matched_skills,
+        evidence,
+        highlights,
+        summary,
+        explanation,
+    })
+}
+
+/// The fragment of `value` that matches `query`, with `<mark>` tags; `None` when nothing matches.
+fn highlight(
+    searcher: &Searcher,
+    query: &dyn Query,
+    field: Field,
+    value: &str,
+) -> Result<Option<String>> {
+    let mut generator = match SnippetGenerator::create(searcher, query, field) {
+        Ok(g) => g,
+        Err(_) => return Ok(None),
+    };
+    generator.set_max_num_chars(240);
+    let mut snippet = generator.snippet(value);
+    if snippet.highlighted().is_empty() {
+        return Ok(None);
+    }
+    snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
+    Ok(Some(snippet.to_html()))
+}
+
+/// Skills of a member that match the requested skills (or a narrower one), or the text.
+fn matched_skills(
+    taxonomy: &Taxonomy,
+    record: &Value,
+    targets: &[SkillTarget],
+    request: &SearchRequest,
+) -> Vec<MatchedSkill> {
+    let mut en = text::english_analyzer();
+    let words: HashSet<String> = request
+        .text
+        .as_deref()
+        .map(|q| text::tokens(&mut en, q).into_iter().collect())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for skill in record["skills"].as_array().into_iter().flatten() {
+        let Some(name) = skill["name"].as_str() else {
+            continue;
+        };
+        let level = skill["level"]
+            .as_str()
+            .and_then(Level::parse)
+            .map(Level::number)
+            .unwrap_or(0);
+        let key = schema::skill_key(taxonomy, name);
+        let by_target = targets.iter().any(|t| {
+            t.base == key.term
+                || key.node.is_some_and(|n| {
+                    taxonomy
+                        .ancestors(n)
+                        .iter()
+                        .any(|a| taxonomy.node(*a).id == t.base)
+                })
+        });
+        let by_text = !words.is_empty() && {
+            let mut names = vec![name.to_string()];
+            if let Some(node) = key.node {
+                names.push(taxonomy.node(node).label.clone());
+                names.extend(taxonomy.node(node).synonyms.iter().cloned());
+            }
+            names
+                .iter()
+                .any(|n| text::tokens(&mut en, n).iter().any(|t| words.contains(t)))
+        };
+        if by_target || by_text {
+            out.push(MatchedSkill {
+                name: name.to_string(),
+                level,
+                skill_id: key.node.map(|n| taxonomy.node(n).id.clone()),
+            });
+        }
+    }
+    out.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.name.cmp(&b.name)));
+    out
+}
+
+/// Short facts for a results list, with references to hidden records removed.
+fn summarise(
+    kind: Kind,
+    record: &Value,
+    searcher: &Searcher,
+    index: &MusterIndex,
+    max_marking: Marking,
+) -> Result<Value> {
+    let pick = |names: &[&str]| {
+        let mut out = serde_json::Map::new();
+        for name in names {
+            if let Some(v) = record.get(*name)
+                && !v.is_null()
+            {
+                out.insert((*name).to_string(), v.clone());
+            }
+        }
+        out
+    };
+    Ok(match kind {
+        Kind::Member => {
+            let mut out = pick(&[
+                "role",
+                "grade",
+                "gse_category",
+                "clearance",
+                "clearance_review_due",
+                "availability",
+                "registrations",
+                "marking",
+            ]);
+            if let Some(town) = record["location"].get("town") {
+                out.insert("town".into(), town.clone());
+            }
+            if let Some(region) = record["location"].get("region") {
+                out.insert("region".into(), region.clone());
+            }
+            Value::Object(out)
+        }
+        Kind::CaseStudy => {
+            let mut out = pick(&["date", "departments", "skills", "marking"]);
+            let authors: Vec<String> = record["authors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.as_str().map(String::from))
+                .collect();
+            let visible = visible_ids(index, searcher, Kind::Member, authors.iter(), max_marking)?;
+            let shown: Vec<&String> = authors.iter().filter(|a| visible.contains(*a)).collect();
+            out.insert("authors".into(), json!(shown));
+            Value::Object(out)
+        }
+        Kind::Facility => {
+            let mut out = pick(&[
+                "establishment",
+                "capabilities",
+                "access_clearance",
+                "status",
+                "marking",
+            ]);
+            if let Some(town) = record["location"].get("town") {
+                out.insert("town".into(), town.clone());
+            }
+            Value::Object(out)
+        }
+    })
+}
+
+fn explain(
+    searcher: &Searcher,
+    ctx: &HitContext<'_>,
+    id: &str,
+    evidence: &[Evidence],
+) -> Result<Value> {
+    let value_of = |query: &dyn Query| -> f32 {
+        query
+            .explain(searcher, ctx.address)
+            .map(|e| e.value())
+            .unwrap_or(0.0)
+    };
+    let text = ctx.text.map(value_of).unwrap_or(0.0);
+    let skills: f32 = ctx.skill_parts.iter().map(|q| value_of(q.as_ref())).sum();
+    let case_studies = ctx.credit.by_member.get(id).copied().unwrap_or(0.0);
+    let total = value_of(ctx.query);
+    Ok(json!({
+        "total": round3(total),
+        "text_bm25": round3(text),
+        "skill_levels": round3(skills),
+        "case_study_credit": round3(case_studies),
+        "case_studies_counted": evidence.len(),
+        "note": "score = text relevance (BM25 over name, skills, role, summary) + points per skill level held (narrower skills count half, recent assessments add) + credit from matching case studies authored; filters do not score"
+    }))
+}
+
+fn round3(x: f32) -> f64 {
+    (x as f64 * 1000.0).round() / 1000.0
+}
+
+/// One record by id, or `NotFound` when it is missing or above the caller's marking.
+pub fn get(index: &MusterIndex, kind: Kind, id: &str, max_marking: Marking) -> Result<Value> {
+    let searcher = index.reader.searcher();
+    let fields = &index.fields;
+    let query = BooleanQuery::new(vec![
+        (Occur::Must, term(fields.key, &schema::record_key(kind, id))),
+        (Occur::Must, u64_at_most(fields.marking, max_marking.rank())),
+    ]);
+    let top = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+    let Some((_, address)) = top.first() else {
+        return Err(Error::NotFound);
+    };
+    let doc: TantivyDocument = searcher.doc(*address)?;
+    let mut record = stored_record(fields, &doc)?;
+    match kind {
+        Kind::Member => {
+            record["case_studies"] = json!(authored_by(index, &searcher, id, max_marking)?);
+        }
+        Kind::CaseStudy => {
+            hide_references(
+                index,
+                &searcher,
+                &mut record,
+                "authors",
+                Kind::Member,
+                max_marking,
+            )?;
+            hide_references(
+                index,
+                &searcher,
+                &mut record,
+                "facilities",
+                Kind::Facility,
+                max_marking,
+            )?;
+        }
+        Kind::Facility => {
+            hide_references(
+                index,
+                &searcher,
+                &mut record,
+                "contacts",
+                Kind::Member,
+                max_marking,
+            )?;
+        }
+    }
+    Ok(record)
+}
+
+fn hide_references(
+    index: &MusterIndex,
+    searcher: &Searcher,
+    record: &mut Value,
+    field: &str,
+    kind: Kind,
+    max_marking: Marking,
+) -> Result<()> {
+    let ids: Vec<String> = record[field]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect();
+    let visible = visible_ids(index, searcher, kind, ids.iter(), max_marking)?;
+    let kept: Vec<&String> = ids.iter().filter(|id| visible.contains(*id)).collect();
+    record[field] = json!(kept);
+    Ok(())
+}
+
+/// Case studies the caller may see that `member` authored, newest first.
+fn authored_by(
+    index: &MusterIndex,
+    searcher: &Searcher,
+    member: &str,
+    max_marking: Marking,
+) -> Result<Vec<Evidence>> {
+    let fields = &index.fields;
+    let query = BooleanQuery::new(vec![
+        (Occur::Must, term(fields.people, member)),
+        (
+            Occur::Must,
+            Box::new(TermQuery::new(
+                Term::from_field_u64(fields.kind, schema::kind_code(Kind::CaseStudy)),
+                IndexRecordOption::Basic,
+            )),
+        ),
+        (Occur::Must, u64_at_most(fields.marking, max_marking.rank())),
+    ]);
+    let top = searcher.search(&query, &TopDocs::with_limit(200).order_by_score())?;
+    let mut out = Vec::new();
+    let mut dated = Vec::new();
+    for (_, address) in top {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let record = stored_record(fields, &doc)?;
+        dated.push((
+            str_field(&record, "date").unwrap_or_default().to_string(),
+            Evidence {
+                case_study: str_field(&record, "id").unwrap_or_default().to_string(),
+                title: str_field(&record, "title").unwrap_or_default().to_string(),
+            },
+        ));
+    }
+    dated.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1.case_study.cmp(&b.1.case_study))
+    });
+    out.extend(dated.into_iter().map(|(_, e)| e));
+    Ok(out)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::ingest::parse_json_line;
+    use crate::model::Record;
+    use std::sync::Arc;
+
+    pub(crate) const TODAY: Date = time::macros::date!(2026 - 11 - 22);
+
+    /// Hand-made records where the right answer is known by construction.
+    pub(crate) fn small_records() -> Vec<Record> {
+        let members = [
+            r#"{"id":"m-exp","name":"Erin Expert","department":"Dstl","clearance":"SC","clearance_review_due":"2030-01-01","availability":"24h","skills":[{"name":"Bayesian statistics","level":4,"assessed":"2026-01-01"}],"summary":"Leads Bayesian work.","location":{"town":"Salisbury","region":"South West","lat":51.07,"lon":-1.79}}"#,
+            r#"{"id":"m-pra","name":"Pat Practitioner","department":"UKHSA","clearance":"SC","availability":"now","skills":[{"name":"Bayesian statistics","level":3,"assessed":"2026-01-01"}],"summary":"Applies statistics.","location":{"town":"Colindale","region":"London","lat":51.596,"lon":-0.248}}"#,
+            r#"{"id":"m-beg","name":"Bea Beginner","department":"ONS","clearance":"BPSS","availability":"week","skills":[{"name":"Bayesian statistics","level":1,"assessed":"2026-01-01"}],"summary":"Learning statistics.","location":{"town":"Newport","region":"Wales","lat":51.584,"lon":-2.998}}"#,
+            r#"{"id":"m-lapsed","name":"Lou Lapsed","department":"Dstl","clearance":"DV","clearance_review_due":"2025-01-01","availability":"now","skills":[{"name":"Bayesian statistics","level":4}],"summary":"Statistics."}"#,
+            r#"{"id":"m-author","name":"Ash Author","department":"Met Office","clearance":"SC","availability":"24h","summary":"Works in the science directorate."}"#,
+            r#"{"id":"m-secret","name":"Sam Sensitive","department":"Dstl","clearance":"SC","availability":"now","marking":"OFFICIAL-SENSITIVE","skills":[{"name":"Bayesian statistics","level":4}],"summary":"Bayesian modelling for classified programmes."}"#,
+        ];
+        let case_studies = [
+            r#"{"id":"cs-1","title":"Volcanic ash dispersion forecasting","summary":"Dispersion modelling of volcanic ash for aviation.","authors":["m-author"],"skills":["Atmospheric dispersion modelling"]}"#,
+            r#"{"id":"cs-2","title":"Ash plume dispersion modelling at night","summary":"More dispersion modelling.","authors":["m-author","m-secret"],"skills":["Atmospheric dispersion modelling"]}"#,
+            r#"{"id":"cs-3","title":"Classified dispersion work","summary":"Dispersion modelling.","authors":["m-pra"],"marking":"OFFICIAL-SENSITIVE"}"#,
+        ];
+        let facilities = [
+            r#"{"id":"f-cl3","name":"Containment level 3 suite","department":"UKHSA","capabilities":["CL3","respiratory viruses"],"access_clearance":"SC","location":{"town":"Colindale","region":"London","lat":51.596,"lon":-0.248}}"#,
+        ];
+        let mut out = Vec::new();
+        for (kind, lines) in [
+            (Kind::Member, &members[..]),
+            (Kind::CaseStudy, &case_studies[..]),
+            (Kind::Facility, &facilities[..]),
+        ] {
+            for line in lines {
+                out.push(parse_json_line(kind, line).unwrap().record);
+            }
+        }
+        out
+    }
+
+    pub(crate) fn small_index() -> MusterIndex {
+        crate::index::in_ram(&small_records(), Arc::new(Taxonomy::builtin())).unwrap()
+    }
+
+    pub(crate) fn fixture_index() -> &'static MusterIndex {
+        static INDEX: OnceLock<MusterIndex> = OnceLock::new();
+        INDEX.get_or_init(|| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+            let (records, _) = crate::index::load_records(&dir).unwrap();
+            crate::index::in_ram(&records, Arc::new(Taxonomy::builtin())).unwrap()
+        })
+    }
+
+    fn request(kind: Kind) -> SearchRequest {
+        SearchRequest::new(kind, Marking::Official, TODAY)
+    }
+
+    fn ids(response: &SearchResponse) -> Vec<&str> {
+        response.hits.iter().map(|h| h.id.as_str()).collect()
+    }
+
+    #[test]
+    fn skill_query_ranks_expert_above_practitioner_above_beginner() {
+        let index = small_index();
+        let mut r = request(Kind::Member);
+        r.filters.skills = vec!["bayesian statistics".into()];
+        let response = search(&index, &r).unwrap();
+        assert_eq!(ids(&response), vec!["m-exp", "m-lapsed", "m-pra", "m-beg"]);
+        // the same through plain words
+        let mut r = request(Kind::Member);
+        r.text = Some("Bayesian statistics".into());
+        let response = search(&index, &r).unwrap();
+        let order = ids(&response);
+        let pos = |id| order.iter().position(|x| *x == id).unwrap();
+        assert!(
+            pos("m-exp") < pos("m-pra") && pos("m-pra") < pos("m-beg"),
+            "{order:?}"
+        );
+    }
+
+    #[test]
+    fn author_with_a_thin_profile_is_found_through_case_studies() {
+        let index = small_index();
+        let mut r = request(Kind::Member);
+        r.text = Some("ash dispersion".into());
+        let response = search(&index, &r).unwrap();
+        assert_eq!(ids(&response), vec!["m-author"]);
+        let evidence: Vec<&str> = response.hits[0]
+            .evidence
+            .iter()
+            .map(|e| e.case_study.as_str())
+            .collect();
+        assert_eq!(evidence, vec!["cs-1", "cs-2"]);
+    }
+
+    #[test]
+    fn hidden_case_studies_credit_nobody_and_hidden_members_are_not_found() {
+        let index = small_index();
+        let mut r = request(Kind::Member);
+        r.text = Some("dispersion".into());
+        let response = search(&index, &r).unwrap();
+        assert_eq!(
+            ids(&response),
+            vec!["m-author"],
+            "cs-3 is hidden, so m-pra gets no credit; m-secret is hidden"
+        );
+        r.max_marking = Marking::OfficialSensitive;
+        let response = search(&index, &r).unwrap();
+        let mut found = ids(&response);
+        found.sort();
+        assert_eq!(found, vec!["m-author", "m-pra", "m-secret"]);
+    }
+
+    #[test]
+    fn clearance_filter_is_a_minimum_and_ignores_lapsed_clearances() {
+        let index = small_index();
+        let mut r = request(Kind::Member);
+        r.filters.clearance = Some(Clearance::Sc);
+        let mut found = ids(&search(&index, &r).unwrap())
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
+        found.sort();
+        assert_eq!(
+            found,
+            vec!["m-author", "m-exp", "m-pra"],
+            "m-lapsed's DV review date has passed"
+        );
+    }
+
+    #[test]
+    fn availability_filter_is_at_most() {
+        let index = small_index();
+        let mut r = request(Kind::Member);
+        r.filters.availability = Some(Availability::Within24h);
+        r.filters.skills = vec!["Bayesian statistics".into()];
+        assert_eq!(
+            ids(&search(&index, &r).unwrap()),
+            vec!["m-exp", "m-lapsed", "m-pra"]
+        );
+    }
+
+    #[test]
+    fn department_filter_includes_children_of_a_parent() {
+        let index = small_index();
+        let mut r = request(Kind::Member);
+        r.filters.departments = vec!["MOD".into()];
+        let mut found = ids(&search(&index, &r).unwrap())
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
+        found.sort();
+        assert_eq!(found, vec!["m-exp", "m-lapsed"]);
+    }
+
+    #[test]
+    fn near_with_within_km_uses_great_circle_distance_and_can_sort_by_it() {
+        let index = small_index();
+        let mut r = request(Kind::Member);
+        // central London; Colindale is ~13 km away, Salisbury ~130 km, Newport ~190 km
+        r.filters.near = Some(Near {
+            lat: 51.5074,
+            lon: -0.1278,
+            within_km: Some(150.0),
+        });
+        r.sort = SortOrder::Distance;
+        let response = search(&index, &r).unwrap();
+        assert_eq!(ids(&response), vec!["m-pra", "m-exp"]);
+        assert!(response.hits[0].distance_km.unwrap() < 20.0);
+        assert!((response.hits[1].distance_km.unwrap() - 120.0).abs() < 20.0);
+    }
+
+    #[test]
+    fn min_level_keeps_only_members_at_or_above_it() {
+        let index = small_index();
+        let mut r = request(Kind::Member);
+        r.filters.skills = vec!["Bayesian statistics".into()];
+        r.filters.min_level = Some(Level::Practitioner);
+        assert_eq!(
+            ids(&search(&index, &r).unwrap()),
+            vec!["m-exp", "m-lapsed", "m-pra"]
+        );
+    }
+
+    #[test]
+    fn facet_counts_equal_the_number_of_matching_records() {
+        let index = fixture_index();
+        let mut r = request(Kind::Member);
+        r.filters.skills = vec!["Statistics".into()];
+        r.filters.clearance = Some(Clearance::Sc);
+        r.limit = 100;
+        let response = search(index, &r).unwrap();
+        assert!(response.total > 10, "{}", response.total);
+        for facet in ["availability", "gse_category"] {
+            let sum: u64 = response.facets[facet].values().sum();
+            assert_eq!(sum, response.total, "{facet}: {:?}", response.facets[facet]);
+        }
+        // page through everything and count departments by hand
+        let mut by_dept: BTreeMap<String, u64> = BTreeMap::new();
+        let mut offset = 0;
+        while offset < response.total as usize {
+            r.offset = offset;
+            for hit in search(index, &r).unwrap().hits {
+                *by_dept.entry(hit.department.unwrap()).or_default() += 1;
+            }
+            offset += 100;
+        }
+        // a department's count includes its children (MOD includes Dstl)
+        let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+        for (dept, count) in &by_dept {
+            for level in Reference::get().department_path(dept) {
+                *expected.entry(level).or_default() += count;
+            }
+        }
+        assert_eq!(response.facets["department"], expected);
+        assert!(expected["MOD"] > expected["Dstl"]);
+    }
+
+    #[test]
+    fn a_filtered_facet_still_counts_the_other_values() {
+        let index = fixture_index();
+        let mut r = request(Kind::Member);
+        r.filters.departments = vec!["UKHSA".into()];
+        let response = search(index, &r).unwrap();
+        let ukhsa = response.facets["department"]["UKHSA"];
+        assert_eq!(ukhsa, response.total);
+        assert!(
+            response.facets["department"]["Dstl"] > 0,
+            "other departments are still offered"
+        );
+    }
+
+    #[test]
+    fn hostile_text_never_fails() {
+        let index = small_index();
+        for q in [
+            "\"unbalanced",
+            "a AND OR NOT (",
+            "***",
+            "\"\"",
+            &"x".repeat(5000),
+            "field:value -x +y",
+            "ünïcödé ✓",
+            "\u{0}",
+        ] {
+            let mut r = request(Kind::Member);
+            r.text = Some(q.to_string());
+            search(&index, &r).unwrap();
+        }
+    }
+
+    #[test]
+    fn quotes_make_a_phrase_and_an_unbalanced_quote_is_plain_words() {
+        assert_eq!(
+            parse_text("\"dispersion modelling\" ash"),
+            vec![
+                Clause::Phrase("dispersion modelling".into()),
+                Clause::Word("ash".into())
+            ]
+        );
+        assert_eq!(
+            parse_text("ash \"dispersion modelling"),
+            vec![
+                Clause::Word("ash".into()),
+                Clause::Word("dispersion".into()),
+                Clause::Word("modelling".into())
+            ]
+        );
+        assert_eq!(
+            parse_text("cats AND dogs"),
+            vec![Clause::Word("cats".into()), Clause::Word("dogs".into())]
+        );
+    }
+
+    #[test]
+    fn highlights_mark_the_match_and_escape_html() {
+        let mut records = small_records();
+        records.push(parse_json_line(Kind::Member, r#"{"id":"m-html","name":"Hal","department":"NPL","summary":"<script>alert(1)</script> metrology of atomic clocks"}"#).unwrap().record);
+        let index = crate::index::in_ram(&records, Arc::new(Taxonomy::builtin())).unwrap();
+        let mut r = request(Kind::Member);
+        r.text = Some("clocks".into());
+        let response = search(&index, &r).unwrap();
+        let summary = &response.hits[0].highlights["summary"];
+        assert!(summary.contains("<mark>clocks</mark>"), "{summary}");
+        assert!(summary.contains("&lt;script&gt;"), "{summary}");
+    }
+
+    #[test]
+    fn get_by_id_hides_records_above_the_callers_marking() {
+        let index = small_index();
+        assert!(matches!(
+            get(&index, Kind::Member, "m-secret", Marking::Official),
+            Err(Error::NotFound)
+        ));
+        assert!(get(&index, Kind::Member, "m-secret", Marking::OfficialSensitive).is_ok());
+        let cs = get(&index, Kind::CaseStudy, "cs-2", Marking::Official).unwrap();
+        assert_eq!(
+            cs["authors"],
+            json!(["m-author"]),
+            "the hidden co-author is not named"
+        );
+        let member = get(&index, Kind::Member, "m-pra", Marking::Official).unwrap();
+        assert_eq!(
+            member["case_studies"],
+            json!([]),
+            "the hidden case study is not listed"
+        );
+    }
+
+    #[test]
+    fn explain_breaks_the_score_down() {
+        let index = small_index();
+        let mut r = request(Kind::Member);
+        r.text = Some("Bayesian statistics".into());
+        r.explain = true;
+        let response = search(&index, &r).unwrap();
+        let e = response.hits[0].explanation.as_ref().unwrap();
+        let total = e["total"].as_f64().unwrap();
+        let parts = e["text_bm25"].as_f64().unwrap()
+            + e["skill_levels"].as_f64().unwrap()
+            + e["case_study_credit"].as_f64().unwrap();
+        assert!((total - parts).abs() < 0.01, "{e}");
+        assert!(e["skill_levels"].as_f64().unwrap() > 0.0);
+    }
+}
