@@ -21,8 +21,10 @@
 //! - [`model`]: members, case studies, facilities and their ordered enums.
 //! - [`reference`]: departments, establishments and facilities compiled into the binary.
 
+pub mod access;
 pub mod error;
 pub mod generate;
+pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod model;

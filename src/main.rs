@@ -6,8 +6,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use muster::access::Caller;
 use muster::generate::{self, Spec};
+use muster::http::{self, AppState, HttpConfig};
 use muster::index::{self, BuildOptions};
+use muster::model::Kind;
 use muster::taxonomy::Taxonomy;
 
 /// Muster: who knows what across government science and engineering.
@@ -34,6 +37,65 @@ enum Command {
         /// Exit non-zero (and keep the previous index) if any line is rejected.
         #[arg(long)]
         strict: bool,
+    },
+    /// Serve the API and web page; builds the index from --data first if there is none.
+    Serve {
+        /// Index directory.
+        #[arg(long, default_value = "index")]
+        index: PathBuf,
+        /// Data to index when the index directory has no index yet.
+        #[arg(long, default_value = "fixtures")]
+        data: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "MUSTER_BIND")]
+        bind: String,
+        /// Local demo mode with no access control (required to serve beyond loopback without tokens).
+        #[arg(long)]
+        open: bool,
+        /// Allow browsers on these origins to call the API (`*` for any); repeatable.
+        #[arg(long = "cors-origin")]
+        cors_origins: Vec<String>,
+        /// Request timeout in seconds.
+        #[arg(long, default_value_t = 10)]
+        timeout_secs: u64,
+    },
+    /// Search from the terminal and print a table.
+    Search {
+        /// Plain words; quotes make a phrase.
+        query: Option<String>,
+        /// What to search: experts, case-studies or facilities.
+        #[arg(long, default_value = "experts")]
+        kind: String,
+        /// Index directory.
+        #[arg(long, default_value = "index")]
+        index: PathBuf,
+        /// Skill (repeatable).
+        #[arg(long)]
+        skill: Vec<String>,
+        /// Minimum level for --skill (1-4 or a word).
+        #[arg(long)]
+        min_level: Option<String>,
+        /// Department (repeatable; a parent includes its children).
+        #[arg(long)]
+        department: Vec<String>,
+        /// Minimum clearance, in date.
+        #[arg(long)]
+        clearance: Option<String>,
+        /// Deployable within (now, 24h, week, month).
+        #[arg(long)]
+        availability: Option<String>,
+        /// Region (repeatable).
+        #[arg(long)]
+        region: Vec<String>,
+        /// lat,lon
+        #[arg(long)]
+        near: Option<String>,
+        /// With --near: radius in km.
+        #[arg(long)]
+        within_km: Option<String>,
+        /// Number of results.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
     },
     /// Write a deterministic synthetic data set in the ingest format.
     Generate {
@@ -109,6 +171,75 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(e) => Err(e).context("indexing failed"),
             }
         }
+        Command::Serve {
+            index,
+            data,
+            bind,
+            open,
+            cors_origins,
+            timeout_secs,
+        } => serve(
+            taxonomy,
+            &index,
+            &data,
+            &bind,
+            open,
+            cors_origins,
+            timeout_secs,
+        ),
+        Command::Search {
+            query,
+            kind,
+            index,
+            skill,
+            min_level,
+            department,
+            clearance,
+            availability,
+            region,
+            near,
+            within_km,
+            limit,
+        } => {
+            let kind = match kind.as_str() {
+                "experts" => Kind::Member,
+                "case-studies" => Kind::CaseStudy,
+                "facilities" => Kind::Facility,
+                other => {
+                    anyhow::bail!("--kind `{other}` is not experts, case-studies or facilities")
+                }
+            };
+            let mut pairs: Vec<(String, String)> = Vec::new();
+            let mut push = |k: &str, v: String| pairs.push((k.to_string(), v));
+            if let Some(q) = query {
+                push("q", q);
+            }
+            skill.into_iter().for_each(|v| push("skill", v));
+            department.into_iter().for_each(|v| push("department", v));
+            region.into_iter().for_each(|v| push("region", v));
+            if let Some(v) = min_level {
+                push("min_level", v);
+            }
+            if let Some(v) = clearance {
+                push("clearance", v);
+            }
+            if let Some(v) = availability {
+                push("availability", v);
+            }
+            if let Some(v) = near {
+                push("near", v);
+            }
+            if let Some(v) = within_km {
+                push("within_km", v);
+            }
+            push("limit", limit.to_string());
+            let request =
+                http::api::parse_search(Some(kind), &pairs, &Caller::demo(), http::api::today())?;
+            let opened = index::open(&index, taxonomy)?;
+            let response = muster::search::search(&opened, &request)?;
+            print_table(&response);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Generate {
             members,
             seed,
@@ -132,5 +263,95 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn serve(
+    taxonomy: Arc<Taxonomy>,
+    index_dir: &std::path::Path,
+    data: &std::path::Path,
+    bind: &str,
+    open: bool,
+    cors_origins: Vec<String>,
+    timeout_secs: u64,
+) -> anyhow::Result<ExitCode> {
+    let address: std::net::SocketAddr = bind
+        .parse()
+        .with_context(|| format!("--bind `{bind}` is not an address like 127.0.0.1:8080"))?;
+    if !address.ip().is_loopback() && !open {
+        anyhow::bail!(
+            "no access tokens are configured: refusing to serve on {address}, which is not loopback; pass --open for a demo that anyone on the network can read"
+        );
+    }
+    if index::current_generation(index_dir)?.is_none() {
+        tracing::info!(data = %data.display(), index = %index_dir.display(), "no index yet: building one");
+        let outcome = index::build(
+            data,
+            index_dir,
+            taxonomy.clone(),
+            &BuildOptions {
+                strict: false,
+                progress: true,
+            },
+        )?;
+        eprintln!("{}", outcome.report);
+    }
+    let opened = index::open(index_dir, taxonomy)?;
+    tracing::warn!(
+        "LOCAL DEMO MODE: no tokens configured; every caller reads OFFICIAL records as a demo reader"
+    );
+    let config = HttpConfig {
+        cors_origins,
+        timeout: std::time::Duration::from_secs(timeout_secs),
+        demo: true,
+        ..HttpConfig::default()
+    };
+    let state = AppState::new(opened, config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
+        tracing::info!(address = %listener.local_addr()?, documents = state.index.num_docs(), "serving");
+        eprintln!("Muster is serving on http://{}", listener.local_addr()?);
+        http::serve(listener, http::router(state), http::shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(response: &muster::search::SearchResponse) {
+    println!("{} results ({:.1} ms)", response.total, response.took_ms);
+    println!(
+        "{:<4} {:<18} {:<28} {:<12} {:>7}  matched skills / evidence",
+        "#", "id", "name", "department", "score"
+    );
+    for (i, hit) in response.hits.iter().enumerate() {
+        let skills: Vec<String> = hit
+            .matched_skills
+            .iter()
+            .map(|s| format!("{} ({})", s.name, s.level))
+            .collect();
+        let mut why = skills.join(", ");
+        if !hit.evidence.is_empty() {
+            if !why.is_empty() {
+                why.push_str("; ");
+            }
+            let n = hit.evidence.len();
+            why.push_str(&format!(
+                "{n} case stud{}",
+                if n == 1 { "y" } else { "ies" }
+            ));
+        }
+        let name: String = hit.name.chars().take(28).collect();
+        println!(
+            "{:<4} {:<18} {:<28} {:<12} {:>7.2}  {}",
+            i + 1,
+            hit.id,
+            name,
+            hit.department.as_deref().unwrap_or("-"),
+            hit.score,
+            why
+        );
     }
 }

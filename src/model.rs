@@ -65,6 +65,17 @@ macro_rules! ordered_enum {
             }
         }
 
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($spelling),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -267,7 +278,7 @@ pub mod date_format {
 }
 
 /// Where a member or facility is based.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Location {
     /// Town or site.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -282,7 +293,7 @@ pub struct Location {
 }
 
 /// One recorded skill of a member.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SkillRecord {
     /// The skill as the member wrote it (or the taxonomy label it was given as).
     pub name: String,
@@ -294,11 +305,12 @@ pub struct SkillRecord {
         with = "date_format::option",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schema(value_type = Option<String>, format = Date)]
     pub assessed: Option<Date>,
 }
 
 /// A member of the profession and their recorded expertise.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Member {
     /// Stable id.
     pub id: String,
@@ -329,6 +341,7 @@ pub struct Member {
         with = "date_format::option",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schema(value_type = Option<String>, format = Date)]
     pub clearance_review_due: Option<Date>,
     /// How soon they can be deployed.
     pub availability: Availability,
@@ -350,13 +363,14 @@ pub struct Member {
         with = "date_format::option",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schema(value_type = Option<String>, format = Date)]
     pub updated: Option<Date>,
     /// Who may see this record.
     pub marking: Marking,
 }
 
 /// A piece of work, written up by the members who did it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CaseStudy {
     /// Stable id.
     pub id: String,
@@ -374,6 +388,7 @@ pub struct CaseStudy {
         with = "date_format::option",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schema(value_type = Option<String>, format = Date)]
     pub date: Option<Date>,
     /// Organisations involved.
     #[serde(default)]
@@ -392,7 +407,7 @@ pub struct CaseStudy {
 }
 
 /// A laboratory, instrument or other facility of a public-sector research establishment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Facility {
     /// Stable id.
     pub id: String,
@@ -428,7 +443,7 @@ pub struct Facility {
 }
 
 /// The three kinds of record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A person.

@@ -143,7 +143,7 @@ impl SearchRequest {
 }
 
 /// A skill that made a member match.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MatchedSkill {
     /// The skill as recorded.
     pub name: String,
@@ -155,7 +155,7 @@ pub struct MatchedSkill {
 }
 
 /// A case study that credited a member.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Evidence {
     /// Case study id.
     pub case_study: String,
@@ -164,7 +164,7 @@ pub struct Evidence {
 }
 
 /// One result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Hit {
     /// Record id.
     pub id: String,
@@ -187,14 +187,16 @@ pub struct Hit {
     /// Matching fragments with `<mark>`, HTML-escaped.
     pub highlights: BTreeMap<String, String>,
     /// Short facts for a results list (role, grade, clearance, availability, town...).
+    #[schema(value_type = Object)]
     pub summary: Value,
     /// Score breakdown, with `explain=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub explanation: Option<Value>,
 }
 
 /// A page of results.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SearchResponse {
     /// Visible records matching.
     pub total: u64,
@@ -265,7 +267,7 @@ pub fn parse_text(q: &str) -> Vec<Clause> {
     let mut clauses = Vec::new();
     let parts: Vec<&str> = q.split('"').collect();
     // An odd number of quotes leaves the last one unbalanced: its text is plain words.
-    let unbalanced = parts.len() % 2 == 0;
+    let unbalanced = parts.len().is_multiple_of(2);
     for (i, part) in parts.iter().enumerate() {
         let in_phrase = i % 2 == 1 && !(unbalanced && i == parts.len() - 1);
         if in_phrase && part.split_whitespace().count() > 1 {
@@ -437,9 +439,9 @@ fn skill_targets(taxonomy: &Taxonomy, names: &[String]) -> Vec<SkillTarget> {
 fn skill_scoring(fields: &Fields, targets: &[SkillTarget], today: Date) -> Vec<Box<dyn Query>> {
     let mut out = Vec::new();
     for target in targets {
-        let mut bases = vec![(target.base.clone(), 2.0f32)];
+        let mut bases = vec![(target.base.clone(), 3.0f32)];
         if target.mapped {
-            bases.push((format!("{ANCESTOR_PREFIX}{}", target.base), 1.0));
+            bases.push((format!("{ANCESTOR_PREFIX}{}", target.base), 1.5));
         }
         for (base, points) in bases {
             for level in 1..=4 {

@@ -1,0 +1,834 @@
+//! The JSON API of `CONTRACT.md` section 2: search, get by id, and RFC 9457 problem responses.
+//!
+//! Raw query pairs are turned into a validated [`SearchRequest`] by one function,
+//! [`parse_search`]; only that reaches the search core, which runs on the blocking pool.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde::Serialize;
+use time::Date;
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use crate::access::Caller;
+use crate::model::{Availability, Clearance, Grade, GseCategory, Kind, Level};
+use crate::reference::Reference;
+use crate::search::{
+    self, MAX_LIMIT, MAX_QUERY_CHARS, Near, SearchRequest, SearchResponse, SortOrder,
+};
+use crate::{Error, Result};
+
+/// The JSON routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/experts", get(experts))
+        .route("/v1/case-studies", get(case_studies))
+        .route("/v1/facilities", get(facilities))
+        .route("/v1/search", get(search_all))
+        .route("/v1/experts/{id}", get(expert))
+        .route("/v1/case-studies/{id}", get(case_study))
+        .route("/v1/facilities/{id}", get(facility))
+}
+
+/// An RFC 9457 problem: what went wrong, naming the parameter at fault.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI identifying the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// What was wrong, naming the parameter.
+    pub detail: String,
+    /// The parameter or field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+}
+
+impl Problem {
+    /// A problem with `status`.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Problem {
+        let title = status.canonical_reason().unwrap_or("Error").to_string();
+        let slug = title.to_lowercase().replace(' ', "-");
+        Problem {
+            kind: format!("https://muster.invalid/problems/{slug}"),
+            title,
+            status: status.as_u16(),
+            detail: detail.into(),
+            parameter: None,
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            Json(self),
+        )
+            .into_response()
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(error: Error) -> Problem {
+        match error {
+            Error::InvalidField { field, reason } => {
+                let mut p = Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("parameter `{field}`: {reason}"),
+                );
+                p.parameter = Some(field);
+                p
+            }
+            Error::InvalidQuery(reason) => {
+                let mut p =
+                    Problem::new(StatusCode::BAD_REQUEST, format!("parameter `q`: {reason}"));
+                p.parameter = Some("q".into());
+                p
+            }
+            Error::InvalidRecord(reason) => Problem::new(StatusCode::BAD_REQUEST, reason),
+            Error::NotFound => Problem::new(StatusCode::NOT_FOUND, "no such record"),
+            other => {
+                tracing::error!(error = %other, "internal error");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; it has been logged",
+                )
+            }
+        }
+    }
+}
+
+/// Unmatched paths.
+pub async fn not_found() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "no such endpoint; see /openapi.json")
+}
+
+/// Search parameters (documentation of what [`parse_search`] accepts). Repeated keys are OR
+/// within a field; different fields are AND.
+#[derive(Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct SearchParams {
+    /// Plain words; "quotes" make a phrase. At most 1,000 characters.
+    q: Option<String>,
+    /// Skill label, synonym or taxonomy id; repeat for any of several.
+    skill: Option<Vec<String>>,
+    /// Minimum proficiency for `skill`: 1-4 or awareness, working, practitioner, expert.
+    min_level: Option<String>,
+    /// Department short name (e.g. `Dstl`); a parent (`MOD`) includes its children.
+    department: Option<Vec<String>>,
+    /// Experts: at least this clearance, not past its review date. Facilities: usable with it.
+    clearance: Option<String>,
+    /// Experts: deployable within this time at most (`24h` includes `now`).
+    availability: Option<String>,
+    /// Civil service grade.
+    grade: Option<Vec<String>>,
+    /// GSE category.
+    gse_category: Option<Vec<String>>,
+    /// UK region, e.g. `South West`.
+    region: Option<Vec<String>>,
+    /// Professional registration, e.g. `CEng`.
+    registration: Option<Vec<String>>,
+    /// `lat,lon` to measure distance from.
+    near: Option<String>,
+    /// With `near`: only records within this great-circle distance (km, up to 2,000).
+    within_km: Option<f64>,
+    /// `relevance` (default) or `distance` (needs `near`).
+    sort: Option<String>,
+    /// Page size, 1-100 (default 10).
+    limit: Option<u32>,
+    /// Hits to skip (at most 10,000).
+    offset: Option<u32>,
+    /// `true` adds a score breakdown to each hit.
+    explain: Option<bool>,
+}
+
+/// Parameters each endpoint accepts.
+fn allowed(kind: Option<Kind>) -> &'static [&'static str] {
+    const COMMON: &[&str] = &[
+        "q",
+        "skill",
+        "department",
+        "near",
+        "within_km",
+        "sort",
+        "limit",
+        "offset",
+        "explain",
+    ];
+    const EXPERT: &[&str] = &[
+        "q",
+        "skill",
+        "min_level",
+        "department",
+        "clearance",
+        "availability",
+        "grade",
+        "gse_category",
+        "region",
+        "registration",
+        "near",
+        "within_km",
+        "sort",
+        "limit",
+        "offset",
+        "explain",
+    ];
+    const FACILITY: &[&str] = &[
+        "q",
+        "skill",
+        "department",
+        "clearance",
+        "region",
+        "near",
+        "within_km",
+        "sort",
+        "limit",
+        "offset",
+        "explain",
+    ];
+    match kind {
+        Some(Kind::Member) | None => EXPERT,
+        Some(Kind::CaseStudy) => COMMON,
+        Some(Kind::Facility) => FACILITY,
+    }
+}
+
+const LIST_PARAMS: &[&str] = &[
+    "skill",
+    "department",
+    "grade",
+    "gse_category",
+    "region",
+    "registration",
+];
+
+fn bad(field: &str, reason: impl Into<String>) -> Error {
+    Error::field(field, reason)
+}
+
+/// Splits a raw query string into pairs, rejecting what no endpoint would accept.
+pub fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Turns raw query pairs into a validated search of `kind` (`None`: all kinds, `/v1/search`).
+pub fn parse_search(
+    kind: Option<Kind>,
+    pairs: &[(String, String)],
+    caller: &Caller,
+    today: Date,
+) -> Result<SearchRequest> {
+    let allowed = allowed(kind);
+    let mut values: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (key, value) in pairs {
+        let Some(known) = allowed.iter().find(|a| **a == key.as_str()) else {
+            let all = allowed.join(", ");
+            return Err(bad(key, format!("unknown parameter (accepted: {all})")));
+        };
+        let value = value.trim();
+        if value.is_empty() {
+            // an empty form field means "no filter"
+            continue;
+        }
+        let list = values.entry(known).or_default();
+        if !LIST_PARAMS.contains(known) && !list.is_empty() {
+            return Err(bad(key, "given more than once"));
+        }
+        if list.len() >= 50 {
+            return Err(bad(key, "given more than 50 times"));
+        }
+        list.push(value);
+    }
+    let one = |name: &str| values.get(name).and_then(|v| v.first().copied());
+    let many = |name: &str| values.get(name).cloned().unwrap_or_default();
+    let mut request = SearchRequest::new(kind.unwrap_or(Kind::Member), caller.max_marking, today);
+
+    if let Some(q) = one("q") {
+        if q.chars().count() > MAX_QUERY_CHARS {
+            return Err(bad(
+                "q",
+                format!("is longer than {MAX_QUERY_CHARS} characters"),
+            ));
+        }
+        request.text = Some(q.to_string());
+    }
+    for skill in many("skill") {
+        if skill.chars().count() > 200 {
+            return Err(bad("skill", "is longer than 200 characters"));
+        }
+        request.filters.skills.push(skill.to_string());
+    }
+    if let Some(level) = one("min_level") {
+        if request.filters.skills.is_empty() {
+            return Err(bad("min_level", "applies to `skill`; give a skill too"));
+        }
+        request.filters.min_level = Some(Level::parse_field(level, "min_level")?);
+    }
+    for dept in many("department") {
+        let known = Reference::get().department(dept).ok_or_else(|| {
+            bad(
+                "department",
+                format!("unknown department `{}`", crate::model::truncate(dept, 60)),
+            )
+        })?;
+        request.filters.departments.push(known.abbr.clone());
+    }
+    if let Some(c) = one("clearance") {
+        request.filters.clearance = Some(Clearance::parse_field(c, "clearance")?);
+    }
+    if let Some(a) = one("availability") {
+        request.filters.availability = Some(Availability::parse_field(a, "availability")?);
+    }
+    for g in many("grade") {
+        request.filters.grades.push(Grade::parse_field(g, "grade")?);
+    }
+    for g in many("gse_category") {
+        request
+            .filters
+            .gse_categories
+            .push(GseCategory::parse_field(g, "gse_category")?);
+    }
+    for r in many("region") {
+        if r.chars().count() > 100 {
+            return Err(bad("region", "is longer than 100 characters"));
+        }
+        request.filters.regions.push(r.to_string());
+    }
+    for r in many("registration") {
+        if r.chars().count() > 50 {
+            return Err(bad("registration", "is longer than 50 characters"));
+        }
+        request.filters.registrations.push(r.to_string());
+    }
+    let within_km = match one("within_km") {
+        Some(w) => {
+            let km: f64 = w.parse().map_err(|_| {
+                bad(
+                    "within_km",
+                    format!("`{}` is not a number", crate::model::truncate(w, 30)),
+                )
+            })?;
+            if !(km > 0.0 && km <= 2000.0) {
+                return Err(bad("within_km", "must be more than 0 and at most 2000"));
+            }
+            Some(km)
+        }
+        None => None,
+    };
+    if let Some(near) = one("near") {
+        let (lat, lon) = near
+            .split_once(',')
+            .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)))
+            .ok_or_else(|| {
+                bad(
+                    "near",
+                    "must be `lat,lon` in decimal degrees, e.g. 51.5,-0.12",
+                )
+            })?;
+        if !(lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0 && lon.abs() <= 180.0) {
+            return Err(bad(
+                "near",
+                "latitude must be within ±90 and longitude within ±180",
+            ));
+        }
+        request.filters.near = Some(Near {
+            lat,
+            lon,
+            within_km,
+        });
+    } else if within_km.is_some() {
+        return Err(bad("within_km", "needs `near`"));
+    }
+    if let Some(sort) = one("sort") {
+        request.sort = match sort {
+            "relevance" => SortOrder::Relevance,
+            "distance" if request.filters.near.is_some() => SortOrder::Distance,
+            "distance" => return Err(bad("sort", "`distance` needs `near`")),
+            other => {
+                return Err(bad(
+                    "sort",
+                    format!(
+                        "`{}` is not relevance or distance",
+                        crate::model::truncate(other, 30)
+                    ),
+                ));
+            }
+        };
+    }
+    if let Some(limit) = one("limit") {
+        request.limit = match limit.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(bad(
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                ));
+            }
+        };
+    }
+    if let Some(offset) = one("offset") {
+        request.offset = match offset.parse::<usize>() {
+            Ok(n) if n <= 10_000 => n,
+            _ => return Err(bad("offset", "must be a whole number from 0 to 10000")),
+        };
+    }
+    if let Some(explain) = one("explain") {
+        request.explain = match explain {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => return Err(bad("explain", "must be true or false")),
+        };
+    }
+    Ok(request)
+}
+
+/// Today's date, for clearance review dates.
+pub fn today() -> Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+async fn run_search(state: &AppState, request: SearchRequest) -> Result<SearchResponse, Problem> {
+    let index = state.index.clone();
+    tokio::task::spawn_blocking(move || search::search(&index, &request))
+        .await
+        .map_err(|e| Problem::from(Error::Io(std::io::Error::other(e))))?
+        .map_err(Problem::from)
+}
+
+async fn search_kind(
+    state: AppState,
+    kind: Kind,
+    raw: Option<String>,
+    caller: Caller,
+) -> Result<Json<SearchResponse>, Problem> {
+    let request = parse_search(Some(kind), &query_pairs(raw.as_deref()), &caller, today())?;
+    Ok(Json(run_search(&state, request).await?))
+}
+
+/// Ranked people.
+#[utoipa::path(get, path = "/v1/experts", tag = "search", params(SearchParams),
+    responses((status = 200, description = "Ranked experts", body = SearchResponse),
+              (status = 400, description = "A bad parameter, named in `detail`", body = Problem, content_type = "application/problem+json")))]
+pub async fn experts(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<SearchResponse>, Problem> {
+    search_kind(state, Kind::Member, raw, caller).await
+}
+
+/// Ranked case studies.
+#[utoipa::path(get, path = "/v1/case-studies", tag = "search",
+    params(("q" = Option<String>, Query, description = "Plain words; quotes make a phrase"),
+           ("skill" = Option<Vec<String>>, Query, description = "Skills the work used"),
+           ("department" = Option<Vec<String>>, Query, description = "Departments involved (parents include children)"),
+           ("near" = Option<String>, Query, description = "Not used for case studies (no location)"),
+           ("within_km" = Option<f64>, Query, description = "With near"),
+           ("sort" = Option<String>, Query, description = "relevance or distance"),
+           ("limit" = Option<u32>, Query, description = "1-100"),
+           ("offset" = Option<u32>, Query, description = "0-10000"),
+           ("explain" = Option<bool>, Query, description = "Score breakdown")),
+    responses((status = 200, description = "Ranked case studies", body = SearchResponse),
+              (status = 400, description = "A bad parameter", body = Problem, content_type = "application/problem+json")))]
+pub async fn case_studies(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<SearchResponse>, Problem> {
+    search_kind(state, Kind::CaseStudy, raw, caller).await
+}
+
+/// Ranked facilities.
+#[utoipa::path(get, path = "/v1/facilities", tag = "search",
+    params(("q" = Option<String>, Query, description = "Plain words; quotes make a phrase"),
+           ("skill" = Option<Vec<String>>, Query, description = "Capabilities, e.g. CL3"),
+           ("department" = Option<Vec<String>>, Query, description = "Owning department (parents include children)"),
+           ("clearance" = Option<String>, Query, description = "The clearance you hold: facilities whose access clearance is at most this"),
+           ("region" = Option<Vec<String>>, Query, description = "UK region"),
+           ("near" = Option<String>, Query, description = "lat,lon"),
+           ("within_km" = Option<f64>, Query, description = "With near: great-circle radius in km"),
+           ("sort" = Option<String>, Query, description = "relevance or distance"),
+           ("limit" = Option<u32>, Query, description = "1-100"),
+           ("offset" = Option<u32>, Query, description = "0-10000"),
+           ("explain" = Option<bool>, Query, description = "Score breakdown")),
+    responses((status = 200, description = "Ranked facilities", body = SearchResponse),
+              (status = 400, description = "A bad parameter", body = Problem, content_type = "application/problem+json")))]
+pub async fn facilities(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<SearchResponse>, Problem> {
+    search_kind(state, Kind::Facility, raw, caller).await
+}
+
+/// The answer of `/v1/search`: each kind ranked on its own.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchAll {
+    /// People.
+    pub experts: SearchResponse,
+    /// Case studies.
+    pub case_studies: SearchResponse,
+    /// Facilities.
+    pub facilities: SearchResponse,
+}
+
+/// All three kinds in one answer. Filters that do not apply to a kind are not applied to it.
+#[utoipa::path(get, path = "/v1/search", tag = "search", params(SearchParams),
+    responses((status = 200, description = "Experts, case studies and facilities", body = SearchAll),
+              (status = 400, description = "A bad parameter", body = Problem, content_type = "application/problem+json")))]
+pub async fn search_all(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<SearchAll>, Problem> {
+    let pairs = query_pairs(raw.as_deref());
+    let experts = parse_search(None, &pairs, &caller, today())?;
+    let for_kind = |kind: Kind| -> Result<SearchRequest> {
+        let own: Vec<(String, String)> = pairs
+            .iter()
+            .filter(|(k, _)| allowed(Some(kind)).contains(&k.as_str()))
+            .cloned()
+            .collect();
+        parse_search(Some(kind), &own, &caller, today())
+    };
+    let case_studies = for_kind(Kind::CaseStudy)?;
+    let facilities = for_kind(Kind::Facility)?;
+    let (a, b, c) = tokio::join!(
+        run_search(&state, experts),
+        run_search(&state, case_studies),
+        run_search(&state, facilities)
+    );
+    Ok(Json(SearchAll {
+        experts: a?,
+        case_studies: b?,
+        facilities: c?,
+    }))
+}
+
+async fn get_record(
+    state: AppState,
+    kind: Kind,
+    id: String,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, Problem> {
+    if crate::ingest::validate_id(&id, "id").is_err() {
+        // an id that cannot exist is simply not found (same answer as a hidden record)
+        return Err(Problem::from(Error::NotFound));
+    }
+    let index = state.index.clone();
+    let record =
+        tokio::task::spawn_blocking(move || search::get(&index, kind, &id, caller.max_marking))
+            .await
+            .map_err(|e| Problem::from(Error::Io(std::io::Error::other(e))))??;
+    Ok(Json(record))
+}
+
+/// One member, with the case studies they wrote that the caller may see.
+#[utoipa::path(get, path = "/v1/experts/{id}", tag = "records", params(("id" = String, Path, description = "Member id")),
+    responses((status = 200, description = "The member", body = crate::model::Member),
+              (status = 404, description = "Missing, or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+pub async fn expert(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    get_record(state, Kind::Member, id, caller).await
+}
+
+/// One case study (authors the caller may not see are left out).
+#[utoipa::path(get, path = "/v1/case-studies/{id}", tag = "records", params(("id" = String, Path, description = "Case study id")),
+    responses((status = 200, description = "The case study", body = crate::model::CaseStudy),
+              (status = 404, description = "Missing, or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+pub async fn case_study(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    get_record(state, Kind::CaseStudy, id, caller).await
+}
+
+/// One facility (contacts the caller may not see are left out).
+#[utoipa::path(get, path = "/v1/facilities/{id}", tag = "records", params(("id" = String, Path, description = "Facility id")),
+    responses((status = 200, description = "The facility", body = crate::model::Facility),
+              (status = 404, description = "Missing, or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+pub async fn facility(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    get_record(state, Kind::Facility, id, caller).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{AppState, HttpConfig, router};
+    use crate::search::tests::small_index;
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use serde_json::{Value, json};
+    use tower::ServiceExt;
+
+    fn app() -> Router {
+        router(AppState::new(small_index(), HttpConfig::default()))
+    }
+
+    async fn get_json(app: &Router, uri: &str) -> (StatusCode, String, Value) {
+        let response = app
+            .clone()
+            .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, content_type, body)
+    }
+
+    fn without_time(mut body: Value) -> Value {
+        if let Some(o) = body.as_object_mut() {
+            o.remove("took_ms");
+        }
+        body
+    }
+
+    #[tokio::test]
+    async fn skill_search_answers_the_whole_contract_body() {
+        let (status, content_type, body) = get_json(
+            &app(),
+            "/v1/experts?skill=Bayesian%20statistics&min_level=3&clearance=SC",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(content_type, "application/json");
+        let expected = json!({
+            "total": 2,
+            "hits": [
+                {"id": "m-exp", "kind": "member", "name": "Erin Expert", "department": "Dstl", "score": 16.5,
+                 "matched_skills": [{"name": "Bayesian statistics", "level": 4, "skill_id": "bayesian-statistics"}],
+                 "evidence": [], "highlights": {},
+                 "summary": {"availability": "24h", "clearance": "SC", "clearance_review_due": "2030-01-01",
+                             "marking": "OFFICIAL", "registrations": [], "region": "South West", "town": "Salisbury"}},
+                {"id": "m-pra", "kind": "member", "name": "Pat Practitioner", "department": "UKHSA", "score": 13.5,
+                 "matched_skills": [{"name": "Bayesian statistics", "level": 3, "skill_id": "bayesian-statistics"}],
+                 "evidence": [], "highlights": {},
+                 "summary": {"availability": "now", "clearance": "SC", "marking": "OFFICIAL", "registrations": [],
+                             "region": "London", "town": "Colindale"}}
+            ],
+            "facets": {
+                "availability": {"24h": 1, "now": 1},
+                "clearance": {"SC": 2},
+                "department": {"DHSC": 1, "Dstl": 1, "MOD": 1, "UKHSA": 1},
+                "grade": {}, "gse_category": {}, "region": {"London": 1, "South West": 1},
+                "skill": {"Bayesian statistics": 2, "Mathematical and data sciences": 2, "Statistics": 2}
+            }
+        });
+        // scores: 3 points per level held, 3 for holding the skill, 1.5 for an assessment this year
+        assert_eq!(without_time(body), expected);
+    }
+
+    #[tokio::test]
+    async fn every_kind_of_bad_parameter_is_a_problem_naming_it() {
+        let app = app();
+        let cases = [
+            ("/v1/experts?colour=blue", "colour"),
+            ("/v1/experts?clearance=TOPSECRET", "clearance"),
+            ("/v1/experts?availability=soon", "availability"),
+            ("/v1/experts?grade=G5", "grade"),
+            ("/v1/experts?gse_category=guru", "gse_category"),
+            ("/v1/experts?limit=0", "limit"),
+            ("/v1/experts?limit=101", "limit"),
+            ("/v1/experts?limit=ten", "limit"),
+            ("/v1/experts?offset=-1", "offset"),
+            ("/v1/experts?near=north", "near"),
+            ("/v1/experts?near=91,0", "near"),
+            ("/v1/experts?within_km=10", "within_km"),
+            ("/v1/experts?near=51,0&within_km=-5", "within_km"),
+            ("/v1/experts?min_level=3", "min_level"),
+            ("/v1/experts?skill=x&min_level=9", "min_level"),
+            ("/v1/experts?q=a&q=b", "q"),
+            ("/v1/experts?sort=distance", "sort"),
+            ("/v1/experts?sort=alphabetical", "sort"),
+            ("/v1/experts?department=Ministry%20of%20Magic", "department"),
+            ("/v1/experts?explain=maybe", "explain"),
+            ("/v1/facilities?grade=G7", "grade"),
+            ("/v1/case-studies?clearance=SC", "clearance"),
+        ];
+        for (uri, parameter) in cases {
+            let (status, content_type, body) = get_json(&app, uri).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+            assert_eq!(content_type, "application/problem+json", "{uri}");
+            assert_eq!(body["status"], 400, "{uri}");
+            assert_eq!(body["parameter"], parameter, "{uri}: {body}");
+            assert!(
+                body["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("`{parameter}`")),
+                "{uri}: {body}"
+            );
+            for key in ["type", "title"] {
+                assert!(body[key].is_string(), "{uri}: {key}");
+            }
+        }
+        let long = format!("/v1/experts?q={}", "a".repeat(10_000));
+        let (status, _, body) = get_json(&app, &long).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["parameter"], "q");
+    }
+
+    #[tokio::test]
+    async fn hostile_queries_are_answered_not_failed() {
+        let app = app();
+        for q in [
+            "%22unbalanced",
+            "a%20AND%20OR%20(",
+            "***",
+            "%00",
+            "field:value%20-x%20+y",
+            "%F0%9F%98%80",
+        ] {
+            let (status, _, body) = get_json(&app, &format!("/v1/experts?q={q}")).await;
+            assert_eq!(status, StatusCode::OK, "{q}: {body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn empty_form_fields_mean_no_filter() {
+        let (status, _, body) = get_json(&app(), "/v1/experts?q=&department=&clearance=").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["total"], 5, "every visible member: {body}");
+    }
+
+    #[tokio::test]
+    async fn get_by_id_is_404_for_missing_and_for_hidden_records_alike() {
+        let app = app();
+        let (status, _, body) = get_json(&app, "/v1/experts/m-exp").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["name"], "Erin Expert");
+        let (missing_status, missing_type, missing) = get_json(&app, "/v1/experts/m-nobody").await;
+        let (hidden_status, hidden_type, hidden) = get_json(&app, "/v1/experts/m-secret").await;
+        assert_eq!(
+            (missing_status, hidden_status),
+            (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND)
+        );
+        assert_eq!(missing_type, "application/problem+json");
+        assert_eq!(
+            (missing, missing_type),
+            (hidden, hidden_type),
+            "a hidden record looks exactly like a missing one"
+        );
+        let (status, _, _) = get_json(&app, "/v1/facilities/f-cl3").await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _, body) = get_json(&app, "/v1/case-studies/cs-2").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["authors"], json!(["m-author"]));
+    }
+
+    #[tokio::test]
+    async fn search_answers_all_three_kinds() {
+        let (status, _, body) = get_json(&app(), "/v1/search?q=dispersion&grade=G7").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["experts"]["total"], 0, "grade applies to experts");
+        assert_eq!(
+            body["case_studies"]["total"], 2,
+            "grade does not apply to case studies: {body}"
+        );
+        assert_eq!(body["facilities"]["total"], 0);
+        let (_, _, body) = get_json(&app(), "/v1/search?q=CL3").await;
+        assert_eq!(body["facilities"]["hits"][0]["id"], "f-cl3");
+    }
+
+    #[tokio::test]
+    async fn operations_endpoints_answer() {
+        let app = app();
+        let (status, _, body) = get_json(&app, "/healthz").await;
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (StatusCode::OK, Some("ok"))
+        );
+        let (status, _, body) = get_json(&app, "/readyz").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["documents"], 10);
+        get_json(&app, "/v1/experts?q=statistics").await;
+        let (status, content_type, body) = get_json(&app, "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(content_type.starts_with("text/plain"));
+        let text = body.as_str().unwrap();
+        assert!(
+            text.contains(
+                "muster_http_requests_total{route=\"/v1/experts\",method=\"GET\",status=\"200\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("muster_index_documents 10"));
+        let (status, _, body) = get_json(&app, "/no/such/path").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["status"], 404);
+    }
+
+    #[tokio::test]
+    async fn responses_carry_a_request_id() {
+        let response = app()
+            .oneshot(
+                Request::builder()
+                    .uri("/healthz")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert!(response.headers().get("x-request-id").is_some());
+    }
+
+    #[tokio::test]
+    async fn openapi_describes_every_endpoint_and_parameter() {
+        let (status, _, body) = get_json(&app(), "/openapi.json").await;
+        assert_eq!(status, StatusCode::OK);
+        for path in [
+            "/v1/experts",
+            "/v1/case-studies",
+            "/v1/facilities",
+            "/v1/search",
+            "/v1/experts/{id}",
+            "/v1/case-studies/{id}",
+            "/v1/facilities/{id}",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+        ] {
+            assert!(body["paths"].get(path).is_some(), "{path} missing");
+        }
+        let params: Vec<&str> = body["paths"]["/v1/experts"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        for p in allowed(Some(Kind::Member)) {
+            assert!(params.contains(p), "{p} missing from {params:?}");
+        }
+        assert!(body["components"]["schemas"]["Problem"].is_object());
+    }
+}
