@@ -1,0 +1,94 @@
+//! Search latency on generated data: a fixed mix of realistic queries (1-3 words, filters,
+//! facets on, some near a place), in-process, one at a time.
+//!
+//! `MUSTER_BENCH_MEMBERS` sets the size (default 100,000 members). Prints p50/p95/p99 over the
+//! mix, then criterion's estimate for the headline query (q + 2 filters + facets).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use muster::access::Caller;
+use muster::generate::{Spec, generate};
+use muster::http::api::{parse_search, query_pairs};
+use muster::index::{BuildOptions, build, open};
+use muster::model::Kind;
+use muster::search::search;
+use muster::taxonomy::Taxonomy;
+
+/// The query mix: what officials and labs type, with the filters they use.
+pub const QUERIES: &[&str] = &[
+    "q=epidemiological%20modelling&clearance=SC&availability=24h",
+    "q=bayesian&department=UKHSA",
+    "q=virology&clearance=SC",
+    "skill=Statistics&min_level=3",
+    "q=dispersion%20modelling&near=51.5,-0.12&within_km=100",
+    "q=cyber%20security&clearance=DV",
+    "q=flood%20risk&region=South%20West",
+    "skill=Operational%20research&availability=week&department=MOD",
+    "q=radiation%20protection",
+    "q=machine%20learning&grade=G7&clearance=SC",
+    "q=fire%20explosion%20investigation&availability=month",
+    "skill=Virology&near=51.13,-1.70&within_km=60&sort=distance",
+    "q=health%20economics&department=DHSC",
+    "q=nuclear%20safety&clearance=SC&region=North%20West",
+    "q=avian%20influenza",
+    "q=structural%20integrity%20failure&clearance=BPSS",
+];
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn search_latency(c: &mut Criterion) {
+    let members: usize = std::env::var("MUSTER_BENCH_MEMBERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let taxonomy = Arc::new(Taxonomy::builtin());
+    let data = tempfile::tempdir().expect("temp dir");
+    let index_dir = tempfile::tempdir().expect("temp dir");
+    generate(&Spec { members, case_studies_per_member: 0.1, seed: 42, csv: false }, &taxonomy, data.path()).expect("generate");
+    build(data.path(), index_dir.path(), taxonomy.clone(), &BuildOptions { strict: false, progress: false }).expect("build");
+    let index = open(index_dir.path(), taxonomy).expect("open");
+    let caller = Caller::demo();
+    let today = time::macros::date!(2026 - 11 - 22);
+    let requests: Vec<_> = QUERIES
+        .iter()
+        .map(|q| parse_search(Some(Kind::Member), &query_pairs(Some(q)), &caller, today).expect("valid query"))
+        .collect();
+
+    // warm up, then time 50 rounds of the mix
+    for r in &requests {
+        search(&index, r).expect("search");
+    }
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    for _ in 0..50 {
+        for r in &requests {
+            let t = Instant::now();
+            search(&index, r).expect("search");
+            latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "search latency, {members} members, {} queries: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {:.0} queries/s on one thread",
+        latencies.len(),
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.95),
+        percentile(&latencies, 0.99),
+        latencies[latencies.len() - 1],
+        latencies.len() as f64 / wall
+    );
+
+    let headline = &requests[0];
+    c.bench_function(&format!("search_q_2_filters_facets_{members}"), |b| {
+        b.iter(|| search(&index, headline).expect("search"))
+    });
+}
+
+criterion_group!(benches, search_latency);
+criterion_main!(benches);
