@@ -49,14 +49,36 @@ fn search_latency(c: &mut Criterion) {
     let taxonomy = Arc::new(Taxonomy::builtin());
     let data = tempfile::tempdir().expect("temp dir");
     let index_dir = tempfile::tempdir().expect("temp dir");
-    generate(&Spec { members, case_studies_per_member: 0.1, seed: 42, csv: false }, &taxonomy, data.path()).expect("generate");
-    build(data.path(), index_dir.path(), taxonomy.clone(), &BuildOptions { strict: false, progress: false }).expect("build");
+    generate(
+        &Spec {
+            members,
+            case_studies_per_member: 0.1,
+            seed: 42,
+            csv: false,
+        },
+        &taxonomy,
+        data.path(),
+    )
+    .expect("generate");
+    build(
+        data.path(),
+        index_dir.path(),
+        taxonomy.clone(),
+        &BuildOptions {
+            strict: false,
+            progress: false,
+        },
+    )
+    .expect("build");
     let index = open(index_dir.path(), taxonomy).expect("open");
     let caller = Caller::demo();
     let today = time::macros::date!(2026 - 11 - 22);
     let requests: Vec<_> = QUERIES
         .iter()
-        .map(|q| parse_search(Some(Kind::Member), &query_pairs(Some(q)), &caller, today).expect("valid query"))
+        .map(|q| {
+            parse_search(Some(Kind::Member), &query_pairs(Some(q)), &caller, today)
+                .expect("valid query")
+        })
         .collect();
 
     // warm up, then time 50 rounds of the mix
@@ -64,15 +86,26 @@ fn search_latency(c: &mut Criterion) {
         search(&index, r).expect("search");
     }
     let mut latencies = Vec::new();
+    let mut per_query: Vec<Vec<f64>> = vec![Vec::new(); requests.len()];
     let started = Instant::now();
     for _ in 0..50 {
-        for r in &requests {
+        for (i, r) in requests.iter().enumerate() {
             let t = Instant::now();
             search(&index, r).expect("search");
-            latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            latencies.push(ms);
+            per_query[i].push(ms);
         }
     }
     let wall = started.elapsed().as_secs_f64();
+    for (query, mut times) in QUERIES.iter().zip(per_query) {
+        times.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "  p50 {:>7.2} ms  p99 {:>7.2} ms  {query}",
+            percentile(&times, 0.5),
+            percentile(&times, 0.99)
+        );
+    }
     latencies.sort_by(|a, b| a.total_cmp(b));
     println!(
         "search latency, {members} members, {} queries: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {:.0} queries/s on one thread",

@@ -559,6 +559,8 @@ fn filter_clauses(
                     Bound::Unbounded,
                     Bound::Excluded(Term::from_field_i64(fields.clearance_due, today)),
                 ));
+                // kept when the clearance facet is counted without the minimum: a lapsed
+                // clearance is no clearance for any value of the facet
                 out.push((
                     "clearance_in_date",
                     Box::new(BooleanQuery::new(vec![
@@ -643,7 +645,8 @@ fn combine(
 #[derive(Default)]
 struct Credit {
     by_member: HashMap<String, f32>,
-    evidence: HashMap<String, Vec<Evidence>>,
+    /// Case studies (most relevant first) that credited each member.
+    evidence: HashMap<String, Vec<DocAddress>>,
 }
 
 /// Retrieves the case studies matching the request and credits their visible authors.
@@ -694,39 +697,37 @@ fn case_study_credit(
         return Ok(Credit::default());
     };
     let mut credit = Credit::default();
-    let mut authors_seen: HashSet<String> = HashSet::new();
-    let mut pending: Vec<(String, f32, Evidence)> = Vec::new();
+    let mut pending: Vec<(String, f32, DocAddress)> = Vec::new();
+    let people = fields.schema.get_field_name(fields.people);
     for (score, address) in top {
-        let doc: TantivyDocument = searcher.doc(address)?;
-        let record = stored_record(fields, &doc)?;
-        let evidence = Evidence {
-            case_study: record["id"].as_str().unwrap_or_default().to_string(),
-            title: record["title"].as_str().unwrap_or_default().to_string(),
-        };
-        for author in record["authors"].as_array().into_iter().flatten() {
-            if let Some(author) = author.as_str() {
-                authors_seen.insert(author.to_string());
-                pending.push((author.to_string(), score / best, evidence.clone()));
-            }
+        for author in fast_strings(searcher, people, address)? {
+            pending.push((author, score / best, address));
         }
     }
-    // Authors above the caller's marking are not credited: they do not exist for this caller.
-    let visible = visible_ids(
-        index,
-        searcher,
-        Kind::Member,
-        authors_seen.iter(),
-        request.max_marking,
-    )?;
+    // Authors above the caller's marking may be credited here, but the expert query carries the
+    // marking filter, so they can never become hits and their credit is never shown.
     for (author, relevance, evidence) in pending {
-        if !visible.contains(&author) {
-            continue;
-        }
         let entry = credit.by_member.entry(author.clone()).or_default();
         *entry = (*entry + 3.0 * relevance).min(MAX_CREDIT);
         credit.evidence.entry(author).or_default().push(evidence);
     }
     Ok(credit)
+}
+
+/// The values of a string fast field (`id`, `people`) of one document, without touching the
+/// document store.
+fn fast_strings(searcher: &Searcher, field_name: &str, address: DocAddress) -> Result<Vec<String>> {
+    let segment = searcher.segment_reader(address.segment_ord);
+    let Some(column) = segment.fast_fields().str(field_name)? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for ord in column.term_ords(address.doc_id) {
+        let mut value = String::new();
+        column.ord_to_str(ord, &mut value)?;
+        out.push(value);
+    }
+    Ok(out)
 }
 
 /// The ids among `ids` of records of `kind` the caller may see.
@@ -750,12 +751,10 @@ pub fn visible_ids<'a>(
     ]);
     let limit = searcher.search(&query, &Count)?.max(1);
     let found = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+    let id_field = fields.schema.get_field_name(fields.id);
     let mut out = HashSet::new();
     for (_, address) in found {
-        let doc: TantivyDocument = searcher.doc(address)?;
-        if let Some(id) = doc.get_first(fields.id).and_then(|v| v.as_str()) {
-            out.insert(id.to_string());
-        }
+        out.extend(fast_strings(searcher, id_field, address)?);
     }
     Ok(out)
 }
@@ -946,7 +945,12 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
     let query = combine(&filters, None, scoring.as_deref());
 
     // One pass: page of hits, total, and every facet not filtered on.
-    let active: HashSet<&str> = filters.iter().map(|(name, _)| *name).collect();
+    // The skill facet is a drill-down tree: it is counted within the skill filter.
+    let active: HashSet<&str> = filters
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| *name != "skill")
+        .collect();
     let names = facet_fields(kind);
     let mut facet_names = Vec::new();
     let mut collectors = Vec::new();
@@ -1144,7 +1148,15 @@ fn make_hit(
     } else {
         Vec::new()
     };
-    let evidence = ctx.credit.evidence.get(&id).cloned().unwrap_or_default();
+    let mut evidence = Vec::new();
+    for address in ctx.credit.evidence.get(&id).into_iter().flatten() {
+        let doc: TantivyDocument = searcher.doc(*address)?;
+        let cs = stored_record(&index.fields, &doc)?;
+        evidence.push(Evidence {
+            case_study: str_field(&cs, "id").unwrap_or_default().to_string(),
+            title: str_field(&cs, "title").unwrap_or_default().to_string(),
+        });
+    }
     let mut highlights = BTreeMap::new();
     if let Some(text) = ctx.text {
         let field_text = [
@@ -1805,5 +1817,195 @@ pub(crate) mod tests {
             + e["case_study_credit"].as_f64().unwrap();
         assert!((total - parts).abs() < 0.01, "{e}");
         assert!(e["skill_levels"].as_f64().unwrap() > 0.0);
+    }
+
+    /// Brute-force oracle: does `m` pass filter `name` of `r`? Written from the contract, not
+    /// from the engine.
+    fn passes(m: &crate::model::Member, r: &SearchRequest, taxonomy: &Taxonomy) -> bool {
+        let f = &r.filters;
+        let path = Reference::get().department_path(&m.department);
+        let dept_ok = f.departments.is_empty() || f.departments.iter().any(|d| path.contains(d));
+        let clearance_ok = f.clearance.is_none_or(|c| {
+            m.clearance >= c && m.clearance_review_due.is_none_or(|due| due >= r.today)
+        });
+        let availability_ok = f.availability.is_none_or(|a| m.availability <= a);
+        let grade_ok = f.grades.is_empty() || m.grade.is_some_and(|g| f.grades.contains(&g));
+        let gse_ok = f.gse_categories.is_empty()
+            || m.gse_category
+                .is_some_and(|g| f.gse_categories.contains(&g));
+        let region_ok = f.regions.is_empty()
+            || m.location
+                .as_ref()
+                .and_then(|l| l.region.as_ref())
+                .is_some_and(|x| f.regions.contains(x));
+        let registration_ok = f.registrations.is_empty()
+            || m.registrations
+                .iter()
+                .any(|x| f.registrations.iter().any(|y| x.eq_ignore_ascii_case(y)));
+        let near_ok = f.near.is_none_or(|n| {
+            m.location.as_ref().is_some_and(|l| {
+                haversine_km(n.lat, n.lon, l.lat, l.lon) <= n.within_km.unwrap_or(f64::INFINITY)
+            })
+        });
+        let skill_ok = f.skills.is_empty()
+            || f.skills.iter().any(|wanted| {
+                let target = taxonomy.lookup(wanted).unwrap();
+                m.skills.iter().any(|s| {
+                    taxonomy
+                        .lookup(&s.name)
+                        .is_some_and(|n| taxonomy.ancestors(n).contains(&target))
+                        && s.level >= f.min_level.unwrap_or(Level::Awareness)
+                })
+            });
+        m.marking <= r.max_marking
+            && dept_ok
+            && clearance_ok
+            && availability_ok
+            && grade_ok
+            && gse_ok
+            && region_ok
+            && registration_ok
+            && near_ok
+            && skill_ok
+    }
+
+    #[test]
+    fn every_filter_alone_and_combined_matches_a_brute_force_count() {
+        let index = fixture_index();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let (records, _) = crate::index::load_records(&dir).unwrap();
+        let members: Vec<&crate::model::Member> = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Member(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        let london = Near {
+            lat: 51.5074,
+            lon: -0.1278,
+            within_km: Some(100.0),
+        };
+        let cases: Vec<(&str, Filters)> = vec![
+            ("none", Filters::default()),
+            (
+                "skill",
+                Filters {
+                    skills: vec!["Statistics".into()],
+                    ..Filters::default()
+                },
+            ),
+            (
+                "skill+min_level",
+                Filters {
+                    skills: vec!["Virology".into(), "Epidemiology".into()],
+                    min_level: Some(Level::Practitioner),
+                    ..Filters::default()
+                },
+            ),
+            (
+                "department parent",
+                Filters {
+                    departments: vec!["MOD".into()],
+                    ..Filters::default()
+                },
+            ),
+            (
+                "departments or",
+                Filters {
+                    departments: vec!["UKHSA".into(), "Met Office".into()],
+                    ..Filters::default()
+                },
+            ),
+            (
+                "clearance",
+                Filters {
+                    clearance: Some(Clearance::Sc),
+                    ..Filters::default()
+                },
+            ),
+            (
+                "availability",
+                Filters {
+                    availability: Some(Availability::Within24h),
+                    ..Filters::default()
+                },
+            ),
+            (
+                "grade",
+                Filters {
+                    grades: vec![Grade::G7, Grade::G6],
+                    ..Filters::default()
+                },
+            ),
+            (
+                "gse_category",
+                Filters {
+                    gse_categories: vec![GseCategory::DeepSpecialist],
+                    ..Filters::default()
+                },
+            ),
+            (
+                "region",
+                Filters {
+                    regions: vec!["London".into()],
+                    ..Filters::default()
+                },
+            ),
+            (
+                "registration",
+                Filters {
+                    registrations: vec!["CEng".into()],
+                    ..Filters::default()
+                },
+            ),
+            (
+                "near",
+                Filters {
+                    near: Some(london),
+                    ..Filters::default()
+                },
+            ),
+            (
+                "combined",
+                Filters {
+                    departments: vec!["DHSC".into(), "MOD".into()],
+                    clearance: Some(Clearance::Sc),
+                    availability: Some(Availability::Week),
+                    skills: vec!["Mathematical and data sciences".into()],
+                    min_level: Some(Level::Working),
+                    ..Filters::default()
+                },
+            ),
+        ];
+        for (name, filters) in cases {
+            for marking in [Marking::Official, Marking::OfficialSensitive] {
+                let mut r = SearchRequest::new(Kind::Member, marking, TODAY);
+                r.filters = filters.clone();
+                r.limit = 100;
+                let expected: Vec<&str> = members
+                    .iter()
+                    .filter(|m| passes(m, &r, &index.taxonomy))
+                    .map(|m| m.id.as_str())
+                    .collect();
+                let response = search(index, &r).unwrap();
+                assert_eq!(
+                    response.total as usize,
+                    expected.len(),
+                    "{name} at {marking}"
+                );
+                assert!(
+                    !expected.is_empty(),
+                    "{name}: the case should select someone"
+                );
+                for hit in &response.hits {
+                    assert!(
+                        expected.contains(&hit.id.as_str()),
+                        "{name}: {} should not match",
+                        hit.id
+                    );
+                }
+            }
+        }
     }
 }

@@ -330,7 +330,8 @@ mod tests {
 
     async fn raw_get(address: std::net::SocketAddr, path: &str) -> String {
         let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).await.unwrap();
@@ -349,9 +350,15 @@ mod tests {
         let response = raw_get(address, "/v1/experts?skill=Bayesian%20statistics&limit=1").await;
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
         assert!(response.contains("\"id\":\"m-exp\""), "{response}");
-        assert!(response.to_lowercase().contains("x-request-id:"), "{response}");
+        assert!(
+            response.to_lowercase().contains("x-request-id:"),
+            "{response}"
+        );
         stop.send(()).unwrap();
         server.await.unwrap().unwrap();
-        assert!(tokio::net::TcpStream::connect(address).await.is_err(), "the listener is closed after shutdown");
+        assert!(
+            tokio::net::TcpStream::connect(address).await.is_err(),
+            "the listener is closed after shutdown"
+        );
     }
 }
