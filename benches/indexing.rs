@@ -3,7 +3,6 @@
 //! `MUSTER_BENCH_MEMBERS` sets the size (default 100,000 members, plus case studies at 0.075
 //! per member and the 89 facilities). Prints records/s for each run, then criterion's summary.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -16,7 +15,7 @@ fn indexing(c: &mut Criterion) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let taxonomy = Arc::new(Taxonomy::builtin());
+    let taxonomy = Taxonomy::builtin();
     let data = tempfile::tempdir().expect("temp dir");
     let spec = Spec {
         members,

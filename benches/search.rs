@@ -4,7 +4,6 @@
 //! `MUSTER_BENCH_MEMBERS` sets the size (default 100,000 members). Prints p50/p95/p99 over the
 //! mix, then criterion's estimate for the headline query (q + 2 filters + facets).
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -46,7 +45,7 @@ fn search_latency(c: &mut Criterion) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let taxonomy = Arc::new(Taxonomy::builtin());
+    let taxonomy = Taxonomy::builtin();
     let data = tempfile::tempdir().expect("temp dir");
     let index_dir = tempfile::tempdir().expect("temp dir");
     generate(

@@ -428,7 +428,7 @@ mod tests {
     fn build_publishes_a_generation_that_open_reads() {
         let data = data(MEMBERS);
         let index_dir = tempfile::tempdir().unwrap();
-        let taxonomy = Arc::new(Taxonomy::builtin());
+        let taxonomy = Taxonomy::builtin();
         let outcome = build(data.path(), index_dir.path(), taxonomy.clone(), &options()).unwrap();
         assert_eq!(outcome.documents, 2);
         let index = open(index_dir.path(), taxonomy).unwrap();
@@ -438,7 +438,7 @@ mod tests {
     #[test]
     fn a_second_build_replaces_the_first_and_removes_it() {
         let index_dir = tempfile::tempdir().unwrap();
-        let taxonomy = Arc::new(Taxonomy::builtin());
+        let taxonomy = Taxonomy::builtin();
         let first = build(
             data(MEMBERS).path(),
             index_dir.path(),
@@ -463,7 +463,7 @@ mod tests {
     #[test]
     fn strict_build_with_a_rejection_keeps_the_previous_index() {
         let index_dir = tempfile::tempdir().unwrap();
-        let taxonomy = Arc::new(Taxonomy::builtin());
+        let taxonomy = Taxonomy::builtin();
         build(
             data(MEMBERS).path(),
             index_dir.path(),
@@ -503,7 +503,7 @@ mod tests {
         let text =
             format!("{MEMBERS}{{\"id\":\"m-1\",\"name\":\"Ada King\",\"department\":\"Dstl\"}}\n");
         let index_dir = tempfile::tempdir().unwrap();
-        let taxonomy = Arc::new(Taxonomy::builtin());
+        let taxonomy = Taxonomy::builtin();
         let outcome = build(data(&text).path(), index_dir.path(), taxonomy, &options()).unwrap();
         assert_eq!(outcome.documents, 2);
         assert_eq!(outcome.report.files[0].replaced, 1);
@@ -512,7 +512,7 @@ mod tests {
     #[test]
     fn opening_a_directory_without_an_index_says_so() {
         let dir = tempfile::tempdir().unwrap();
-        let err = open(dir.path(), Arc::new(Taxonomy::builtin()))
+        let err = open(dir.path(), Taxonomy::builtin())
             .err()
             .unwrap();
         assert!(err.to_string().contains("no index has been built"), "{err}");
@@ -521,7 +521,7 @@ mod tests {
     #[test]
     fn a_leftover_from_a_killed_build_is_ignored_and_cleaned_up() {
         let index_dir = tempfile::tempdir().unwrap();
-        let taxonomy = Arc::new(Taxonomy::builtin());
+        let taxonomy = Taxonomy::builtin();
         build(
             data(MEMBERS).path(),
             index_dir.path(),
@@ -554,7 +554,7 @@ mod tests {
         build(
             Path::new(&data),
             Path::new(&index_dir),
-            Arc::new(Taxonomy::builtin()),
+            Taxonomy::builtin(),
             &options(),
         )
         .unwrap();
@@ -562,7 +562,7 @@ mod tests {
 
     #[test]
     fn a_build_killed_mid_way_leaves_the_previous_index_usable() {
-        let taxonomy = Arc::new(Taxonomy::builtin());
+        let taxonomy = Taxonomy::builtin();
         let index_dir = tempfile::tempdir().unwrap();
         build(
             data(MEMBERS).path(),

@@ -135,10 +135,10 @@ fn main() -> ExitCode {
 }
 
 fn taxonomy(path: Option<&PathBuf>) -> anyhow::Result<Arc<Taxonomy>> {
-    Ok(Arc::new(match path {
-        Some(path) => Taxonomy::from_file(path)?,
+    Ok(match path {
+        Some(path) => Arc::new(Taxonomy::from_file(path)?),
         None => Taxonomy::builtin(),
-    }))
+    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -1499,7 +1499,6 @@ pub(crate) mod tests {
     use super::*;
     use crate::ingest::parse_json_line;
     use crate::model::Record;
-    use std::sync::Arc;
 
     pub(crate) const TODAY: Date = time::macros::date!(2026 - 11 - 22);
 
@@ -1535,7 +1534,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn small_index() -> MusterIndex {
-        crate::index::in_ram(&small_records(), Arc::new(Taxonomy::builtin())).unwrap()
+        crate::index::in_ram(&small_records(), Taxonomy::builtin()).unwrap()
     }
 
     pub(crate) fn fixture_index() -> &'static MusterIndex {
@@ -1543,7 +1542,7 @@ pub(crate) mod tests {
         INDEX.get_or_init(|| {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
             let (records, _) = crate::index::load_records(&dir).unwrap();
-            crate::index::in_ram(&records, Arc::new(Taxonomy::builtin())).unwrap()
+            crate::index::in_ram(&records, Taxonomy::builtin()).unwrap()
         })
     }
 
@@ -1772,7 +1771,7 @@ pub(crate) mod tests {
     fn highlights_mark_the_match_and_escape_html() {
         let mut records = small_records();
         records.push(parse_json_line(Kind::Member, r#"{"id":"m-html","name":"Hal","department":"NPL","summary":"<script>alert(1)</script> metrology of atomic clocks"}"#).unwrap().record);
-        let index = crate::index::in_ram(&records, Arc::new(Taxonomy::builtin())).unwrap();
+        let index = crate::index::in_ram(&records, Taxonomy::builtin()).unwrap();
         let mut r = request(Kind::Member);
         r.text = Some("clocks".into());
         let response = search(&index, &r).unwrap();

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use crate::text;
 use crate::{Error, Result};
@@ -39,9 +40,14 @@ pub struct Taxonomy {
 }
 
 impl Taxonomy {
-    /// The compiled-in GSE framework.
-    pub fn builtin() -> Taxonomy {
-        Taxonomy::parse(GSE_FRAMEWORK, "builtin taxonomy").expect("builtin taxonomy is valid")
+    /// The compiled-in taxonomy, parsed once per process.
+    pub fn builtin() -> Arc<Taxonomy> {
+        static BUILTIN: OnceLock<Arc<Taxonomy>> = OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                Arc::new(Taxonomy::parse(GSE_FRAMEWORK, "builtin taxonomy").expect("builtin taxonomy is valid"))
+            })
+            .clone()
     }
 
     /// Reads a taxonomy file in the `gse.txt` format.
