@@ -512,9 +512,7 @@ mod tests {
     #[test]
     fn opening_a_directory_without_an_index_says_so() {
         let dir = tempfile::tempdir().unwrap();
-        let err = open(dir.path(), Taxonomy::builtin())
-            .err()
-            .unwrap();
+        let err = open(dir.path(), Taxonomy::builtin()).err().unwrap();
         assert!(err.to_string().contains("no index has been built"), "{err}");
     }
 

@@ -23,6 +23,7 @@
 
 pub mod access;
 pub mod error;
+pub mod esco;
 pub mod generate;
 pub mod http;
 pub mod index;

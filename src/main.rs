@@ -97,6 +97,9 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         limit: usize,
     },
+    /// Skills taxonomy tools.
+    #[command(subcommand)]
+    Taxonomy(TaxonomyCommand),
     /// Write a deterministic synthetic data set in the ingest format.
     Generate {
         /// Number of members.
@@ -113,6 +116,19 @@ enum Command {
         csv: bool,
         /// Output directory.
         #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TaxonomyCommand {
+    /// Rebuild the compiled-in ESCO file from the official ESCO v1.1.1 CSV zip.
+    ImportEsco {
+        /// The ESCO CSV download.
+        #[arg(long, default_value = "../shared/reference/esco_v1.1.1_en_csv.zip")]
+        zip: PathBuf,
+        /// Where to write the compact file.
+        #[arg(long, default_value = "src/taxonomy/esco.tsv")]
         out: PathBuf,
     },
 }
@@ -238,6 +254,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let opened = index::open(&index, taxonomy)?;
             let response = muster::search::search(&opened, &request)?;
             print_table(&response);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Taxonomy(TaxonomyCommand::ImportEsco { zip, out }) => {
+            let concepts = muster::esco::read_zip(&zip)?;
+            let mut file = std::io::BufWriter::new(
+                std::fs::File::create(&out)
+                    .with_context(|| format!("cannot write {}", out.display()))?,
+            );
+            muster::esco::write_compact(&concepts, &mut file)?;
+            std::io::Write::flush(&mut file)?;
+            println!(
+                "wrote {} ESCO concepts to {}",
+                concepts.len(),
+                out.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Generate {

@@ -469,7 +469,7 @@ impl<'a> DocumentBuilder<'a> {
             if !node.label.eq_ignore_ascii_case(name.trim()) {
                 doc.add_text(f.skills_text, &node.label);
             }
-            for synonym in &node.synonyms {
+            for synonym in node.all_synonyms() {
                 doc.add_text(f.skills_text, synonym);
             }
         }
@@ -503,7 +503,7 @@ mod tests {
                     assessed: Some(time::macros::date!(2025 - 06 - 01)),
                 },
                 SkillRecord {
-                    name: "underwater basket weaving".into(),
+                    name: "quidditch refereeing".into(),
                     level: Level::Working,
                     assessed: None,
                 },
@@ -544,10 +544,10 @@ mod tests {
         }
         assert!(!skill_terms.contains(&"virology#4".to_string()));
         assert!(
-            skill_terms.contains(&"free:underwat basket weav#2".to_string()),
+            skill_terms.contains(&"free:quidditch refere#2".to_string()),
             "{skill_terms:?}"
         );
-        assert_eq!(unmapped, vec!["underwater basket weaving"]);
+        assert_eq!(unmapped, vec!["quidditch refereeing"]);
     }
 
     #[test]

@@ -1267,7 +1267,7 @@ fn matched_skills(
             let mut names = vec![name.to_string()];
             if let Some(node) = key.node {
                 names.push(taxonomy.node(node).label.clone());
-                names.extend(taxonomy.node(node).synonyms.iter().cloned());
+                names.extend(taxonomy.node(node).all_synonyms().cloned());
             }
             names
                 .iter()

@@ -13,6 +13,10 @@ use crate::{Error, Result};
 
 /// The compiled-in GSE skills framework.
 pub const GSE_FRAMEWORK: &str = include_str!("taxonomy/gse.txt");
+/// The compiled-in ESCO v1.1.1 concepts (see [`crate::esco`]).
+pub const ESCO_CONCEPTS: &str = include_str!("taxonomy/esco.tsv");
+/// Root label of the ESCO part of the tree.
+pub const ESCO_ROOT: &str = "ESCO";
 
 /// One node of the tree.
 #[derive(Debug, Clone)]
@@ -21,8 +25,10 @@ pub struct Node {
     pub id: String,
     /// Preferred label.
     pub label: String,
-    /// Alternative labels and abbreviations.
+    /// Alternative labels and abbreviations from the GSE framework.
     pub synonyms: Vec<String>,
+    /// Alternative labels from ESCO.
+    pub esco_synonyms: Vec<String>,
     /// Index of the parent node.
     pub parent: Option<usize>,
     /// Indices of the child nodes.
@@ -39,13 +45,23 @@ pub struct Taxonomy {
     by_key: HashMap<String, usize>,
 }
 
+impl Node {
+    /// Every alternative label: the framework's, then ESCO's.
+    pub fn all_synonyms(&self) -> impl Iterator<Item = &String> {
+        self.synonyms.iter().chain(self.esco_synonyms.iter())
+    }
+}
+
 impl Taxonomy {
     /// The compiled-in taxonomy, parsed once per process.
     pub fn builtin() -> Arc<Taxonomy> {
         static BUILTIN: OnceLock<Arc<Taxonomy>> = OnceLock::new();
         BUILTIN
             .get_or_init(|| {
-                Arc::new(Taxonomy::parse(GSE_FRAMEWORK, "builtin taxonomy").expect("builtin taxonomy is valid"))
+                let mut taxonomy = Taxonomy::parse(GSE_FRAMEWORK, "builtin taxonomy")
+                    .expect("builtin taxonomy is valid");
+                taxonomy.add_esco(&crate::esco::parse_compact(ESCO_CONCEPTS));
+                Arc::new(taxonomy)
             })
             .clone()
     }
@@ -103,6 +119,7 @@ impl Taxonomy {
                 id: text::slug(label),
                 label: label.to_string(),
                 synonyms,
+                esco_synonyms: Vec::new(),
                 parent,
                 children: Vec::new(),
                 depth,
@@ -140,6 +157,68 @@ impl Taxonomy {
             by_id,
             by_key,
         })
+    }
+
+    /// Adds ESCO concepts. A concept whose label matches a node already in the tree gives that
+    /// node its labels as synonyms; any other becomes a node under `ESCO > ESCO skills` or
+    /// `ESCO > ESCO knowledge`. Labels already taken keep their node.
+    pub fn add_esco(&mut self, concepts: &[crate::esco::Concept]) {
+        let mut analyzer = text::english_analyzer();
+        let root = self.push_node(ESCO_ROOT.to_string(), ESCO_ROOT.to_string(), None);
+        let skills = self.push_node("esco-skills".into(), "ESCO skills".into(), Some(root));
+        let knowledge =
+            self.push_node("esco-knowledge".into(), "ESCO knowledge".into(), Some(root));
+        for concept in concepts {
+            let key = text::normalise(&mut analyzer, &concept.label);
+            if key.is_empty() {
+                continue;
+            }
+            let node = match self.by_key.get(&key) {
+                Some(&existing) => existing,
+                None => {
+                    let parent = if concept.kind == "knowledge" {
+                        knowledge
+                    } else {
+                        skills
+                    };
+                    let i = self.push_node(concept.id.clone(), concept.label.clone(), Some(parent));
+                    self.by_key.insert(key, i);
+                    i
+                }
+            };
+            for synonym in &concept.synonyms {
+                let key = text::normalise(&mut analyzer, synonym);
+                if key.is_empty() || self.by_key.contains_key(&key) {
+                    continue;
+                }
+                self.by_key.insert(key, node);
+                self.nodes[node].esco_synonyms.push(synonym.clone());
+            }
+        }
+    }
+
+    fn push_node(&mut self, id: String, label: String, parent: Option<usize>) -> usize {
+        let index = self.nodes.len();
+        let depth = parent.map(|p| self.nodes[p].depth + 1).unwrap_or(0);
+        self.nodes.push(Node {
+            id: id.clone(),
+            label,
+            synonyms: Vec::new(),
+            esco_synonyms: Vec::new(),
+            parent,
+            children: Vec::new(),
+            depth,
+        });
+        if let Some(p) = parent {
+            self.nodes[p].children.push(index);
+        }
+        self.by_id.insert(id, index);
+        index
+    }
+
+    /// Whether a node belongs to the GSE framework (not the ESCO part).
+    pub fn is_gse(&self, index: usize) -> bool {
+        self.path(index).first() != Some(&ESCO_ROOT)
     }
 
     /// Every node, parents before children.
@@ -239,7 +318,21 @@ mod tests {
         let energetics = t.lookup("Energetics").unwrap();
         assert_eq!(t.lookup("WOME"), Some(energetics));
         assert_eq!(t.lookup("NWP"), t.lookup("Numerical weather prediction"));
-        assert_eq!(t.lookup("basket weaving"), None);
+        assert_eq!(t.lookup("quidditch refereeing"), None);
+    }
+
+    #[test]
+    fn esco_labels_enrich_matching_nodes_and_add_the_rest() {
+        let t = Taxonomy::builtin();
+        // ESCO's "epidemiology" merges into the GSE node and brings its synonyms
+        let epidemiology = t.lookup("Epidemiology").unwrap();
+        assert!(t.is_gse(epidemiology));
+        assert_eq!(t.lookup("disease aetiology"), Some(epidemiology));
+        // a concept the GSE framework lacks is its own node under ESCO
+        let python = t.lookup("Python (computer programming)").unwrap();
+        assert!(!t.is_gse(python));
+        assert_eq!(t.path(python)[..2], ["ESCO", "ESCO knowledge"]);
+        assert!(t.nodes().len() > 13_000);
     }
 
     #[test]
