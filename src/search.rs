@@ -29,8 +29,8 @@ use serde_json::{Value, json};
 use tantivy::collector::{Count, FacetCollector, FacetCounts, TopDocs};
 use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query,
-    RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur,
+    PhraseQuery, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Facet, Field, IndexRecordOption, Value as _};
 use tantivy::snippet::SnippetGenerator;
@@ -337,6 +337,21 @@ fn text_query(index: &MusterIndex, kind: Kind, clauses: &[Clause]) -> Option<Box
                         })
                         .collect();
                     if let Some(form) = forms.get(i) {
+                        // a misspelling matches within the allowed edits, scoring below exact
+                        let edits = text::allowed_edits(form);
+                        if edits > 0 {
+                            any.push((
+                                Occur::Should,
+                                Box::new(BoostQuery::new(
+                                    Box::new(FuzzyTermQuery::new(
+                                        Term::from_field_text(fields.exact, form),
+                                        edits,
+                                        true,
+                                    )),
+                                    0.3,
+                                )),
+                            ));
+                        }
                         // the exact (unstemmed) form scores on top of the stemmed match
                         any.push((
                             Occur::Should,
@@ -856,20 +871,21 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
     let clauses = request.text.as_deref().map(parse_text).unwrap_or_default();
     let targets = skill_targets(taxonomy, &request.filters.skills);
 
-    // Skills the text names (the whole of q, or a quoted phrase) rank by level like `skill=`.
+    // Skills the text names (a label or synonym, or close to one) rank by level like `skill=`.
     let mut text_skill_names: Vec<String> = Vec::new();
-    if let Some(q) = request.text.as_deref() {
-        let whole = q.replace('"', " ");
-        if taxonomy.lookup(&whole).is_some() {
-            text_skill_names.push(whole);
-        }
-        for clause in &clauses {
-            if let Clause::Phrase(p) = clause
-                && taxonomy.lookup(p).is_some()
-            {
-                text_skill_names.push(p.clone());
+    let mut words: Vec<String> = Vec::new();
+    for clause in &clauses {
+        match clause {
+            Clause::Word(w) => words.push(w.clone()),
+            Clause::Phrase(p) => {
+                if let Some(node) = taxonomy.lookup(p) {
+                    text_skill_names.push(taxonomy.node(node).id.clone());
+                }
             }
         }
+    }
+    for node in taxonomy.find_in_text(&words) {
+        text_skill_names.push(taxonomy.node(node).id.clone());
     }
     let text_targets = skill_targets(taxonomy, &text_skill_names);
 

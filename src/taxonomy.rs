@@ -240,6 +240,62 @@ impl Taxonomy {
         self.lookup_normalised(&text::normalise(&mut analyzer, name))
     }
 
+    /// Finds a framework node whose label or synonym is within the allowed edits of `name`
+    /// (word by word: 1 edit from 5 letters, 2 from 8, none for shorter words).
+    pub fn lookup_fuzzy(&self, name: &str) -> Option<usize> {
+        let mut exact = text::exact_analyzer();
+        let words = text::tokens(&mut exact, name);
+        if words.is_empty() || words.iter().all(|w| text::allowed_edits(w) == 0) {
+            return None;
+        }
+        let mut best: Option<(usize, usize)> = None;
+        for (i, node) in self.nodes.iter().enumerate() {
+            if node.depth == 0 || !self.is_gse(i) {
+                continue;
+            }
+            for candidate in std::iter::once(&node.label).chain(node.synonyms.iter()) {
+                let other = text::tokens(&mut exact, candidate);
+                if other.len() != words.len() {
+                    continue;
+                }
+                let mut total = 0;
+                let fits = words.iter().zip(&other).all(|(w, o)| {
+                    let allowed = text::allowed_edits(w) as usize;
+                    let d = text::edit_distance(w, o, allowed);
+                    total += d;
+                    d <= allowed
+                });
+                if fits && best.is_none_or(|(_, t)| total < t) {
+                    best = Some((i, total));
+                }
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    /// Skills named in free text: the longest runs of up to four words that are a label or
+    /// synonym (or, failing that, close to a framework label), left to right.
+    pub fn find_in_text(&self, words: &[String]) -> Vec<usize> {
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < words.len() {
+            let mut matched = 0;
+            for len in (1..=4.min(words.len() - i)).rev() {
+                let window = words[i..i + len].join(" ");
+                let node = self.lookup(&window).or_else(|| self.lookup_fuzzy(&window));
+                if let Some(node) = node {
+                    if !found.contains(&node) {
+                        found.push(node);
+                    }
+                    matched = len;
+                    break;
+                }
+            }
+            i += matched.max(1);
+        }
+        found
+    }
+
     /// Finds a node by an already normalised key.
     pub fn lookup_normalised(&self, key: &str) -> Option<usize> {
         if key.is_empty() {
@@ -333,6 +389,31 @@ mod tests {
         assert!(!t.is_gse(python));
         assert_eq!(t.path(python)[..2], ["ESCO", "ESCO knowledge"]);
         assert!(t.nodes().len() > 13_000);
+    }
+
+    #[test]
+    fn misspelt_labels_of_eight_letters_or_more_are_recognised() {
+        let t = Taxonomy::builtin();
+        let modelling = t.lookup("Epidemiological modelling").unwrap();
+        assert_eq!(t.lookup_fuzzy("epidemiolgical modeling"), Some(modelling));
+        assert_eq!(
+            t.lookup_fuzzy("bayesain statistics"),
+            t.lookup("Bayesian statistics")
+        );
+        // short words are never fuzzed: CBRX is not CBRN
+        assert_eq!(t.lookup_fuzzy("CBRX"), None);
+    }
+
+    #[test]
+    fn skills_are_found_inside_free_text() {
+        let t = Taxonomy::builtin();
+        let words: Vec<String> = "need disease modelling and bayesian statistics support"
+            .split(' ')
+            .map(String::from)
+            .collect();
+        let found = t.find_in_text(&words);
+        assert!(found.contains(&t.lookup("Epidemiological modelling").unwrap()));
+        assert!(found.contains(&t.lookup("Bayesian statistics").unwrap()));
     }
 
     #[test]

@@ -64,6 +64,42 @@ pub fn slug(text: &str) -> String {
     out
 }
 
+/// Edits allowed for a misspelt word: none under 5 characters, 1 from 5, 2 from 8.
+pub fn allowed_edits(word: &str) -> u8 {
+    match word.chars().count() {
+        0..=4 => 0,
+        5..=7 => 1,
+        _ => 2,
+    }
+}
+
+/// Levenshtein distance between two strings, in characters (stops early past `limit`).
+pub fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > limit {
+        return limit + 1;
+    }
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        current[0] = i;
+        let mut row_min = current[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            current[j] = (previous[j] + 1)
+                .min(current[j - 1] + 1)
+                .min(previous[j - 1] + cost);
+            row_min = row_min.min(current[j]);
+        }
+        if row_min > limit {
+            return limit + 1;
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +114,16 @@ mod tests {
             normalise(&mut en, "bayesian statistic")
         );
         assert_eq!(normalise(&mut en, "Café"), normalise(&mut en, "cafe"));
+    }
+
+    #[test]
+    fn edits_are_allowed_only_for_longer_words() {
+        assert_eq!(allowed_edits("cbrn"), 0);
+        assert_eq!(allowed_edits("virus"), 1);
+        assert_eq!(allowed_edits("virology"), 2);
+        assert_eq!(edit_distance("epidemiolgy", "epidemiology", 2), 1);
+        assert_eq!(edit_distance("kitten", "sitting", 5), 3);
+        assert!(edit_distance("abc", "xyzxyz", 1) > 1);
     }
 
     #[test]
