@@ -2023,4 +2023,88 @@ pub(crate) mod tests {
             }
         }
     }
+
+    fn understanding_index() -> MusterIndex {
+        let members = [
+            r#"{"id":"m-epi","name":"Eve","department":"UKHSA","skills":[{"name":"Epidemiological modelling","level":4}]}"#,
+            r#"{"id":"m-trans","name":"Tom","department":"UKHSA","skills":[{"name":"transmission modelling","level":3}]}"#,
+            r#"{"id":"m-micro","name":"Mia","department":"UKHSA","skills":[{"name":"Microbiology","level":3}]}"#,
+            r#"{"id":"m-viro","name":"Vic","department":"APHA","skills":[{"name":"Virology","level":4}]}"#,
+            r#"{"id":"m-gis","name":"Gil","department":"OS","skills":[{"name":"GIS","level":4}]}"#,
+            r#"{"id":"m-free","name":"Fay","department":"DfT","skills":[{"name":"Quidditch refereeing","level":2}]}"#,
+        ];
+        let records: Vec<Record> = members
+            .iter()
+            .map(|l| parse_json_line(Kind::Member, l).unwrap().record)
+            .collect();
+        crate::index::in_ram(&records, Taxonomy::builtin()).unwrap()
+    }
+
+    fn found(index: &MusterIndex, q: &str) -> Vec<String> {
+        let mut r = request(Kind::Member);
+        r.text = Some(q.into());
+        search(index, &r)
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.id)
+            .collect()
+    }
+
+    #[test]
+    fn a_synonym_query_finds_members_who_used_the_other_label() {
+        let index = understanding_index();
+        assert_eq!(found(&index, "disease modelling"), vec!["m-epi", "m-trans"]);
+        assert_eq!(
+            found(&index, "epidemiological modelling"),
+            vec!["m-epi", "m-trans"]
+        );
+    }
+
+    #[test]
+    fn a_misspelt_long_word_still_finds_the_skill_but_a_short_one_is_not_fuzzed() {
+        let index = understanding_index();
+        assert_eq!(
+            found(&index, "epidemiolgical modeling"),
+            vec!["m-epi", "m-trans"]
+        );
+        assert_eq!(found(&index, "virolgy"), vec!["m-viro"]);
+        assert_eq!(found(&index, "GIS"), vec!["m-gis"]);
+        assert!(
+            found(&index, "GIX").is_empty(),
+            "three letters are never fuzzed"
+        );
+    }
+
+    #[test]
+    fn a_parent_skill_finds_its_childrens_experts_below_direct_matches() {
+        let index = understanding_index();
+        let mut r = request(Kind::Member);
+        r.filters.skills = vec!["Microbiology".into()];
+        let ids: Vec<String> = search(&index, &r)
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.id)
+            .collect();
+        assert_eq!(
+            ids,
+            vec!["m-micro", "m-viro"],
+            "the practitioner in Microbiology itself outranks the Virology expert"
+        );
+    }
+
+    #[test]
+    fn an_unmapped_skill_is_still_searchable_as_text() {
+        let index = understanding_index();
+        assert_eq!(found(&index, "quidditch"), vec!["m-free"]);
+        let mut r = request(Kind::Member);
+        r.filters.skills = vec!["quidditch refereeing".into()];
+        let response = search(&index, &r).unwrap();
+        assert_eq!(response.total, 1);
+        assert_eq!(
+            response.facets["skill"].get("Quidditch refereeing"),
+            Some(&1)
+        );
+    }
 }
