@@ -32,6 +32,7 @@ pub mod model;
 pub mod reference;
 pub mod schema;
 pub mod search;
+pub mod suggest;
 pub mod taxonomy;
 pub mod text;
 

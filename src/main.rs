@@ -337,7 +337,7 @@ fn serve(
         demo: true,
         ..HttpConfig::default()
     };
-    let state = AppState::new(opened, config);
+    let state = AppState::new(opened, config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -33,6 +33,8 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/experts/{id}", get(expert))
         .route("/v1/case-studies/{id}", get(case_study))
         .route("/v1/facilities/{id}", get(facility))
+        .route("/v1/skills", get(skills))
+        .route("/v1/suggest", get(suggest))
 }
 
 /// An RFC 9457 problem: what went wrong, naming the parameter at fault.
@@ -107,6 +109,80 @@ impl From<Error> for Problem {
             }
         }
     }
+}
+
+/// The skills tree.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SkillsAnswer {
+    /// Disciplines (and ESCO and free-text skills held by visible members), with member counts.
+    pub skills: Vec<crate::suggest::SkillNode>,
+    /// Attribution required by ESCO's licence.
+    pub attribution: String,
+}
+
+/// The skills taxonomy with how many visible members hold each skill (or a narrower one).
+#[utoipa::path(get, path = "/v1/skills", tag = "taxonomy",
+    responses((status = 200, description = "The tree", body = SkillsAnswer)))]
+pub async fn skills(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<SkillsAnswer>, Problem> {
+    if let Some((key, _)) = query_pairs(raw.as_deref()).first() {
+        return Err(bad(key, "unknown parameter (this endpoint takes none)").into());
+    }
+    let index = state.index.clone();
+    let tree = tokio::task::spawn_blocking(move || {
+        crate::suggest::skills_tree(&index, caller.max_marking)
+    })
+    .await
+    .map_err(|e| Problem::from(Error::Io(std::io::Error::other(e))))??;
+    Ok(Json(SkillsAnswer {
+        skills: tree,
+        attribution: "This service uses the ESCO classification of the European Commission.".into(),
+    }))
+}
+
+/// Typeahead suggestions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuggestAnswer {
+    /// Best first.
+    pub suggestions: Vec<crate::suggest::Suggestion>,
+}
+
+/// Typeahead over skill labels and synonyms, departments, establishments and facility names.
+#[utoipa::path(get, path = "/v1/suggest", tag = "taxonomy",
+    params(("q" = String, Query, description = "What the user has typed so far (1-100 characters)"),
+           ("limit" = Option<u32>, Query, description = "1-20, default 8")),
+    responses((status = 200, description = "Suggestions", body = SuggestAnswer),
+              (status = 400, description = "A bad parameter", body = Problem, content_type = "application/problem+json")))]
+pub async fn suggest(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<SuggestAnswer>, Problem> {
+    let mut q: Option<String> = None;
+    let mut limit = 8usize;
+    for (key, value) in query_pairs(raw.as_deref()) {
+        match key.as_str() {
+            "q" if q.is_none() => q = Some(value),
+            "q" => return Err(bad("q", "given more than once").into()),
+            "limit" => {
+                limit = match value.parse::<usize>() {
+                    Ok(n) if (1..=20).contains(&n) => n,
+                    _ => return Err(bad("limit", "must be a whole number from 1 to 20").into()),
+                }
+            }
+            other => return Err(bad(other, "unknown parameter (accepted: q, limit)").into()),
+        }
+    }
+    let q = q.ok_or_else(|| bad("q", "is required"))?;
+    if q.chars().count() > 100 {
+        return Err(bad("q", "is longer than 100 characters").into());
+    }
+    Ok(Json(SuggestAnswer {
+        suggestions: state.suggest.suggest(&q, caller.max_marking, limit),
+    }))
 }
 
 /// Unmatched paths.
@@ -585,7 +661,7 @@ mod tests {
     use tower::ServiceExt;
 
     fn app() -> Router {
-        router(AppState::new(small_index(), HttpConfig::default()))
+        router(AppState::new(small_index(), HttpConfig::default()).unwrap())
     }
 
     async fn get_json(app: &Router, uri: &str) -> (StatusCode, String, Value) {

@@ -63,16 +63,20 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Settings.
     pub config: Arc<HttpConfig>,
+    /// Typeahead.
+    pub suggest: Arc<crate::suggest::SuggestIndex>,
 }
 
 impl AppState {
     /// State over an open index.
-    pub fn new(index: MusterIndex, config: HttpConfig) -> Self {
-        AppState {
+    pub fn new(index: MusterIndex, config: HttpConfig) -> crate::Result<Self> {
+        let suggest = crate::suggest::SuggestIndex::build(&index)?;
+        Ok(AppState {
             index: Arc::new(index),
             metrics: Arc::new(Metrics::default()),
             config: Arc::new(config),
-        }
+            suggest: Arc::new(suggest),
+        })
     }
 }
 
@@ -340,7 +344,8 @@ mod tests {
 
     #[tokio::test]
     async fn serves_real_http_on_loopback_and_shuts_down_gracefully() {
-        let state = AppState::new(crate::search::tests::small_index(), HttpConfig::default());
+        let state =
+            AppState::new(crate::search::tests::small_index(), HttpConfig::default()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

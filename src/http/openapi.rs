@@ -16,12 +16,13 @@ use super::api;
     ),
     paths(
         api::experts, api::case_studies, api::facilities, api::search_all,
-        api::expert, api::case_study, api::facility,
+        api::expert, api::case_study, api::facility, api::skills, api::suggest,
         super::healthz, super::readyz, super::metrics
     ),
     components(schemas(api::Problem, api::SearchAll, crate::search::SearchResponse, crate::search::Hit)),
     tags((name = "search", description = "Ranked, filtered, faceted search"),
          (name = "records", description = "One record by id"),
+         (name = "taxonomy", description = "Skills tree and typeahead"),
          (name = "operations", description = "Health, readiness and metrics"))
 )]
 pub struct ApiDoc;
