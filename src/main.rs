@@ -97,6 +97,21 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         limit: usize,
     },
+    /// Measure ranking quality (nDCG@10, MRR) on the judged queries in fixtures/eval.
+    Eval {
+        /// Data the judgments refer to.
+        #[arg(long, default_value = "fixtures")]
+        data: PathBuf,
+        /// Judged queries.
+        #[arg(long, default_value = "fixtures/eval")]
+        eval: PathBuf,
+        /// Recompute judgments.jsonl from the data (what members hold), then evaluate.
+        #[arg(long)]
+        write_judgments: bool,
+        /// Query understanding off: plain BM25 (the baseline).
+        #[arg(long)]
+        plain: bool,
+    },
     /// Skills taxonomy tools.
     #[command(subcommand)]
     Taxonomy(TaxonomyCommand),
@@ -254,6 +269,42 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let opened = index::open(&index, taxonomy)?;
             let response = muster::search::search(&opened, &request)?;
             print_table(&response);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval {
+            data,
+            eval,
+            write_judgments,
+            plain,
+        } => {
+            let queries = muster::eval::read_queries(&eval.join("queries.jsonl"))?;
+            let (records, _) = index::load_records(&data)?;
+            let judgments_path = eval.join("judgments.jsonl");
+            if write_judgments {
+                let judgments = muster::eval::judge(&queries, &records, &taxonomy);
+                muster::eval::write_judgments(&judgments_path, &judgments)?;
+                println!(
+                    "wrote {} judgments to {}",
+                    judgments.len(),
+                    judgments_path.display()
+                );
+            }
+            let judgments = muster::eval::read_judgments(&judgments_path)?;
+            let opened = index::in_ram(&records, taxonomy)?;
+            let report = muster::eval::evaluate(&opened, &queries, &judgments, !plain)?;
+            for q in &report.queries {
+                println!(
+                    "{:<4} nDCG@10 {:.3}  RR {:.3}  {}",
+                    q.id, q.ndcg10, q.reciprocal_rank, q.query
+                );
+            }
+            println!(
+                "{} queries, query understanding {}: mean nDCG@10 {:.3}, MRR {:.3}",
+                report.queries.len(),
+                if plain { "off" } else { "on" },
+                report.ndcg10,
+                report.mrr
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Taxonomy(TaxonomyCommand::ImportEsco { zip, out }) => {

@@ -123,6 +123,9 @@ pub struct SearchRequest {
     pub max_marking: Marking,
     /// The date clearances are checked against.
     pub today: Date,
+    /// Query understanding: skills named in the text, their synonyms and levels, misspellings.
+    /// Off only to measure what it adds (`muster eval --plain`).
+    pub understanding: bool,
 }
 
 impl SearchRequest {
@@ -138,6 +141,7 @@ impl SearchRequest {
             explain: false,
             max_marking,
             today,
+            understanding: true,
         }
     }
 }
@@ -311,7 +315,12 @@ fn text_fields(fields: &Fields, kind: Kind) -> Vec<(Field, f32)> {
 }
 
 /// Builds the ranked text part of a query: every word (or phrase) must match some field.
-fn text_query(index: &MusterIndex, kind: Kind, clauses: &[Clause]) -> Option<Box<dyn Query>> {
+fn text_query(
+    index: &MusterIndex,
+    kind: Kind,
+    clauses: &[Clause],
+    fuzzy: bool,
+) -> Option<Box<dyn Query>> {
     let fields = &index.fields;
     let weighted = text_fields(fields, kind);
     let mut en = text::english_analyzer();
@@ -339,7 +348,7 @@ fn text_query(index: &MusterIndex, kind: Kind, clauses: &[Clause]) -> Option<Box
                     if let Some(form) = forms.get(i) {
                         // a misspelling matches within the allowed edits, scoring below exact
                         let edits = text::allowed_edits(form);
-                        if edits > 0 {
+                        if fuzzy && edits > 0 {
                             any.push((
                                 Occur::Should,
                                 Box::new(BoostQuery::new(
@@ -674,7 +683,7 @@ fn case_study_credit(
 ) -> Result<Credit> {
     let fields = &index.fields;
     let mut scoring: Vec<Box<dyn Query>> = Vec::new();
-    if let Some(q) = text_query(index, Kind::CaseStudy, clauses) {
+    if let Some(q) = text_query(index, Kind::CaseStudy, clauses, request.understanding) {
         scoring.push(q);
     }
     for target in targets {
@@ -887,9 +896,12 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
     for node in taxonomy.find_in_text(&words) {
         text_skill_names.push(taxonomy.node(node).id.clone());
     }
+    if !request.understanding {
+        text_skill_names.clear();
+    }
     let text_targets = skill_targets(taxonomy, &text_skill_names);
 
-    let text = text_query(index, kind, &clauses);
+    let text = text_query(index, kind, &clauses, request.understanding);
     let credit = if kind == Kind::Member && (text.is_some() || !targets.is_empty()) {
         let mut all_targets = skill_targets(taxonomy, &request.filters.skills);
         all_targets.extend(skill_targets(taxonomy, &text_skill_names));
