@@ -116,6 +116,25 @@ fn search_latency(c: &mut Criterion) {
         latencies.len() as f64 / wall
     );
 
+    let suggest = muster::suggest::SuggestIndex::build(&index).expect("suggest index");
+    let prefixes = ["e", "ep", "epid", "bay", "viro", "met off", "porton", "cl", "nuclear s", "wome", "flood", "dstl"];
+    let mut typeahead = Vec::new();
+    for _ in 0..100 {
+        for p in prefixes {
+            let t = Instant::now();
+            std::hint::black_box(suggest.suggest(p, muster::model::Marking::Official, 8));
+            typeahead.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    typeahead.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "suggest latency, {} lookups: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        typeahead.len(),
+        percentile(&typeahead, 0.50),
+        percentile(&typeahead, 0.99),
+        typeahead[typeahead.len() - 1]
+    );
+
     let headline = &requests[0];
     c.bench_function(&format!("search_q_2_filters_facets_{members}"), |b| {
         b.iter(|| search(&index, headline).expect("search"))
