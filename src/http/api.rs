@@ -276,7 +276,7 @@ fn allowed(kind: Option<Kind>) -> &'static [&'static str] {
     ];
     match kind {
         Some(Kind::Member) | None => EXPERT,
-        Some(Kind::CaseStudy) => COMMON,
+        Some(Kind::CaseStudy) => CASE_STUDY,
         Some(Kind::Facility) => FACILITY,
     }
 }
@@ -512,9 +512,6 @@ pub async fn experts(
     params(("q" = Option<String>, Query, description = "Plain words; quotes make a phrase"),
            ("skill" = Option<Vec<String>>, Query, description = "Skills the work used"),
            ("department" = Option<Vec<String>>, Query, description = "Departments involved (parents include children)"),
-           ("near" = Option<String>, Query, description = "Not used for case studies (no location)"),
-           ("within_km" = Option<f64>, Query, description = "With near"),
-           ("sort" = Option<String>, Query, description = "relevance or distance"),
            ("limit" = Option<u32>, Query, description = "1-100"),
            ("offset" = Option<u32>, Query, description = "0-10000"),
            ("explain" = Option<bool>, Query, description = "Score breakdown")),
@@ -750,6 +747,7 @@ mod tests {
             ("/v1/experts?explain=maybe", "explain"),
             ("/v1/facilities?grade=G7", "grade"),
             ("/v1/case-studies?clearance=SC", "clearance"),
+            ("/v1/case-studies?near=51,0", "near"),
         ];
         for (uri, parameter) in cases {
             let (status, content_type, body) = get_json(&app, uri).await;
