@@ -117,7 +117,20 @@ fn search_latency(c: &mut Criterion) {
     );
 
     let suggest = muster::suggest::SuggestIndex::build(&index).expect("suggest index");
-    let prefixes = ["e", "ep", "epid", "bay", "viro", "met off", "porton", "cl", "nuclear s", "wome", "flood", "dstl"];
+    let prefixes = [
+        "e",
+        "ep",
+        "epid",
+        "bay",
+        "viro",
+        "met off",
+        "porton",
+        "cl",
+        "nuclear s",
+        "wome",
+        "flood",
+        "dstl",
+    ];
     let mut typeahead = Vec::new();
     for _ in 0..100 {
         for p in prefixes {

@@ -232,17 +232,8 @@ pub struct SearchParams {
 
 /// Parameters each endpoint accepts.
 fn allowed(kind: Option<Kind>) -> &'static [&'static str] {
-    const COMMON: &[&str] = &[
-        "q",
-        "skill",
-        "department",
-        "near",
-        "within_km",
-        "sort",
-        "limit",
-        "offset",
-        "explain",
-    ];
+    // case studies have no location, so no distance parameters
+    const CASE_STUDY: &[&str] = &["q", "skill", "department", "limit", "offset", "explain"];
     const EXPERT: &[&str] = &[
         "q",
         "skill",
