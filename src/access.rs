@@ -1,14 +1,27 @@
-//! Who is asking: the caller's role and the highest marking they may read.
+//! Who is asking: authentication (API keys and JWTs), roles, and the audit trail.
 //!
 //! Every search, count, facet, suggestion and lookup carries the caller's `max_marking` into the
 //! tantivy query itself (see `search`), so a record above it does not exist for that caller.
+//!
+//! API keys look like `mst_<id>_<secret>`. The key file stores, per key, its id, subject, role,
+//! highest marking, a random salt and the SHA-256 of salt and secret, never the key itself;
+//! `muster token create` prints a new key once. JWTs signed with a configured HS256 secret or
+//! RS256/ES256 public key carry `sub`, `role`, `max_marking` and `exp`, so a department's identity
+//! system can issue them. Any failure is the same "invalid token" to the caller.
 
-use serde::Serialize;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::model::Marking;
+use crate::{Error, Result};
 
 /// What a caller may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Search and read.
@@ -17,6 +30,18 @@ pub enum Role {
     Editor,
     /// Also read the audit log and metrics.
     Admin,
+}
+
+impl Role {
+    /// Parses `reader`, `editor` or `admin`.
+    pub fn parse(text: &str) -> Option<Role> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "reader" => Some(Role::Reader),
+            "editor" => Some(Role::Editor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
 }
 
 /// An authenticated (or demo) caller.
@@ -38,5 +63,403 @@ impl Caller {
             role: Role::Reader,
             max_marking: Marking::Official,
         }
+    }
+}
+
+/// One API key as stored: no secret, only its salted hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredKey {
+    /// Public part of the key, to find this entry.
+    pub id: String,
+    /// Who the key belongs to (appears in the audit log).
+    pub subject: String,
+    /// Role granted.
+    pub role: Role,
+    /// Highest marking readable.
+    pub max_marking: Marking,
+    /// Random salt, hex.
+    pub salt: String,
+    /// SHA-256 of salt and secret, hex.
+    pub hash: String,
+}
+
+/// The key file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeyFile {
+    /// Keys.
+    pub keys: Vec<StoredKey>,
+}
+
+impl KeyFile {
+    /// Reads a key file; a missing file is an empty one.
+    pub fn read(path: &Path) -> Result<KeyFile> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map_err(|e| Error::field("tokens", format!("{}: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(KeyFile::default()),
+            Err(source) => Err(Error::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    /// Writes the key file atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(self)?)?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the operating system provides randomness");
+    hex(&buf)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hash(salt: &str, secret: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(salt.as_bytes());
+    hasher.update(b":");
+    hasher.update(secret.as_bytes());
+    hex(&hasher.finalize())
+}
+
+/// Compares without stopping at the first difference.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Makes a new API key: the key to give out (once) and what to store.
+pub fn create_key(subject: &str, role: Role, max_marking: Marking) -> (String, StoredKey) {
+    let id = random_hex(6);
+    let secret = random_hex(32);
+    let salt = random_hex(16);
+    let stored = StoredKey {
+        hash: hash(&salt, &secret),
+        id: id.clone(),
+        subject: subject.to_string(),
+        role,
+        max_marking,
+        salt,
+    };
+    (format!("mst_{id}_{secret}"), stored)
+}
+
+/// JWT claims Muster reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// Subject.
+    pub sub: String,
+    /// `reader`, `editor` or `admin`.
+    pub role: String,
+    /// `OFFICIAL` or `OFFICIAL-SENSITIVE`.
+    pub max_marking: String,
+    /// Expiry (seconds since the epoch).
+    pub exp: u64,
+}
+
+/// How JWTs are verified.
+pub struct JwtVerifier {
+    key: jsonwebtoken::DecodingKey,
+    validation: jsonwebtoken::Validation,
+}
+
+impl JwtVerifier {
+    /// HS256 with a shared secret.
+    pub fn hs256(secret: &[u8]) -> JwtVerifier {
+        JwtVerifier {
+            key: jsonwebtoken::DecodingKey::from_secret(secret),
+            validation: jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256),
+        }
+    }
+
+    /// RS256 or ES256 with a PEM public key.
+    pub fn public_key(algorithm: &str, pem: &[u8]) -> Result<JwtVerifier> {
+        let bad = |e: jsonwebtoken::errors::Error| Error::field("jwt-public-key", e.to_string());
+        let (key, algorithm) = match algorithm {
+            "RS256" => (
+                jsonwebtoken::DecodingKey::from_rsa_pem(pem).map_err(bad)?,
+                jsonwebtoken::Algorithm::RS256,
+            ),
+            "ES256" => (
+                jsonwebtoken::DecodingKey::from_ec_pem(pem).map_err(bad)?,
+                jsonwebtoken::Algorithm::ES256,
+            ),
+            other => {
+                return Err(Error::field(
+                    "jwt-algorithm",
+                    format!("`{other}` is not RS256 or ES256"),
+                ));
+            }
+        };
+        Ok(JwtVerifier {
+            key,
+            validation: jsonwebtoken::Validation::new(algorithm),
+        })
+    }
+}
+
+/// Why a request was not authenticated. Callers only ever see "invalid or missing token".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No `Authorization: Bearer` header.
+    Missing,
+    /// A token that is malformed, unknown, wrongly signed or expired.
+    Invalid,
+}
+
+/// Checks bearer tokens.
+#[derive(Default)]
+pub struct Authenticator {
+    keys: HashMap<String, StoredKey>,
+    jwt: Option<JwtVerifier>,
+}
+
+impl Authenticator {
+    /// An authenticator over stored keys and an optional JWT verifier.
+    pub fn new(keys: KeyFile, jwt: Option<JwtVerifier>) -> Authenticator {
+        Authenticator {
+            keys: keys.keys.into_iter().map(|k| (k.id.clone(), k)).collect(),
+            jwt,
+        }
+    }
+
+    /// Whether any way of authenticating is configured (otherwise: demo mode).
+    pub fn is_configured(&self) -> bool {
+        !self.keys.is_empty() || self.jwt.is_some()
+    }
+
+    /// The caller behind an `Authorization` header value.
+    pub fn authenticate(
+        &self,
+        authorization: Option<&str>,
+    ) -> std::result::Result<Caller, AuthFailure> {
+        let header = authorization.ok_or(AuthFailure::Missing)?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .ok_or(AuthFailure::Missing)?;
+        if let Some(rest) = token.strip_prefix("mst_") {
+            let (id, secret) = rest.split_once('_').ok_or(AuthFailure::Invalid)?;
+            let stored = self.keys.get(id).ok_or(AuthFailure::Invalid)?;
+            if !constant_time_eq(
+                hash(&stored.salt, secret).as_bytes(),
+                stored.hash.as_bytes(),
+            ) {
+                return Err(AuthFailure::Invalid);
+            }
+            return Ok(Caller {
+                subject: stored.subject.clone(),
+                role: stored.role,
+                max_marking: stored.max_marking,
+            });
+        }
+        let jwt = self.jwt.as_ref().ok_or(AuthFailure::Invalid)?;
+        let data = jsonwebtoken::decode::<Claims>(token, &jwt.key, &jwt.validation)
+            .map_err(|_| AuthFailure::Invalid)?;
+        let claims = data.claims;
+        Ok(Caller {
+            role: Role::parse(&claims.role).ok_or(AuthFailure::Invalid)?,
+            max_marking: Marking::parse(&claims.max_marking).ok_or(AuthFailure::Invalid)?,
+            subject: claims.sub,
+        })
+    }
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// RFC 3339 time.
+    pub time: String,
+    /// Token subject, or `-` when there was none.
+    pub subject: String,
+    /// What was attempted: method and path, or a write action.
+    pub action: String,
+    /// Record ids concerned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ids: Vec<String>,
+    /// `ok` or why it was refused.
+    pub outcome: String,
+    /// The request id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// An append-only JSON Lines audit log. Never contains a token.
+pub struct AuditLog {
+    path: PathBuf,
+    file: Mutex<std::fs::File>,
+}
+
+impl AuditLog {
+    /// Opens (creating) the log at `path`.
+    pub fn open(path: &Path) -> Result<AuditLog> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Read {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|source| Error::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(AuditLog {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+        })
+    }
+
+    /// Where the log is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one entry (and syncs it, so it survives a crash).
+    pub fn record(&self, mut entry: AuditEntry) {
+        if entry.time.is_empty() {
+            entry.time = time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+        }
+        let Ok(line) = serde_json::to_string(&entry) else {
+            return;
+        };
+        if let Ok(mut file) = self.file.lock() {
+            let written = writeln!(file, "{line}").and_then(|_| file.sync_data());
+            if let Err(e) = written {
+                tracing::error!(error = %e, path = %self.path.display(), "cannot write the audit log");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_created_key_authenticates_with_its_role_and_marking_and_is_stored_hashed() {
+        let (key, stored) = create_key("analyst@ukhsa", Role::Reader, Marking::OfficialSensitive);
+        let file = KeyFile {
+            keys: vec![stored.clone()],
+        };
+        let text = serde_json::to_string(&file).unwrap();
+        let secret = key.rsplit('_').next().unwrap();
+        assert!(
+            !text.contains(secret),
+            "the key file never holds the secret"
+        );
+        let auth = Authenticator::new(file, None);
+        let caller = auth.authenticate(Some(&format!("Bearer {key}"))).unwrap();
+        assert_eq!(
+            caller,
+            Caller {
+                subject: "analyst@ukhsa".into(),
+                role: Role::Reader,
+                max_marking: Marking::OfficialSensitive
+            }
+        );
+    }
+
+    #[test]
+    fn wrong_unknown_malformed_and_missing_tokens_are_refused() {
+        let (key, stored) = create_key("x", Role::Editor, Marking::Official);
+        let auth = Authenticator::new(KeyFile { keys: vec![stored] }, None);
+        let mut wrong = key.clone();
+        wrong.pop();
+        wrong.push('0');
+        for header in [
+            format!("Bearer {wrong}"),
+            "Bearer mst_nope_abc".into(),
+            "Bearer mst_".into(),
+            "Bearer garbage".into(),
+        ] {
+            assert_eq!(
+                auth.authenticate(Some(&header)),
+                Err(AuthFailure::Invalid),
+                "{header}"
+            );
+        }
+        assert_eq!(auth.authenticate(None), Err(AuthFailure::Missing));
+        assert_eq!(
+            auth.authenticate(Some(&format!("Basic {key}"))),
+            Err(AuthFailure::Missing)
+        );
+    }
+
+    fn jwt(secret: &[u8], role: &str, marking: &str, exp: u64) -> String {
+        let claims = Claims {
+            sub: "svc".into(),
+            role: role.into(),
+            max_marking: marking.into(),
+            exp,
+        };
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn jwts_carry_role_and_marking_and_bad_ones_are_refused() {
+        let auth = Authenticator::new(
+            KeyFile::default(),
+            Some(JwtVerifier::hs256(b"department-secret")),
+        );
+        let future = 4_102_444_800; // 2100-01-01
+        let ok = jwt(b"department-secret", "admin", "OFFICIAL-SENSITIVE", future);
+        let caller = auth.authenticate(Some(&format!("Bearer {ok}"))).unwrap();
+        assert_eq!(
+            (caller.role, caller.max_marking),
+            (Role::Admin, Marking::OfficialSensitive)
+        );
+        let expired = jwt(b"department-secret", "admin", "OFFICIAL", 1_000_000_000);
+        let forged = jwt(b"another-secret", "admin", "OFFICIAL", future);
+        let bad_role = jwt(b"department-secret", "superuser", "OFFICIAL", future);
+        for token in [expired, forged, bad_role] {
+            assert_eq!(
+                auth.authenticate(Some(&format!("Bearer {token}"))),
+                Err(AuthFailure::Invalid)
+            );
+        }
+    }
+
+    #[test]
+    fn the_audit_log_appends_json_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(&dir.path().join("audit/audit.jsonl")).unwrap();
+        for outcome in ["ok", "denied: invalid token"] {
+            log.record(AuditEntry {
+                time: String::new(),
+                subject: "s".into(),
+                action: "GET /v1/experts".into(),
+                ids: vec![],
+                outcome: outcome.into(),
+                request_id: None,
+            });
+        }
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let lines: Vec<AuditEntry> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1].outcome, "denied: invalid token");
+        assert!(!lines[0].time.is_empty());
     }
 }
