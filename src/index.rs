@@ -4,8 +4,12 @@
 //! `CURRENT` names the one to serve. A build writes a new generation beside the old one, commits
 //! and syncs it, then replaces `CURRENT` with an atomic rename. A build killed at any moment
 //! therefore leaves the previous generation (or none) in `CURRENT`, never a half-built one;
-//! leftovers of killed builds are removed by the next build. One build at a time: a lock file
-//! makes a second concurrent build fail fast.
+//! leftovers of killed builds are removed by the next build. One process at a time: a lock file
+//! held by a build, or by `serve` for its whole life, makes a second one fail fast.
+//!
+//! While serving, [`RecordWriter`] applies the write API's changes to the current generation:
+//! one batch at a time, each a single tantivy commit (synced to disk before it returns), so a
+//! search sees all of a batch or none of it.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{IsTerminal, Write};
@@ -16,14 +20,14 @@ use std::time::{Duration, Instant};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::ingest::{self, Report};
-use crate::model::{Kind, Record};
+use crate::model::{Kind, Marking, Record};
 use crate::schema::{self, DocumentBuilder, Fields};
 use crate::taxonomy::Taxonomy;
 use crate::{Error, Result};
 
 /// File naming the generation to serve.
 pub const CURRENT: &str = "CURRENT";
-const LOCK: &str = ".build.lock";
+const LOCK: &str = ".muster.lock";
 const GENERATION_PREFIX: &str = "gen-";
 /// Memory the index writer may use for buffering, in bytes.
 pub const WRITER_MEMORY: usize = 256 * 1024 * 1024;
@@ -101,14 +105,19 @@ pub fn build(
     taxonomy: Arc<Taxonomy>,
     options: &BuildOptions,
 ) -> Result<BuildOutcome> {
+    let lock = IndexLock::acquire(index_dir)?;
+    build_locked(data_dir, &lock, taxonomy, options)
+}
+
+/// [`build`] for a caller that already holds the directory's lock.
+pub fn build_locked(
+    data_dir: &Path,
+    lock: &IndexLock,
+    taxonomy: Arc<Taxonomy>,
+    options: &BuildOptions,
+) -> Result<BuildOutcome> {
     let started = Instant::now();
-    let index_error = |reason: String| Error::Index {
-        path: index_dir.to_path_buf(),
-        reason,
-    };
-    fs::create_dir_all(index_dir)
-        .map_err(|e| index_error(format!("cannot create the directory: {e}")))?;
-    let _lock = BuildLock::acquire(index_dir)?;
+    let index_dir = lock.dir.as_path();
     remove_stale_generations(index_dir);
     let generation = new_generation_dir(index_dir)?;
     let result = build_generation(data_dir, &generation, &taxonomy, options);
@@ -328,30 +337,139 @@ fn remove_stale_generations(index_dir: &Path) {
     }
 }
 
-/// Held for the length of a build; a second build on the same directory fails fast.
-struct BuildLock {
+/// Exclusive use of an index directory: held by a build, or by `serve` for its whole life, so a
+/// second build or server on the same directory fails fast instead of corrupting it. The lock is
+/// the operating system's, so it is released when the process dies, even by `kill -9`.
+pub struct IndexLock {
+    dir: PathBuf,
     _file: File,
 }
 
-impl BuildLock {
-    fn acquire(index_dir: &Path) -> Result<BuildLock> {
+impl IndexLock {
+    /// Takes the lock of `index_dir` (creating the directory), or says who holds it.
+    pub fn acquire(index_dir: &Path) -> Result<IndexLock> {
+        let index_error = |reason: String| Error::Index {
+            path: index_dir.to_path_buf(),
+            reason,
+        };
+        fs::create_dir_all(index_dir)
+            .map_err(|e| index_error(format!("cannot create the directory: {e}")))?;
         let path = index_dir.join(LOCK);
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|e| Error::Index {
-                path: path.clone(),
-                reason: format!("cannot open the build lock: {e}"),
+            .map_err(|e| {
+                index_error(format!("cannot open the lock file {}: {e}", path.display()))
             })?;
         match file.try_lock() {
-            Ok(()) => Ok(BuildLock { _file: file }),
-            Err(_) => Err(Error::Index {
-                path: index_dir.to_path_buf(),
-                reason: "another build is running on this index directory".into(),
+            Ok(()) => Ok(IndexLock {
+                dir: index_dir.to_path_buf(),
+                _file: file,
             }),
+            Err(_) => Err(index_error(
+                "another muster process (a build or a server) is using this index directory".into(),
+            )),
         }
+    }
+
+    /// The locked directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// One change made through the write API.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Add a record, replacing any with the same kind and id.
+    Put(Box<Record>),
+    /// Remove the record of this kind and id, if there is one.
+    Delete(Kind, String),
+}
+
+/// Applies write-API changes to the open index, one batch at a time.
+pub struct RecordWriter {
+    index: MusterIndex,
+    writer: std::sync::Mutex<IndexWriter<TantivyDocument>>,
+    _lock: IndexLock,
+}
+
+/// Memory the serving writer may buffer before it flushes a segment.
+const SERVE_WRITER_MEMORY: usize = 64 * 1024 * 1024;
+
+impl RecordWriter {
+    /// A writer on `index`, which must be the current generation of the directory `lock` holds.
+    pub fn open(index: &MusterIndex, lock: IndexLock) -> Result<RecordWriter> {
+        let writer = index
+            .index
+            .writer_with_num_threads(1, SERVE_WRITER_MEMORY)
+            .map_err(|e| Error::Index {
+                path: lock.dir.clone(),
+                reason: format!("cannot open a writer: {e}"),
+            })?;
+        Ok(RecordWriter {
+            index: index.clone(),
+            writer: std::sync::Mutex::new(writer),
+            _lock: lock,
+        })
+    }
+
+    /// The marking of the stored record of `kind` and `id`, if there is one (of any marking).
+    pub fn marking_of(&self, kind: Kind, id: &str) -> Result<Option<Marking>> {
+        let searcher = self.index.reader.searcher();
+        let query = tantivy::query::TermQuery::new(
+            Term::from_field_text(self.index.fields.key, &schema::record_key(kind, id)),
+            tantivy::schema::IndexRecordOption::Basic,
+        );
+        let top = searcher.search(
+            &query,
+            &tantivy::collector::TopDocs::with_limit(1).order_by_score(),
+        )?;
+        let Some((_, address)) = top.first() else {
+            return Ok(None);
+        };
+        let markings = searcher
+            .segment_reader(address.segment_ord)
+            .fast_fields()
+            .u64(self.index.fields.name_of(self.index.fields.marking))?;
+        Ok(markings.first(address.doc_id).and_then(Marking::from_rank))
+    }
+
+    /// Applies `changes` as one commit, synced to disk, then makes them visible to searches.
+    /// Either all of them are committed or, on error, none.
+    pub fn apply(&self, changes: &[Change]) -> Result<()> {
+        let mut writer = self
+            .writer
+            .lock()
+            .map_err(|_| Error::Io(std::io::Error::other("the index writer was poisoned")))?;
+        let builder = DocumentBuilder::new(&self.index.fields, &self.index.taxonomy);
+        let mut staged = || -> Result<()> {
+            for change in changes {
+                let (kind, id) = match change {
+                    Change::Put(record) => (record.kind(), record.id()),
+                    Change::Delete(kind, id) => (*kind, id.as_str()),
+                };
+                writer.delete_term(Term::from_field_text(
+                    self.index.fields.key,
+                    &schema::record_key(kind, id),
+                ));
+                if let Change::Put(record) = change {
+                    writer.add_document(builder.document(record).0)?;
+                }
+            }
+            writer.commit()?;
+            Ok(())
+        };
+        if let Err(e) = staged() {
+            // drop whatever was staged so the next batch starts clean
+            let _ = writer.rollback();
+            return Err(e);
+        }
+        drop(writer);
+        self.index.reader.reload()?;
+        Ok(())
     }
 }
 

@@ -791,11 +791,22 @@ pub fn load_dir(dir: &Path, sink: &mut Sink<'_>) -> Result<Report> {
     Ok(loader.report)
 }
 
+/// Says whether a record of this kind and id already exists elsewhere (in the index).
+pub type Known = dyn Fn(Kind, &str) -> bool + Send;
+
+/// Refuses an otherwise valid record for a reason of the caller's (the write API refuses
+/// markings above the token's); the error names the field.
+pub type Guard = dyn Fn(&Record) -> Result<()> + Send;
+
 /// Loads files one after another, remembering ids so references can be checked.
 #[derive(Default)]
 pub struct Loader {
     /// The report so far.
     pub report: Report,
+    /// Records that exist outside this load (the write API loads into a live index).
+    pub known: Option<Box<Known>>,
+    /// Checked on each valid record before it is accepted.
+    pub guard: Option<Box<Guard>>,
     members: HashSet<String>,
     facilities: HashSet<String>,
     case_studies: HashSet<String>,
@@ -809,11 +820,28 @@ impl Loader {
             path: path.to_path_buf(),
             source,
         })?;
-        let name = file_name(path);
-        self.start_file(&name);
-        let mut lines = LineReader::new(file, MAX_LINE_BYTES);
+        self.load_jsonl_from(file, &file_name(path), kind, sink)
+            .map_err(|e| match e {
+                Error::Read { source, .. } => Error::Read {
+                    path: path.to_path_buf(),
+                    source,
+                },
+                other => other,
+            })
+    }
+
+    /// Loads JSON Lines of `kind` from any reader (a file, a request body), reported as `name`.
+    pub fn load_jsonl_from(
+        &mut self,
+        reader: impl std::io::Read,
+        name: &str,
+        kind: Kind,
+        sink: &mut Sink<'_>,
+    ) -> Result<()> {
+        self.start_file(name);
+        let mut lines = LineReader::new(reader, MAX_LINE_BYTES);
         while let Some((number, line)) = lines.next_line().map_err(|source| Error::Read {
-            path: path.to_path_buf(),
+            path: PathBuf::from(name),
             source,
         })? {
             let text = match line {
@@ -821,7 +849,7 @@ impl Loader {
                 Line::TooLong(len) => {
                     self.count_read();
                     self.reject(
-                        &name,
+                        name,
                         number,
                         None,
                         format!("line is {len} bytes, longer than the {MAX_LINE_BYTES}-byte limit"),
@@ -831,7 +859,7 @@ impl Loader {
                 Line::NotUtf8(at) => {
                     self.count_read();
                     self.reject(
-                        &name,
+                        name,
                         number,
                         None,
                         format!("not valid UTF-8 (bad byte at column {})", at + 1),
@@ -844,8 +872,8 @@ impl Loader {
             }
             self.count_read();
             match parse_json_line(kind, &text) {
-                Ok(parsed) => self.accept(&name, number, parsed, sink)?,
-                Err(e) => self.reject_error(&name, number, e),
+                Ok(parsed) => self.accept(name, number, parsed, sink)?,
+                Err(e) => self.reject_error(name, number, e),
             }
         }
         self.finish_file();
@@ -994,6 +1022,10 @@ impl Loader {
             entry.0 += 1;
         }
         let mut record = parsed.record;
+        if let Some(Err(refused)) = self.guard.as_ref().map(|guard| guard(&record)) {
+            self.reject_error(file, line, refused);
+            return Ok(());
+        }
         self.check_references(file, line, &mut record);
         let id = record.id().to_string();
         let seen = match record.kind() {
@@ -1019,6 +1051,10 @@ impl Loader {
         Ok(())
     }
 
+    fn exists(&self, kind: Kind, id: &str) -> bool {
+        self.known.as_ref().is_some_and(|known| known(kind, id))
+    }
+
     /// Drops references to members or facilities that were not loaded, reporting each.
     fn check_references(&mut self, file: &str, line: u64, record: &mut Record) {
         let mut missing = Vec::new();
@@ -1026,15 +1062,15 @@ impl Loader {
             Record::Member(_) => {}
             Record::CaseStudy(cs) => {
                 cs.authors.retain(|a| {
-                    let known = self.members.contains(a);
+                    let known = self.members.contains(a) || self.exists(Kind::Member, a);
                     if !known {
                         missing.push(format!("author `{a}` is not in the members file; left out"));
                     }
                     known
                 });
-                if !self.facilities.is_empty() {
+                if !self.facilities.is_empty() || self.known.is_some() {
                     cs.facilities.retain(|f| {
-                        let known = self.facilities.contains(f);
+                        let known = self.facilities.contains(f) || self.exists(Kind::Facility, f);
                         if !known {
                             missing.push(format!(
                                 "facility `{f}` is not in the facilities file; left out"
@@ -1046,7 +1082,7 @@ impl Loader {
             }
             Record::Facility(fac) => {
                 fac.contacts.retain(|c| {
-                    let known = self.members.contains(c);
+                    let known = self.members.contains(c) || self.exists(Kind::Member, c);
                     if !known {
                         missing.push(format!(
                             "contact `{c}` is not in the members file; left out"

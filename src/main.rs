@@ -58,7 +58,12 @@ enum Command {
         /// Request timeout in seconds.
         #[arg(long, default_value_t = 10)]
         timeout_secs: u64,
+        #[command(flatten)]
+        auth: AuthArgs,
     },
+    /// Manage API keys.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Search from the terminal and print a table.
     Search {
         /// Plain words; quotes make a phrase.
@@ -132,6 +137,48 @@ enum Command {
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+/// How callers authenticate; with none of these, serve runs in local demo mode.
+#[derive(clap::Args)]
+struct AuthArgs {
+    /// API key file written by `muster token create`.
+    #[arg(long, env = "MUSTER_TOKENS")]
+    tokens: Option<PathBuf>,
+    /// File holding the HS256 secret for JWTs.
+    #[arg(long, env = "MUSTER_JWT_HS256_SECRET_FILE")]
+    jwt_hs256_secret_file: Option<PathBuf>,
+    /// PEM public key for RS256/ES256 JWTs.
+    #[arg(long, env = "MUSTER_JWT_PUBLIC_KEY")]
+    jwt_public_key: Option<PathBuf>,
+    /// Algorithm of --jwt-public-key: RS256 or ES256.
+    #[arg(long, default_value = "RS256")]
+    jwt_algorithm: String,
+    /// Audit log (JSON Lines); default: audit.jsonl in the index directory.
+    #[arg(long)]
+    audit: Option<PathBuf>,
+    /// Requests per second per token (bursts of twice that); 0 for no limit.
+    #[arg(long, default_value_t = 50.0)]
+    rate_limit: f64,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API key; it is printed once and only its salted hash is stored.
+    Create {
+        /// reader, editor or admin.
+        #[arg(long)]
+        role: String,
+        /// OFFICIAL or OFFICIAL-SENSITIVE.
+        #[arg(long, default_value = "OFFICIAL")]
+        max_marking: String,
+        /// Who the key is for (shown in the audit log).
+        #[arg(long)]
+        subject: String,
+        /// Key file to add it to.
+        #[arg(long, default_value = "muster-tokens.json", env = "MUSTER_TOKENS")]
+        tokens: PathBuf,
     },
 }
 
@@ -209,6 +256,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             open,
             cors_origins,
             timeout_secs,
+            auth,
         } => serve(
             taxonomy,
             &index,
@@ -217,7 +265,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             open,
             cors_origins,
             timeout_secs,
+            auth,
         ),
+        Command::Token(TokenCommand::Create {
+            role,
+            max_marking,
+            subject,
+            tokens,
+        }) => {
+            let role = muster::access::Role::parse(&role)
+                .context("--role must be reader, editor or admin")?;
+            let max_marking = muster::model::Marking::parse_field(&max_marking, "max-marking")?;
+            let mut file = muster::access::KeyFile::read(&tokens)?;
+            let (key, stored) = muster::access::create_key(&subject, role, max_marking);
+            file.keys.push(stored);
+            file.write(&tokens)?;
+            eprintln!(
+                "added a {role:?} key for {subject} ({max_marking}) to {}; it is shown only now:",
+                tokens.display()
+            );
+            println!("{key}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Search {
             query,
             kind,
@@ -348,6 +417,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn serve(
     taxonomy: Arc<Taxonomy>,
     index_dir: &std::path::Path,
@@ -356,20 +426,30 @@ fn serve(
     open: bool,
     cors_origins: Vec<String>,
     timeout_secs: u64,
+    auth: AuthArgs,
 ) -> anyhow::Result<ExitCode> {
     let address: std::net::SocketAddr = bind
         .parse()
         .with_context(|| format!("--bind `{bind}` is not an address like 127.0.0.1:8080"))?;
-    if !address.ip().is_loopback() && !open {
+    let authenticator = authenticator(&auth)?;
+    let demo = !authenticator.is_configured();
+    if demo && !address.ip().is_loopback() && !open {
         anyhow::bail!(
-            "no access tokens are configured: refusing to serve on {address}, which is not loopback; pass --open for a demo that anyone on the network can read"
+            "no access tokens are configured: refusing to serve on {address}, which is not loopback; configure --tokens or a JWT key, or pass --open for a demo that anyone on the network can read"
         );
     }
+    if demo {
+        tracing::warn!(
+            "LOCAL DEMO MODE: no tokens configured; every caller reads OFFICIAL records as a demo reader and nobody can write"
+        );
+    }
+    // held until the process ends: a second serve or a concurrent `muster index` fails fast
+    let lock = index::IndexLock::acquire(index_dir)?;
     if index::current_generation(index_dir)?.is_none() {
         tracing::info!(data = %data.display(), index = %index_dir.display(), "no index yet: building one");
-        let outcome = index::build(
+        let outcome = index::build_locked(
             data,
-            index_dir,
+            &lock,
             taxonomy.clone(),
             &BuildOptions {
                 strict: false,
@@ -379,16 +459,22 @@ fn serve(
         eprintln!("{}", outcome.report);
     }
     let opened = index::open(index_dir, taxonomy)?;
-    tracing::warn!(
-        "LOCAL DEMO MODE: no tokens configured; every caller reads OFFICIAL records as a demo reader"
-    );
+    let writer = (!demo)
+        .then(|| index::RecordWriter::open(&opened, lock))
+        .transpose()?;
+    let audit_path = auth
+        .audit
+        .clone()
+        .unwrap_or_else(|| index_dir.join("audit.jsonl"));
+    let audit = muster::access::AuditLog::open(&audit_path)?;
     let config = HttpConfig {
         cors_origins,
         timeout: std::time::Duration::from_secs(timeout_secs),
-        demo: true,
+        demo,
+        rate_limit: (auth.rate_limit > 0.0).then_some(auth.rate_limit),
         ..HttpConfig::default()
     };
-    let state = AppState::new(opened, config)?;
+    let state = AppState::new(opened, config)?.with_auth(authenticator, Some(audit), writer);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -400,6 +486,43 @@ fn serve(
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The token checks configured by the serve flags; none configured means demo mode.
+fn authenticator(auth: &AuthArgs) -> anyhow::Result<muster::access::Authenticator> {
+    use muster::access::{Authenticator, JwtVerifier, KeyFile};
+    let keys = match &auth.tokens {
+        Some(path) => {
+            let file = KeyFile::read(path)?;
+            if file.keys.is_empty() {
+                anyhow::bail!(
+                    "--tokens {} holds no keys: create one with `muster token create`",
+                    path.display()
+                );
+            }
+            file
+        }
+        None => KeyFile::default(),
+    };
+    let read = |path: &PathBuf| {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let jwt = match (&auth.jwt_hs256_secret_file, &auth.jwt_public_key) {
+        (Some(_), Some(_)) => {
+            anyhow::bail!("give either --jwt-hs256-secret-file or --jwt-public-key, not both")
+        }
+        (Some(secret), None) => {
+            let secret = read(secret)?;
+            let secret = secret.trim_ascii();
+            if secret.len() < 32 {
+                anyhow::bail!("the HS256 secret must be at least 32 bytes");
+            }
+            Some(JwtVerifier::hs256(secret))
+        }
+        (None, Some(pem)) => Some(JwtVerifier::public_key(&auth.jwt_algorithm, &read(pem)?)?),
+        (None, None) => None,
+    };
+    Ok(Authenticator::new(keys, jwt))
 }
 
 fn print_table(response: &muster::search::SearchResponse) {

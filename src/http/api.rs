@@ -8,13 +8,14 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::Serialize;
 use time::Date;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
+use super::write::{bulk, delete_record, put_record};
 use crate::access::Caller;
 use crate::model::{Availability, Clearance, Grade, GseCategory, Kind, Level};
 use crate::reference::Reference;
@@ -30,9 +31,21 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/case-studies", get(case_studies))
         .route("/v1/facilities", get(facilities))
         .route("/v1/search", get(search_all))
-        .route("/v1/experts/{id}", get(expert))
-        .route("/v1/case-studies/{id}", get(case_study))
-        .route("/v1/facilities/{id}", get(facility))
+        .route(
+            "/v1/experts/{id}",
+            get(expert).put(put_record).delete(delete_record),
+        )
+        .route(
+            "/v1/case-studies/{id}",
+            get(case_study).put(put_record).delete(delete_record),
+        )
+        .route(
+            "/v1/facilities/{id}",
+            get(facility).put(put_record).delete(delete_record),
+        )
+        .route("/v1/experts/bulk", post(bulk))
+        .route("/v1/case-studies/bulk", post(bulk))
+        .route("/v1/facilities/bulk", post(bulk))
         .route("/v1/skills", get(skills))
         .route("/v1/suggest", get(suggest))
 }
@@ -181,7 +194,7 @@ pub async fn suggest(
         return Err(bad("q", "is longer than 100 characters").into());
     }
     Ok(Json(SuggestAnswer {
-        suggestions: state.suggest.suggest(&q, caller.max_marking, limit),
+        suggestions: state.suggestions().suggest(&q, caller.max_marking, limit),
     }))
 }
 

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod openapi;
 pub mod web;
+pub mod write;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -27,8 +28,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::access::Caller;
-use crate::index::MusterIndex;
+use crate::access::{AuditEntry, AuditLog, AuthFailure, Authenticator, Caller, Role};
+use crate::index::{MusterIndex, RecordWriter};
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -41,6 +42,8 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// Local demo mode: no tokens, every caller is a demo reader. Shown on every page.
     pub demo: bool,
+    /// Requests per second allowed per token subject (bursts of twice that); `None`: no limit.
+    pub rate_limit: Option<f64>,
 }
 
 impl Default for HttpConfig {
@@ -50,6 +53,7 @@ impl Default for HttpConfig {
             timeout: Duration::from_secs(10),
             body_limit: 16 * 1024 * 1024,
             demo: true,
+            rate_limit: None,
         }
     }
 }
@@ -64,7 +68,15 @@ pub struct AppState {
     /// Settings.
     pub config: Arc<HttpConfig>,
     /// Typeahead.
-    pub suggest: Arc<crate::suggest::SuggestIndex>,
+    pub suggest: Arc<std::sync::RwLock<Arc<crate::suggest::SuggestIndex>>>,
+    /// Token checks; none configured means local demo mode.
+    pub auth: Arc<Authenticator>,
+    /// Where writes and denials are recorded.
+    pub audit: Option<Arc<AuditLog>>,
+    /// Per-subject request budget.
+    pub limiter: Option<Arc<RateLimiter>>,
+    /// Applies the write API's changes; `None` in demo mode (read-only).
+    pub writer: Option<Arc<RecordWriter>>,
 }
 
 impl AppState {
@@ -74,9 +86,40 @@ impl AppState {
         Ok(AppState {
             index: Arc::new(index),
             metrics: Arc::new(Metrics::default()),
+            limiter: config
+                .rate_limit
+                .map(|rate| Arc::new(RateLimiter::new(rate))),
             config: Arc::new(config),
-            suggest: Arc::new(suggest),
+            suggest: Arc::new(std::sync::RwLock::new(Arc::new(suggest))),
+            auth: Arc::new(Authenticator::default()),
+            audit: None,
+            writer: None,
         })
+    }
+
+    /// Requires tokens checked by `auth` (leaving demo mode), records writes and denials in
+    /// `audit`, and accepts writes through `writer`.
+    pub fn with_auth(
+        mut self,
+        auth: Authenticator,
+        audit: Option<AuditLog>,
+        writer: Option<RecordWriter>,
+    ) -> Self {
+        let mut config = (*self.config).clone();
+        config.demo = !auth.is_configured();
+        self.config = Arc::new(config);
+        self.auth = Arc::new(auth);
+        self.audit = audit.map(Arc::new);
+        self.writer = writer.map(Arc::new);
+        self
+    }
+
+    /// The current typeahead index.
+    pub fn suggestions(&self) -> Arc<crate::suggest::SuggestIndex> {
+        match self.suggest.read() {
+            Ok(current) => current.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 }
 
@@ -172,11 +215,125 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-/// Attaches the caller to the request. Until tokens are configured every caller is the
-/// demo reader (OFFICIAL only).
-async fn identify(State(_state): State<AppState>, mut request: Request, next: Next) -> Response {
-    request.extensions_mut().insert(Caller::demo());
+/// Paths anyone may call: health checks, the API description and the page shell.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/openapi.json" | "/")
+}
+
+/// Authenticates the caller and attaches it to the request; refuses, rate-limits and audits.
+/// Without configured tokens every caller is the demo reader (OFFICIAL only).
+async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    if !state.auth.is_configured() {
+        request.extensions_mut().insert(Caller::demo());
+        return next.run(request).await;
+    }
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let action = format!("{} {}", request.method(), path);
+    let header = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let deny = |subject: &str, outcome: &str| {
+        if let Some(audit) = &state.audit {
+            audit.record(AuditEntry {
+                time: String::new(),
+                subject: subject.to_string(),
+                action: action.clone(),
+                ids: Vec::new(),
+                outcome: outcome.to_string(),
+                request_id: request_id.clone(),
+            });
+        }
+    };
+    let caller = match state.auth.authenticate(header) {
+        Ok(caller) => caller,
+        Err(_) if is_public(&path) => return next.run(request).await,
+        Err(failure) => {
+            deny(
+                "-",
+                match failure {
+                    AuthFailure::Missing => "denied: no token",
+                    AuthFailure::Invalid => "denied: invalid token",
+                },
+            );
+            // the same answer whatever was wrong, so it tells an attacker nothing
+            let mut response = api::Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "authentication required: send a valid bearer token",
+            )
+            .into_response();
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer"),
+            );
+            return response;
+        }
+    };
+    if path == "/metrics" && caller.role < Role::Admin {
+        deny(&caller.subject, "denied: admin role required");
+        return api::Problem::new(StatusCode::FORBIDDEN, "this needs the admin role")
+            .into_response();
+    }
+    if let Some(limiter) = &state.limiter
+        && let Err(retry_after) = limiter.check(&caller.subject)
+    {
+        deny(&caller.subject, "denied: rate limited");
+        let mut response = api::Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many requests for this token; retry after {retry_after} s"),
+        )
+        .into_response();
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            HeaderValue::from(retry_after),
+        );
+        return response;
+    }
+    request.extensions_mut().insert(caller);
     next.run(request).await
+}
+
+/// A token bucket per subject.
+pub struct RateLimiter {
+    per_second: f64,
+    burst: f64,
+    buckets: Mutex<std::collections::HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// `per_second` sustained, bursts of twice that (at least 1).
+    pub fn new(per_second: f64) -> RateLimiter {
+        RateLimiter {
+            per_second,
+            burst: (per_second * 2.0).max(1.0),
+            buckets: Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// Takes one request from `subject`'s bucket, or says how many seconds until one is free.
+    pub fn check(&self, subject: &str) -> Result<(), u64> {
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let (tokens, last) = buckets
+            .entry(subject.to_string())
+            .or_insert((self.burst, now));
+        *tokens =
+            (*tokens + now.duration_since(*last).as_secs_f64() * self.per_second).min(self.burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - *tokens) / self.per_second).ceil().max(1.0) as u64)
+        }
+    }
 }
 
 /// Liveness: the process is up.
@@ -328,7 +485,7 @@ impl Metrics {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -365,5 +522,288 @@ mod tests {
             tokio::net::TcpStream::connect(address).await.is_err(),
             "the listener is closed after shutdown"
         );
+    }
+
+    use crate::access::{KeyFile, create_key};
+    use crate::model::Marking;
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    /// A server with API keys over an index on disk (so it can be written to).
+    pub(crate) struct Secured {
+        pub(crate) app: Router,
+        pub(crate) state: AppState,
+        pub(crate) reader: String,
+        pub(crate) sensitive_reader: String,
+        pub(crate) editor: String,
+        pub(crate) admin: String,
+        pub(crate) audit: std::path::PathBuf,
+        /// Keeps the index directory alive for the test.
+        _dir: tempfile::TempDir,
+    }
+
+    /// One hidden facility on top of the search module's small records.
+    const SECRET_FACILITY: &str = r#"{"id":"f-secret","name":"Quiet Harbour blast chamber","department":"Dstl","capabilities":["energetics"],"marking":"OFFICIAL-SENSITIVE","location":{"town":"Fort Halstead","region":"South East","lat":51.32,"lon":0.14}}"#;
+
+    /// Writes records as the data files `muster index` reads.
+    pub(crate) fn write_data(dir: &std::path::Path, records: &[crate::model::Record]) {
+        use crate::model::Kind;
+        for (kind, file) in [
+            (Kind::Member, "members.jsonl"),
+            (Kind::CaseStudy, "case_studies.jsonl"),
+            (Kind::Facility, "facilities.jsonl"),
+        ] {
+            let lines: Vec<String> = records
+                .iter()
+                .filter(|r| r.kind() == kind)
+                .map(|r| r.to_json().to_string())
+                .collect();
+            std::fs::write(dir.join(file), lines.join("\n") + "\n").unwrap();
+        }
+    }
+
+    pub(crate) fn secured(rate_limit: Option<f64>) -> Secured {
+        let mut records = crate::search::tests::small_records();
+        records.push(
+            crate::ingest::parse_json_line(crate::model::Kind::Facility, SECRET_FACILITY)
+                .unwrap()
+                .record,
+        );
+        secured_with(&records, rate_limit)
+    }
+
+    pub(crate) fn secured_with(
+        records: &[crate::model::Record],
+        rate_limit: Option<f64>,
+    ) -> Secured {
+        let (reader, r) = create_key("reader@dstl", Role::Reader, Marking::Official);
+        let (sensitive_reader, s) =
+            create_key("os-reader@dstl", Role::Reader, Marking::OfficialSensitive);
+        let (editor, e) = create_key("editor@ukhsa", Role::Editor, Marking::Official);
+        let (admin, a) = create_key("ops@muster", Role::Admin, Marking::OfficialSensitive);
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        write_data(&data, records);
+        let index_dir = dir.path().join("index");
+        let lock = crate::index::IndexLock::acquire(&index_dir).unwrap();
+        let options = crate::index::BuildOptions {
+            strict: false,
+            progress: false,
+        };
+        let taxonomy = crate::taxonomy::Taxonomy::builtin();
+        crate::index::build_locked(&data, &lock, taxonomy.clone(), &options).unwrap();
+        let index = crate::index::open(&index_dir, taxonomy).unwrap();
+        let writer = RecordWriter::open(&index, lock).unwrap();
+        let audit = dir.path().join("audit.jsonl");
+        let config = HttpConfig {
+            rate_limit,
+            ..HttpConfig::default()
+        };
+        let state = AppState::new(index, config).unwrap().with_auth(
+            Authenticator::new(
+                KeyFile {
+                    keys: vec![r, s, e, a],
+                },
+                None,
+            ),
+            Some(AuditLog::open(&audit).unwrap()),
+            Some(writer),
+        );
+        Secured {
+            app: router(state.clone()),
+            state,
+            reader,
+            sensitive_reader,
+            editor,
+            admin,
+            audit,
+            _dir: dir,
+        }
+    }
+
+    pub(crate) async fn call(
+        app: &Router,
+        uri: &str,
+        token: Option<&str>,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
+        send(app, Method::GET, uri, token, "").await
+    }
+
+    pub(crate) async fn send(
+        app: &Router,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
+        let mut builder = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        let response = app
+            .clone()
+            .oneshot(builder.body(Body::from(body.to_string())).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn missing_and_bad_tokens_get_the_same_401() {
+        let s = secured(None);
+        let (status, headers, missing) = call(&s.app, "/v1/experts", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(headers.get("www-authenticate").unwrap(), "Bearer");
+        let (status, _, bad) = call(&s.app, "/v1/experts", Some("mst_0000_ffff")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _, garbage) = call(&s.app, "/v1/experts", Some("not-a-token")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(missing, bad);
+        assert_eq!(bad, garbage);
+        let (status, _, _) = call(&s.app, "/healthz", None).await;
+        assert_eq!(status, StatusCode::OK, "health checks need no token");
+    }
+
+    #[tokio::test]
+    async fn a_reader_sees_only_records_at_or_below_their_marking() {
+        let s = secured(None);
+        let (status, _, _) = call(&s.app, "/v1/experts/m-secret", Some(&s.reader)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _, body) =
+            call(&s.app, "/v1/experts/m-secret", Some(&s.sensitive_reader)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, _, official) = call(
+            &s.app,
+            "/v1/experts?skill=Bayesian%20statistics",
+            Some(&s.reader),
+        )
+        .await;
+        let (_, _, sensitive) = call(
+            &s.app,
+            "/v1/experts?skill=Bayesian%20statistics",
+            Some(&s.sensitive_reader),
+        )
+        .await;
+        let total = |body: &str| {
+            serde_json::from_str::<serde_json::Value>(body).unwrap()["total"]
+                .as_u64()
+                .unwrap()
+        };
+        assert_eq!((total(&official), total(&sensitive)), (4, 5));
+        assert!(!official.contains("m-secret") && sensitive.contains("m-secret"));
+    }
+
+    /// A response with what legitimately varies between two indexes removed: timings, and
+    /// scores (BM25 statistics are per index).
+    fn comparable(body: &str) -> serde_json::Value {
+        fn strip(value: &mut serde_json::Value) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    for key in ["took_ms", "score", "explanation"] {
+                        map.remove(key);
+                    }
+                    map.values_mut().for_each(strip);
+                }
+                serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+                _ => {}
+            }
+        }
+        let mut value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+        strip(&mut value);
+        value
+    }
+
+    #[tokio::test]
+    async fn a_hidden_record_is_indistinguishable_from_one_that_does_not_exist_on_every_endpoint() {
+        let full = secured(None);
+        let visible: Vec<crate::model::Record> = crate::search::tests::small_records()
+            .into_iter()
+            .filter(|r| r.marking() == Marking::Official)
+            .collect();
+        let without = secured_with(&visible, None);
+        let uris = [
+            "/v1/experts?skill=Bayesian%20statistics",
+            "/v1/experts?q=bayesian%20modelling&explain=true",
+            "/v1/experts?q=dispersion",
+            "/v1/experts?department=MOD&clearance=SC",
+            "/v1/experts/m-author",
+            "/v1/experts/m-secret",
+            "/v1/case-studies?q=dispersion",
+            "/v1/case-studies/cs-2",
+            "/v1/case-studies/cs-3",
+            "/v1/facilities?q=energetics%20blast",
+            "/v1/facilities?near=51.3,0.1&within_km=300",
+            "/v1/facilities/f-secret",
+            "/v1/search?q=dispersion%20modelling",
+            "/v1/suggest?q=quiet",
+            "/v1/suggest?q=bay",
+            "/v1/skills",
+        ];
+        let mut same_for_sensitive_reader = Vec::new();
+        for uri in uris {
+            let (status, _, body) = call(&full.app, uri, Some(&full.reader)).await;
+            let (expected_status, _, expected) =
+                call(&without.app, uri, Some(&without.reader)).await;
+            assert_eq!(status, expected_status, "{uri}");
+            assert_eq!(comparable(&body), comparable(&expected), "{uri}");
+            let (_, _, sensitive) = call(&full.app, uri, Some(&full.sensitive_reader)).await;
+            if comparable(&sensitive) == comparable(&body) {
+                same_for_sensitive_reader.push(uri);
+            }
+        }
+        // and a reader allowed OFFICIAL-SENSITIVE does see them, wherever they would show
+        assert_eq!(
+            same_for_sensitive_reader,
+            vec!["/v1/experts/m-author", "/v1/suggest?q=bay"],
+            "only answers no hidden record touches are the same for both readers"
+        );
+    }
+
+    #[tokio::test]
+    async fn metrics_need_the_admin_role_and_denials_are_audited_without_tokens() {
+        let s = secured(None);
+        let (status, _, _) = call(&s.app, "/metrics", Some(&s.reader)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, _) = call(&s.app, "/metrics", Some(&s.admin)).await;
+        assert_eq!(status, StatusCode::OK);
+        call(&s.app, "/v1/experts", Some("mst_0000_ffff")).await;
+        let audit = std::fs::read_to_string(&s.audit).unwrap();
+        let entries: Vec<AuditEntry> = audit
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let outcomes: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|e| (e.subject.as_str(), e.outcome.as_str()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                ("reader@dstl", "denied: admin role required"),
+                ("-", "denied: invalid token")
+            ]
+        );
+        for token in [&s.reader, &s.admin] {
+            let secret = token.rsplit('_').next().unwrap();
+            assert!(!audit.contains(secret), "the audit log never holds a token");
+        }
+        assert!(!audit.contains("ffff"));
+    }
+
+    #[tokio::test]
+    async fn too_many_requests_from_one_token_get_429_with_retry_after() {
+        let s = secured(Some(0.5));
+        let (first, _, _) = call(&s.app, "/v1/experts", Some(&s.reader)).await;
+        let (second, headers, body) = call(&s.app, "/v1/experts", Some(&s.reader)).await;
+        assert_eq!(first, StatusCode::OK);
+        assert_eq!(second, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert_eq!(headers.get("retry-after").unwrap(), "2");
+        let (other, _, _) = call(&s.app, "/v1/experts", Some(&s.admin)).await;
+        assert_eq!(other, StatusCode::OK, "another token has its own budget");
     }
 }

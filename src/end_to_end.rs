@@ -1,0 +1,314 @@
+//! End-to-end tests of the real `muster` binary as a child process (an integration test target
+//! declared in `Cargo.toml`, kept beside the code it drives).
+//!
+//! A write acknowledged with 2xx must survive `kill -9` of the server straight afterwards; a
+//! batch is visible whole or not at all after a crash; a second server on the same index
+//! directory fails fast.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const MUSTER: &str = env!("CARGO_BIN_EXE_muster");
+
+const MEMBERS: &str = r#"{"id":"m-1","name":"Ada Lovelace","department":"Dstl","skills":[{"name":"Operational research","level":4}]}
+{"id":"m-2","name":"Grace Hopper","department":"UKHSA","skills":[{"name":"Epidemiology","level":3}]}
+"#;
+
+/// Creates a key with `muster token create` and returns it.
+fn create_key(tokens: &Path, role: &str) -> String {
+    let output = Command::new(MUSTER)
+        .args(["token", "create", "--role", role, "--subject"])
+        .arg(format!("{role}@test"))
+        .arg("--tokens")
+        .arg(tokens)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let key = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    let stored = std::fs::read_to_string(tokens).unwrap();
+    assert!(
+        !stored.contains(key.rsplit('_').next().unwrap()),
+        "only a hash is stored"
+    );
+    key
+}
+
+/// A running `muster serve` and the address it listens on; killed when dropped, so a failing
+/// test leaves no server behind.
+struct Server {
+    child: Child,
+    address: SocketAddr,
+}
+
+impl Server {
+    /// `kill -9` and wait for the process to go.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn start(dir: &Path, tokens: &Path) -> Server {
+    let mut child = Command::new(MUSTER)
+        .arg("serve")
+        .arg("--index")
+        .arg(dir.join("index"))
+        .arg("--data")
+        .arg(dir.join("data"))
+        .args(["--bind", "127.0.0.1:0", "--rate-limit", "0", "--tokens"])
+        .arg(tokens)
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = loop {
+        let line = lines
+            .next()
+            .expect("serve exited before it said where it listens")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("Muster is serving on http://") {
+            break rest.trim().parse().unwrap();
+        }
+    };
+    // keep draining stderr so the server never blocks on a full pipe
+    std::thread::spawn(move || lines.for_each(drop));
+    Server { child, address }
+}
+
+/// One HTTP/1.1 request; the status code, or `None` if the connection failed or was cut.
+fn request(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &str,
+) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .ok()?;
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(body.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+fn member(id: &str, tag: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","name":"Crash {id}","department":"Met Office","summary":"crash batch {tag}"}}"#
+    )
+}
+
+fn total(address: SocketAddr, token: &str, q: &str) -> u64 {
+    let (status, body) = request(
+        address,
+        "GET",
+        &format!("/v1/experts?q={q}&limit=1"),
+        token,
+        "",
+    )
+    .expect("search answers");
+    assert_eq!(status, 200, "{body}");
+    let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+    value["total"].as_u64().unwrap()
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9_and_batches_are_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/members.jsonl"), MEMBERS).unwrap();
+    let tokens = dir.path().join("tokens.json");
+    let editor = create_key(&tokens, "editor");
+
+    let rounds: u64 = std::env::var("MUSTER_CRASH_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3);
+    let mut acknowledged: BTreeSet<String> = BTreeSet::new();
+    for round in 0..rounds {
+        let mut server = start(dir.path(), &tokens);
+        let address = server.address;
+        // writers keep going until the kill; each remembers what was acknowledged
+        let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+        let batches = Arc::new(Mutex::new(Vec::<String>::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let singles = {
+            let (acked, stop, editor) = (acked.clone(), stop.clone(), editor.clone());
+            std::thread::spawn(move || {
+                for i in 0.. {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let id = format!("m-r{round}-{i}");
+                    let path = format!("/v1/experts/{id}");
+                    match request(address, "PUT", &path, &editor, &member(&id, "single")) {
+                        Some((201 | 200, _)) => acked.lock().unwrap().push(id),
+                        Some((status, body)) => panic!("PUT answered {status}: {body}"),
+                        None => break,
+                    }
+                }
+            })
+        };
+        let bulk = {
+            let (batches, stop, editor) = (batches.clone(), stop.clone(), editor.clone());
+            std::thread::spawn(move || {
+                for b in 0.. {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let tag = format!("batchr{round}n{b}");
+                    let body: Vec<String> = (0..200)
+                        .map(|i| member(&format!("m-{tag}-{i}"), &tag))
+                        .collect();
+                    match request(
+                        address,
+                        "POST",
+                        "/v1/experts/bulk",
+                        &editor,
+                        &body.join("\n"),
+                    ) {
+                        Some((200, _)) => batches.lock().unwrap().push(tag),
+                        Some((status, body)) => panic!("bulk answered {status}: {body}"),
+                        None => break,
+                    }
+                }
+            })
+        };
+        // kill -9 at a different moment each round
+        std::thread::sleep(Duration::from_millis(300 + 250 * round));
+        server.kill(); // SIGKILL
+        stop.store(true, Ordering::SeqCst);
+        singles.join().unwrap();
+        bulk.join().unwrap();
+        let acked = acked.lock().unwrap().clone();
+        let batches = batches.lock().unwrap().clone();
+        assert!(
+            !acked.is_empty(),
+            "round {round}: no write was acknowledged before the kill"
+        );
+        acknowledged.extend(acked);
+
+        // restart on the same directory: everything acknowledged is there
+        let mut server = start(dir.path(), &tokens);
+        for id in &acknowledged {
+            let (status, body) = request(
+                server.address,
+                "GET",
+                &format!("/v1/experts/{id}"),
+                &editor,
+                "",
+            )
+            .expect("get answers");
+            assert_eq!(
+                status, 200,
+                "round {round}: acknowledged write {id} was lost: {body}"
+            );
+        }
+        for b in 0..batches.len() + 1 {
+            let tag = format!("batchr{round}n{b}");
+            // a quoted phrase matches exactly: no typo tolerance between similar tags
+            let seen = total(
+                server.address,
+                &editor,
+                &format!("%22crash%20batch%20{tag}%22"),
+            );
+            if b < batches.len() {
+                assert_eq!(seen, 200, "round {round}: acknowledged batch {tag}");
+            } else {
+                assert!(
+                    seen == 0 || seen == 200,
+                    "round {round}: partial batch {tag}: {seen}"
+                );
+            }
+        }
+        server.kill();
+    }
+}
+
+#[test]
+fn a_second_server_on_the_same_index_fails_fast_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/members.jsonl"), MEMBERS).unwrap();
+    let tokens = dir.path().join("tokens.json");
+    let reader = create_key(&tokens, "reader");
+    let mut first = start(dir.path(), &tokens);
+    let started = Instant::now();
+    let second = Command::new(MUSTER)
+        .arg("serve")
+        .arg("--index")
+        .arg(dir.path().join("index"))
+        .args(["--bind", "127.0.0.1:0", "--tokens"])
+        .arg(&tokens)
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(started.elapsed() < Duration::from_secs(10), "it fails fast");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("another muster process"), "{stderr}");
+    let rebuild = Command::new(MUSTER)
+        .arg("index")
+        .arg("--index")
+        .arg(dir.path().join("index"))
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        !rebuild.status.success(),
+        "no rebuild under a running server"
+    );
+    assert_eq!(
+        total(first.address, &reader, "lovelace"),
+        1,
+        "the first server still answers"
+    );
+    first.kill();
+}
+
+#[test]
+fn without_tokens_serve_refuses_a_non_loopback_address_unless_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(MUSTER)
+        .arg("serve")
+        .arg("--index")
+        .arg(dir.path().join("index"))
+        .args(["--bind", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("refusing to serve on 0.0.0.0:0"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("index").join("CURRENT").exists(),
+        "it refused before indexing"
+    );
+}
