@@ -13,13 +13,18 @@
 //!    are folded and stemmed, for both.
 //! 3. [`schema`] turns a record into a tantivy document (the only module that knows field names);
 //!    [`index`] builds generations on disk atomically and opens the current one.
-//! 4. [`generate`] writes deterministic synthetic data sets (the shipped fixtures, benchmarks).
+//!    [`index::RecordWriter`] applies API writes, one commit per request.
+//! 4. [`search`] answers ranked, filtered, faceted queries with the caller's marking inside the
+//!    tantivy query; [`suggest`] does typeahead and the skills tree; [`eval`] measures ranking.
+//! 5. [`access`] says who is asking (API keys, JWTs, roles) and keeps the audit log; [`http`]
+//!    serves the JSON API, writes and the web page.
+//! 6. [`generate`] writes deterministic synthetic data sets (the shipped fixtures, benchmarks).
 //!
 //! # Layout
 //!
 //! - [`error`]: the one error type and `Result` alias.
 //! - [`model`]: members, case studies, facilities and their ordered enums.
-//! - [`reference`]: departments, establishments and facilities compiled into the binary.
+//! - [`reference`](mod@crate::reference): departments, establishments and facilities compiled into the binary.
 
 pub mod access;
 pub mod error;

@@ -48,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/facilities/bulk", post(bulk))
         .route("/v1/skills", get(skills))
         .route("/v1/suggest", get(suggest))
+        .route("/v1/audit", get(audit))
 }
 
 /// An RFC 9457 problem: what went wrong, naming the parameter at fault.
@@ -161,6 +162,49 @@ pub async fn skills(
 pub struct SuggestAnswer {
     /// Best first.
     pub suggestions: Vec<crate::suggest::Suggestion>,
+}
+
+/// `GET /v1/audit` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditAnswer {
+    /// Newest first.
+    pub entries: Vec<crate::access::AuditEntry>,
+}
+
+/// The newest entries of the audit log (admin role): every write and every refused request.
+#[utoipa::path(get, path = "/v1/audit", tag = "operations",
+    params(("limit" = Option<u32>, Query, description = "1-1000, default 100")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Newest first", body = AuditAnswer),
+              (status = 400, description = "A bad parameter", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No audit log (demo mode)", body = Problem, content_type = "application/problem+json")))]
+pub async fn audit(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<AuditAnswer>, Problem> {
+    let mut limit = 100usize;
+    for (key, value) in query_pairs(raw.as_deref()) {
+        match key.as_str() {
+            "limit" => {
+                limit = match value.parse::<usize>() {
+                    Ok(n) if (1..=1000).contains(&n) => n,
+                    _ => return Err(bad("limit", "must be a whole number from 1 to 1000").into()),
+                }
+            }
+            other => return Err(bad(other, "unknown parameter (accepted: limit)").into()),
+        }
+    }
+    let Some(log) = state.audit.clone() else {
+        return Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "there is no audit log: the server runs in demo mode without tokens",
+        ));
+    };
+    let entries = tokio::task::spawn_blocking(move || log.tail(limit))
+        .await
+        .map_err(|e| Problem::from(Error::Io(std::io::Error::other(e))))??;
+    Ok(Json(AuditAnswer { entries }))
 }
 
 /// Typeahead over skill labels and synonyms, departments, establishments and facility names.

@@ -274,7 +274,7 @@ async fn identify(State(state): State<AppState>, mut request: Request, next: Nex
             return response;
         }
     };
-    if path == "/metrics" && caller.role < Role::Admin {
+    if (path == "/metrics" || path == "/v1/audit") && caller.role < Role::Admin {
         deny(&caller.subject, "denied: admin role required");
         return api::Problem::new(StatusCode::FORBIDDEN, "this needs the admin role")
             .into_response();
@@ -788,6 +788,33 @@ pub(crate) mod tests {
                 ("-", "denied: invalid token")
             ]
         );
+        // admins read the log over the API, newest first; nobody else may
+        let (status, _, _) = call(&s.app, "/v1/audit", Some(&s.editor)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, body) = call(&s.app, "/v1/audit?limit=2", Some(&s.admin)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let newest: Vec<(&str, &str)> = body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["subject"].as_str().unwrap(),
+                    e["outcome"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            newest,
+            vec![
+                ("editor@ukhsa", "denied: admin role required"),
+                ("-", "denied: invalid token")
+            ]
+        );
+        let (status, _, body) = call(&s.app, "/v1/audit?limit=0", Some(&s.admin)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("`limit`"), "{body}");
         for token in [&s.reader, &s.admin] {
             let secret = token.rsplit('_').next().unwrap();
             assert!(!audit.contains(secret), "the audit log never holds a token");

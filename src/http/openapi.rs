@@ -16,18 +16,19 @@ use super::api;
     ),
     paths(
         api::experts, api::case_studies, api::facilities, api::search_all,
-        api::expert, api::case_study, api::facility, api::skills, api::suggest,
+        api::expert, api::case_study, api::facility, api::skills, api::suggest, api::audit,
         super::write::put_record, super::write::delete_record, super::write::bulk,
         super::healthz, super::readyz, super::metrics
     ),
     components(schemas(api::Problem, api::SearchAll, crate::search::SearchResponse, crate::search::Hit,
-                       super::write::WriteAnswer, super::write::BulkAnswer)),
+                       super::write::WriteAnswer, super::write::BulkAnswer,
+                       api::AuditAnswer, crate::access::AuditEntry)),
     modifiers(&BearerAuth),
     tags((name = "search", description = "Ranked, filtered, faceted search"),
          (name = "records", description = "One record by id"),
          (name = "taxonomy", description = "Skills tree and typeahead"),
          (name = "writes", description = "Create, replace and delete records (editor role); answered after the change is on disk"),
-         (name = "operations", description = "Health, readiness and metrics"))
+         (name = "operations", description = "Health, readiness, metrics and the audit log"))
 )]
 pub struct ApiDoc;
 
