@@ -2,7 +2,8 @@
 //! facets on, some near a place), in-process, one at a time.
 //!
 //! `MUSTER_BENCH_MEMBERS` sets the size (default 100,000 members). Prints p50/p95/p99 over the
-//! mix, then criterion's estimate for the headline query (q + 2 filters + facets).
+//! mix, typeahead and emergency muster latency, then criterion's estimate for the headline query
+//! (q + 2 filters + facets).
 
 use std::time::Instant;
 
@@ -146,6 +147,48 @@ fn search_latency(c: &mut Criterion) {
         percentile(&typeahead, 0.50),
         percentile(&typeahead, 0.99),
         typeahead[typeahead.len() - 1]
+    );
+
+    // emergency musters: several skills, hard constraints, facilities
+    let musters = [
+        r#"{"skills": [{"skill": "epidemiological modelling", "min_level": 3}, {"skill": "bayesian statistics"},
+                       {"skill": "health economics"}], "clearance": "SC", "availability": "24h",
+            "near": {"lat": 51.5, "lon": -0.12}, "within_km": 150, "team_size": 5, "max_per_department": 2,
+            "facility_capabilities": ["CL3"], "exclude": ["m-000042"]}"#,
+        r#"{"need": "chemical release at a port: we need toxicology, atmospheric dispersion modelling and decontamination"}"#,
+        r#"{"skills": [{"skill": "virology", "min_level": 4}, {"skill": "pathogen genomics", "min_level": 3},
+                       {"skill": "statistics"}], "clearance": "DV", "availability": "now", "team_size": 4}"#,
+        r#"{"skills": [{"skill": "flood risk"}, {"skill": "hydrology"}, {"skill": "geotechnical engineering"}],
+            "near": {"lat": 50.72, "lon": -3.53}, "within_km": 100, "max_per_department": 1}"#,
+    ];
+    let musters: Vec<muster::muster::MusterRequest> = musters
+        .iter()
+        .map(|m| {
+            muster::muster::MusterRequest::from_body(
+                serde_json::from_str(m).expect("muster body"),
+                &index,
+                caller.max_marking,
+                today,
+            )
+            .expect("valid muster")
+        })
+        .collect();
+    let mut muster_times = Vec::new();
+    for _ in 0..20 {
+        for m in &musters {
+            let t = Instant::now();
+            std::hint::black_box(muster::muster::muster(&index, m).expect("muster"));
+            muster_times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    muster_times.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "muster latency, {members} members, {} musters: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        muster_times.len(),
+        percentile(&muster_times, 0.50),
+        percentile(&muster_times, 0.95),
+        percentile(&muster_times, 0.99),
+        muster_times[muster_times.len() - 1]
     );
 
     let headline = &requests[0];

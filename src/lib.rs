@@ -35,6 +35,7 @@ pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod model;
+pub mod muster;
 pub mod reference;
 pub mod schema;
 pub mod search;

@@ -10,7 +10,7 @@ use muster::access::Caller;
 use muster::generate::{self, Spec};
 use muster::http::{self, AppState, HttpConfig};
 use muster::index::{self, BuildOptions};
-use muster::model::Kind;
+use muster::model::{Kind, Marking};
 use muster::taxonomy::Taxonomy;
 
 /// Muster: who knows what across government science and engineering.
@@ -101,6 +101,21 @@ enum Command {
         /// Number of results.
         #[arg(long, default_value_t = 10)]
         limit: usize,
+    },
+    /// Assemble an emergency team from a need file (the body of `POST /v1/muster`).
+    Muster {
+        /// JSON need file, or `-` for standard input.
+        #[arg(long)]
+        file: PathBuf,
+        /// Index directory.
+        #[arg(long, default_value = "index")]
+        index: PathBuf,
+        /// Highest marking to read: OFFICIAL or OFFICIAL-SENSITIVE.
+        #[arg(long, default_value = "OFFICIAL")]
+        max_marking: String,
+        /// Output: text (a readable summary), json or csv (a contact sheet).
+        #[arg(long, default_value = "text")]
+        format: String,
     },
     /// Measure ranking quality (nDCG@10, MRR) on the judged queries in fixtures/eval.
     Eval {
@@ -340,6 +355,40 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_table(&response);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Muster {
+            file,
+            index,
+            max_marking,
+            format,
+        } => {
+            let max_marking = Marking::parse_field(&max_marking, "--max-marking")?;
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?
+            };
+            let deserializer = &mut serde_json::Deserializer::from_str(&text);
+            let body: muster::muster::MusterBody = serde_path_to_error::deserialize(deserializer)
+                .map_err(|e| {
+                anyhow::anyhow!("{}: field `{}`: {}", file.display(), e.path(), e.inner())
+            })?;
+            let opened = index::open(&index, taxonomy)?;
+            let request = muster::muster::MusterRequest::from_body(
+                body,
+                &opened,
+                max_marking,
+                http::api::today(),
+            )?;
+            let answer = muster::muster::muster(&opened, &request)?;
+            match format.as_str() {
+                "json" => println!("{}", serde_json::to_string_pretty(&answer)?),
+                "csv" => print!("{}", muster::muster::to_csv(&answer)?),
+                "text" => print_muster(&answer),
+                other => anyhow::bail!("--format `{other}` is not text, json or csv"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Eval {
             data,
             eval,
@@ -559,4 +608,63 @@ fn print_table(response: &muster::search::SearchResponse) {
             why
         );
     }
+}
+
+/// A muster, readable in a terminal.
+fn print_muster(answer: &muster::muster::MusterAnswer) {
+    if !answer.inferred_skills.is_empty() {
+        println!(
+            "Skills inferred from the need: {}",
+            answer.inferred_skills.join(", ")
+        );
+    }
+    println!("Team ({}):", answer.team.len());
+    for m in &answer.team {
+        let email = m
+            .contact
+            .get("email")
+            .and_then(|e| e.as_str())
+            .unwrap_or("");
+        println!(
+            "  {:<10} {:<28} {:<12} {email}",
+            m.id,
+            m.name,
+            m.department.as_deref().unwrap_or("")
+        );
+        println!("             {}", m.why);
+    }
+    for u in &answer.uncovered {
+        println!(
+            "Uncovered: {} (level {}+): {}",
+            u.skill, u.min_level, u.reason
+        );
+        for a in &u.alternatives {
+            println!(
+                "  if you relax {}: {} ({}), {}",
+                a.relax, a.member.name, a.member.id, a.detail
+            );
+        }
+    }
+    for a in answer.alternates.iter().filter(|a| !a.members.is_empty()) {
+        let names: Vec<String> = a
+            .members
+            .iter()
+            .map(|c| format!("{} ({})", c.name, c.id))
+            .collect();
+        println!("Alternates for {}: {}", a.skill, names.join(", "));
+    }
+    for f in &answer.facilities {
+        let distance = f
+            .distance_km
+            .map(|d| format!("{d:.0} km"))
+            .unwrap_or_default();
+        println!("Facility: {} ({}) {distance}", f.name, f.id);
+    }
+    for f in &answer.facility_alternatives {
+        println!(
+            "Facility if you relax {}: {} ({})",
+            f.relax, f.facility.name, f.facility.id
+        );
+    }
+    println!("({} ms)", answer.took_ms);
 }

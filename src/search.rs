@@ -126,6 +126,8 @@ pub struct SearchRequest {
     /// Query understanding: skills named in the text, their synonyms and levels, misspellings.
     /// Off only to measure what it adds (`muster eval --plain`).
     pub understanding: bool,
+    /// Count facets (off for internal searches that only need hits, such as a muster).
+    pub facets: bool,
 }
 
 impl SearchRequest {
@@ -142,6 +144,7 @@ impl SearchRequest {
             max_marking,
             today,
             understanding: true,
+            facets: true,
         }
     }
 }
@@ -983,7 +986,7 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
     let mut facet_names = Vec::new();
     let mut collectors = Vec::new();
     let mut later = Vec::new();
-    for name in names {
+    for name in names.iter().filter(|_| request.facets) {
         if active.contains(name) {
             later.push(*name);
         } else {
@@ -1336,6 +1339,7 @@ fn summarise(
         Kind::Member => {
             let mut out = pick(&[
                 "role",
+                "email",
                 "grade",
                 "gse_category",
                 "clearance",

@@ -49,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/skills", get(skills))
         .route("/v1/suggest", get(suggest))
         .route("/v1/audit", get(audit))
+        .route("/v1/muster", post(muster))
 }
 
 /// An RFC 9457 problem: what went wrong, naming the parameter at fault.
@@ -162,6 +163,72 @@ pub async fn skills(
 pub struct SuggestAnswer {
     /// Best first.
     pub suggestions: Vec<crate::suggest::Suggestion>,
+}
+
+/// Assembles an emergency team: every needed skill covered where possible, within the hard
+/// constraints, with alternatives for what cannot be covered. `?format=csv` (or
+/// `Accept: text/csv`) answers with a contact sheet instead.
+#[utoipa::path(post, path = "/v1/muster", tag = "search",
+    request_body = crate::muster::MusterBody,
+    params(("format" = Option<String>, Query, description = "`json` (default) or `csv`")),
+    responses((status = 200, description = "The team", body = crate::muster::MusterAnswer),
+              (status = 400, description = "A bad field, named", body = Problem, content_type = "application/problem+json")))]
+pub async fn muster(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    Extension(caller): Extension<Caller>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let mut csv = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/csv"));
+    for (key, value) in query_pairs(raw.as_deref()) {
+        match (key.as_str(), value.as_str()) {
+            ("format", "csv") => csv = true,
+            ("format", "json") => csv = false,
+            ("format", _) => return Err(bad("format", "must be `json` or `csv`").into()),
+            (other, _) => return Err(bad(other, "unknown parameter (accepted: format)").into()),
+        }
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(bad("body", "a JSON object describing the need is required").into());
+    }
+    let deserializer = &mut serde_json::Deserializer::from_slice(&body);
+    let parsed: crate::muster::MusterBody = serde_path_to_error::deserialize(deserializer)
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." || path.is_empty() {
+                "body".to_string()
+            } else {
+                path
+            };
+            bad(&field, e.into_inner().to_string())
+        })?;
+    let index = state.index.clone();
+    let answer = tokio::task::spawn_blocking(move || {
+        let request =
+            crate::muster::MusterRequest::from_body(parsed, &index, caller.max_marking, today())?;
+        crate::muster::muster(&index, &request)
+    })
+    .await
+    .map_err(|e| Problem::from(Error::Io(std::io::Error::other(e))))??;
+    if csv {
+        let sheet = crate::muster::to_csv(&answer)?;
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"muster-team.csv\"",
+                ),
+            ],
+            sheet,
+        )
+            .into_response());
+    }
+    Ok(Json(answer).into_response())
 }
 
 /// `GET /v1/audit` answer.
@@ -725,6 +792,100 @@ mod tests {
         let body = serde_json::from_slice(&bytes)
             .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
         (status, content_type, body)
+    }
+
+    async fn post(app: &Router, uri: &str, body: &str) -> (StatusCode, Response) {
+        let response = app
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .method("POST")
+                    .uri(uri)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(body.to_string()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        (response.status(), response)
+    }
+
+    async fn text_of(response: Response) -> String {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn muster_answers_json_or_a_csv_contact_sheet() {
+        let app = app();
+        let need = r#"{"skills": [{"skill": "Bayesian statistics", "min_level": 3}], "clearance": "SC", "team_size": 2}"#;
+        let (status, response) = post(&app, "/v1/muster", need).await;
+        assert_eq!(status, StatusCode::OK);
+        let answer: Value = serde_json::from_str(&text_of(response).await).unwrap();
+        let team: Vec<&str> = answer["team"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap())
+            .collect();
+        // m-lapsed (DV, review overdue) and m-secret (OFFICIAL-SENSITIVE) never count
+        assert_eq!(team, vec!["m-exp", "m-pra"]);
+        assert_eq!(answer["constraints"]["availability"], "month");
+        let (status, response) = post(&app, "/v1/muster?format=csv", need).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/csv; charset=utf-8"
+        );
+        assert!(
+            response.headers()[header::CONTENT_DISPOSITION]
+                .to_str()
+                .unwrap()
+                .contains("attachment")
+        );
+        let sheet = text_of(response).await;
+        let lines: Vec<&str> = sheet.lines().collect();
+        assert!(lines[0].starts_with("role,skills,name,department,email"));
+        assert!(lines[1].starts_with("team,Bayesian statistics (4),Erin Expert,Dstl"));
+    }
+
+    #[tokio::test]
+    async fn a_bad_muster_body_is_a_problem_naming_the_field() {
+        let app = app();
+        for (body, field) in [
+            ("", "body"),
+            ("not json", "body"),
+            (
+                r#"{"skills": [{"skill": "x"}], "team_size": "five"}"#,
+                "team_size",
+            ),
+            (
+                r#"{"skills": [{"skill": "x", "level": 3}]}"#,
+                "skills[0].level",
+            ),
+            (r#"{"skills": [{"skill": "x"}], "colour": "red"}"#, "colour"),
+            (
+                r#"{"skills": [{"skill": "x", "min_level": 9}]}"#,
+                "skills[0].min_level",
+            ),
+            (
+                r#"{"skills": [{"skill": "x"}], "near": {"lat": 51}}"#,
+                "near",
+            ),
+        ] {
+            let (status, response) = post(&app, "/v1/muster", body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            let problem: Value = serde_json::from_str(&text_of(response).await).unwrap();
+            assert!(
+                problem["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("`{field}`")),
+                "{body}: {problem}"
+            );
+        }
+        let (status, _) = post(&app, "/v1/muster?format=pdf", "{}").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
     }
 
     fn without_time(mut body: Value) -> Value {

@@ -756,6 +756,28 @@ pub(crate) mod tests {
                 same_for_sensitive_reader.push(uri);
             }
         }
+        let musters = [
+            r#"{"skills": [{"skill": "bayesian statistics", "min_level": 4}], "team_size": 3}"#,
+            r#"{"skills": [{"skill": "bayesian statistics", "min_level": 4}], "clearance": "DV"}"#,
+            r#"{"skills": [{"skill": "energetics"}], "facility_capabilities": ["energetics"],
+                "near": {"lat": 51.3, "lon": 0.1}, "within_km": 300}"#,
+            r#"{"need": "bayesian modelling for a classified programme"}"#,
+        ];
+        for body in musters {
+            let post = |app: Router, token: String| async move {
+                send(&app, Method::POST, "/v1/muster", Some(&token), body).await
+            };
+            let (status, _, answer) = post(full.app.clone(), full.reader.clone()).await;
+            let (expected_status, _, expected) =
+                post(without.app.clone(), without.reader.clone()).await;
+            assert_eq!(status, StatusCode::OK, "{body}: {answer}");
+            assert_eq!(status, expected_status, "{body}");
+            assert_eq!(comparable(&answer), comparable(&expected), "{body}");
+            let (_, _, sensitive) = post(full.app.clone(), full.sensitive_reader.clone()).await;
+            if comparable(&sensitive) == comparable(&answer) {
+                same_for_sensitive_reader.push(body);
+            }
+        }
         // and a reader allowed OFFICIAL-SENSITIVE does see them, wherever they would show
         assert_eq!(
             same_for_sensitive_reader,

@@ -16,7 +16,7 @@ use super::api;
     ),
     paths(
         api::experts, api::case_studies, api::facilities, api::search_all,
-        api::expert, api::case_study, api::facility, api::skills, api::suggest, api::audit,
+        api::expert, api::case_study, api::facility, api::skills, api::suggest, api::audit, api::muster,
         super::write::put_record, super::write::delete_record, super::write::bulk,
         super::healthz, super::readyz, super::metrics
     ),
