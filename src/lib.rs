@@ -15,7 +15,8 @@
 //!    [`index`] builds generations on disk atomically and opens the current one.
 //!    [`index::RecordWriter`] applies API writes, one commit per request.
 //! 4. [`search`] answers ranked, filtered, faceted queries with the caller's marking inside the
-//!    tantivy query; [`suggest`] does typeahead and the skills tree; [`eval`] measures ranking.
+//!    tantivy query; [`suggest`] does typeahead and the skills tree; [`eval`] measures ranking;
+//!    [`muster`] assembles an emergency team from several searches.
 //! 5. [`access`] says who is asking (API keys, JWTs, roles) and keeps the audit log; [`http`]
 //!    serves the JSON API, writes and the web page.
 //! 6. [`generate`] writes deterministic synthetic data sets (the shipped fixtures, benchmarks).
