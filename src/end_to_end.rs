@@ -3,7 +3,7 @@
 //!
 //! A write acknowledged with 2xx must survive `kill -9` of the server straight afterwards; a
 //! batch is visible whole or not at all after a crash; a second server on the same index
-//! directory fails fast.
+//! directory fails fast; and the web pages work in headless Chromium and pass axe-core.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -311,4 +311,74 @@ fn without_tokens_serve_refuses_a_non_loopback_address_unless_open() {
         !dir.path().join("index").join("CURRENT").exists(),
         "it refused before indexing"
     );
+}
+
+/// Where the browser tools are: Chromium, and playwright-core and axe-core from npm (`.ci/run`
+/// installs both). `None` outside CI when they are missing; in CI a missing tool is a failure.
+fn browser_tools() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let chromium = std::env::var_os("MUSTER_CHROMIUM")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/usr/bin/chromium".into());
+    let tools = std::env::var_os("MUSTER_BROWSER_TOOLS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target/browser-tools"));
+    let found = chromium.exists()
+        && tools.join("node_modules/playwright-core").exists()
+        && tools.join("node_modules/axe-core").exists();
+    if found {
+        return Some((chromium, tools));
+    }
+    let message = format!(
+        "browser test needs Chromium at {} and playwright-core and axe-core under {} \
+         (.ci/run installs them)",
+        chromium.display(),
+        tools.display()
+    );
+    assert!(std::env::var_os("CI").is_none(), "{message}");
+    eprintln!("skipped outside CI: {message}");
+    None
+}
+
+#[test]
+fn the_web_pages_work_in_a_real_browser_and_pass_axe() {
+    let Some((chromium, tools)) = browser_tools() else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    // the shipped fixtures, indexed afresh into a directory of the test's own
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    for file in ["members.jsonl", "case_studies.jsonl", "facilities.jsonl"] {
+        std::fs::copy(root.join("fixtures").join(file), data.join(file)).unwrap();
+    }
+    let tokens = dir.path().join("tokens.json");
+    let reader = create_key(&tokens, "reader");
+    let members = std::fs::read_to_string(data.join("members.jsonl")).unwrap();
+    let hidden = members
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|m| m["marking"] == "OFFICIAL-SENSITIVE")
+        .expect("the fixtures hold OFFICIAL-SENSITIVE members");
+    let server = start(dir.path(), &tokens);
+    let screenshots = root.join("target/screenshots");
+    let output = Command::new("node")
+        .arg(root.join("src/browser.mjs"))
+        .arg(format!("http://{}", server.address))
+        .arg(&reader)
+        .arg(hidden["id"].as_str().unwrap())
+        .arg(&screenshots)
+        .arg(&tools)
+        .arg(&chromium)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "browser checks failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(screenshots.join("search.png").exists() && screenshots.join("muster.png").exists());
 }

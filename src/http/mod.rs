@@ -19,7 +19,7 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -215,9 +215,9 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-/// Paths anyone may call: health checks, the API description and the page shell.
+/// Paths anyone may call: health checks, the API description, sign-in and the page assets.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/openapi.json" | "/")
+    matches!(path, "/healthz" | "/readyz" | "/openapi.json") || web::is_public_page(path)
 }
 
 /// Authenticates the caller and attaches it to the request; refuses, rate-limits and audits.
@@ -234,10 +234,17 @@ async fn identify(State(state): State<AppState>, mut request: Request, next: Nex
         .and_then(|v| v.to_str().ok())
         .map(String::from);
     let action = format!("{} {}", request.method(), path);
+    // A bearer token, or for reading (never writing) the web session cookie.
+    let cookie = if matches!(*request.method(), Method::GET | Method::HEAD) {
+        web::session_key(request.headers()).map(|key| format!("Bearer {key}"))
+    } else {
+        None
+    };
     let header = request
         .headers()
         .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+        .and_then(|v| v.to_str().ok())
+        .or(cookie.as_deref());
     let deny = |subject: &str, outcome: &str| {
         if let Some(audit) = &state.audit {
             audit.record(AuditEntry {
@@ -253,6 +260,16 @@ async fn identify(State(state): State<AppState>, mut request: Request, next: Nex
     let caller = match state.auth.authenticate(header) {
         Ok(caller) => caller,
         Err(_) if is_public(&path) => return next.run(request).await,
+        Err(_) if web::is_page(&path) => {
+            // people are sent to sign in, and back afterwards
+            let here = request
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_string();
+            let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
+            return Redirect::to(&format!("/sign-in?next={next}")).into_response();
+        }
         Err(failure) => {
             deny(
                 "-",

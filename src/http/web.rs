@@ -1,28 +1,1937 @@
-//! The page for people at `/`.
+//! The web interface for policy officials, in the GOV.UK Design System.
+//!
+//! Server-rendered HTML (maud escapes every value from records) that works without JavaScript;
+//! `/assets/muster.js` only enhances it (typeahead from `/v1/suggest`, facet updates in place).
+//! GOV.UK Frontend's compiled CSS, JS, fonts and images are vendored into `src/http/assets/govuk`
+//! by `.ci/vendor-govuk` and compiled into the binary, so pages make no external requests.
+//!
+//! Pages: search (`/`), a person, case study or facility (`/people/{id}`, ...), the muster form
+//! (`/muster`, contact sheet at `/muster.csv`), and sign-in (`/sign-in`) which keeps the caller's
+//! key in an HttpOnly, SameSite=Strict cookie. The same visibility rules as the API apply: every
+//! page is built from the same searches with the caller's marking.
 
 use axum::Router;
-use axum::extract::State;
-use axum::response::Html;
+use axum::extract::{Form, Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use axum::{Extension, middleware};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde::Deserialize;
+use serde_json::Value;
 
 use super::AppState;
+use super::api::{parse_search, query_pairs, today};
+use crate::access::Caller;
+use crate::model::{Availability, Clearance, Kind, Level};
+use crate::muster::{MusterAnswer, MusterBody, MusterRequest, Point, SkillBody};
+use crate::reference::Reference;
+use crate::search::{self, SearchResponse};
+use crate::{Error, Result};
+
+/// Name of the cookie that carries a signed-in caller's key.
+pub const SESSION_COOKIE: &str = "muster_session";
+
+/// Results per page.
+const PAGE_SIZE: usize = 10;
 
 /// The web routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/", get(home))
+    Router::new()
+        .route("/", get(search_page))
+        .route("/people/{id}", get(person_page))
+        .route("/case-studies/{id}", get(case_study_page))
+        .route("/facilities/{id}", get(facility_page))
+        .route("/muster", get(muster_page))
+        .route("/muster.csv", get(muster_csv))
+        .route("/sign-in", get(sign_in_page).post(sign_in))
+        .route("/sign-out", axum::routing::post(sign_out))
+        .route("/assets/{*path}", get(asset))
+        .layer(middleware::map_response(security_headers))
 }
 
-async fn home(State(state): State<AppState>) -> Html<String> {
-    let banner = if state.config.demo {
-        "<p><strong>Local demo mode: no access control is configured.</strong></p>"
+/// Pages only load what they serve themselves.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+             object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+/// Whether a path is one of the web pages (not the API or operations).
+pub fn is_page(path: &str) -> bool {
+    !(path.starts_with("/v1/")
+        || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/openapi.json"))
+}
+
+/// Pages anyone may load: sign-in and the static assets.
+pub fn is_public_page(path: &str) -> bool {
+    path == "/sign-in" || path.starts_with("/assets/")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Nav {
+    Search,
+    Muster,
+    None,
+}
+
+fn layout(
+    state: &AppState,
+    caller: Option<&Caller>,
+    title: &str,
+    nav: Nav,
+    main: Markup,
+) -> Markup {
+    let signed_in = caller.is_some() && !state.config.demo;
+    html! {
+        (DOCTYPE)
+        html lang="en" class="govuk-template govuk-template--rebranded" {
+            head {
+                meta charset="utf-8";
+                title { (title) " – Muster" }
+                meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover";
+                meta name="theme-color" content="#1d70b8";
+                link rel="icon" sizes="48x48" href="/assets/images/favicon.ico";
+                link rel="icon" sizes="any" href="/assets/images/favicon.svg" type="image/svg+xml";
+                link rel="stylesheet" href="/assets/govuk-frontend.min.css";
+                link rel="stylesheet" href="/assets/muster.css";
+            }
+            body class="govuk-template__body" {
+                a href="#main-content" class="govuk-skip-link" data-module="govuk-skip-link" { "Skip to main content" }
+                section aria-label="Service information" class="govuk-service-navigation" data-module="govuk-service-navigation" {
+                    div class="govuk-width-container" {
+                        div class="govuk-service-navigation__container" {
+                            span class="govuk-service-navigation__service-name" {
+                                a href="/" class="govuk-service-navigation__link" { "Muster" }
+                            }
+                            nav aria-label="Menu" class="govuk-service-navigation__wrapper" {
+                                ul class="govuk-service-navigation__list" id="navigation" {
+                                    (nav_item("/", "Find expertise", nav == Nav::Search))
+                                    (nav_item("/muster", "Assemble a team", nav == Nav::Muster))
+                                    @if signed_in {
+                                        li class="govuk-service-navigation__item" {
+                                            form method="post" action="/sign-out" {
+                                                button type="submit" class="govuk-button govuk-button--secondary govuk-!-margin-bottom-0 govuk-!-margin-top-1" { "Sign out" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                div class="govuk-width-container" {
+                    @if state.config.demo {
+                        div class="govuk-notification-banner" role="region" aria-labelledby="demo-banner-title" data-module="govuk-notification-banner" {
+                            div class="govuk-notification-banner__header" {
+                                h2 class="govuk-notification-banner__title" id="demo-banner-title" { "Important" }
+                            }
+                            div class="govuk-notification-banner__content" {
+                                p class="govuk-notification-banner__heading" {
+                                    "Local demo mode: no access control is configured. Everyone sees OFFICIAL records only."
+                                }
+                            }
+                        }
+                    }
+                    main class="govuk-main-wrapper" id="main-content" {
+                        (main)
+                    }
+                }
+                footer class="govuk-footer" {
+                    div class="govuk-width-container" {
+                        div class="govuk-footer__meta" {
+                            div class="govuk-footer__meta-item govuk-footer__meta-item--grow" {
+                                p class="govuk-body-s" {
+                                    "Muster finds expertise, case studies and facilities across government science and engineering. "
+                                    "This service uses the ESCO classification of the European Commission."
+                                }
+                                p class="govuk-body-s" {
+                                    "For other systems: the "
+                                    a class="govuk-footer__link" href="/openapi.json" { "JSON API description" }
+                                    "."
+                                }
+                            }
+                        }
+                    }
+                }
+                script type="module" src="/assets/muster.js" {}
+            }
+        }
+    }
+}
+
+fn nav_item(href: &str, text: &str, active: bool) -> Markup {
+    html! {
+        @if active {
+            li class="govuk-service-navigation__item govuk-service-navigation__item--active" {
+                a class="govuk-service-navigation__link" href=(href) aria-current="true" {
+                    strong class="govuk-service-navigation__active-fallback" { (text) }
+                }
+            }
+        } @else {
+            li class="govuk-service-navigation__item" {
+                a class="govuk-service-navigation__link" href=(href) { (text) }
+            }
+        }
+    }
+}
+
+/// A form error: the id of the field it belongs to and what to do.
+struct FieldError {
+    id: String,
+    message: String,
+}
+
+fn error_summary(errors: &[FieldError]) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div class="govuk-error-summary" data-module="govuk-error-summary" {
+                div role="alert" {
+                    h2 class="govuk-error-summary__title" { "There is a problem" }
+                    div class="govuk-error-summary__body" {
+                        ul class="govuk-list govuk-error-summary__list" {
+                            @for e in errors {
+                                li { a href=(format!("#{}", e.id)) { (e.message) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn error_for<'a>(errors: &'a [FieldError], id: &str) -> Option<&'a FieldError> {
+    errors.iter().find(|e| e.id == id)
+}
+
+fn error_message(errors: &[FieldError], id: &str) -> Markup {
+    html! {
+        @if let Some(e) = error_for(errors, id) {
+            p id=(format!("{id}-error")) class="govuk-error-message" {
+                span class="govuk-visually-hidden" { "Error: " } (e.message)
+            }
+        }
+    }
+}
+
+fn group_class(errors: &[FieldError], id: &str) -> &'static str {
+    if error_for(errors, id).is_some() {
+        "govuk-form-group govuk-form-group--error"
     } else {
-        ""
+        "govuk-form-group"
+    }
+}
+
+fn described_by(errors: &[FieldError], id: &str, hint: bool) -> Option<String> {
+    let mut ids = Vec::new();
+    if hint {
+        ids.push(format!("{id}-hint"));
+    }
+    if error_for(errors, id).is_some() {
+        ids.push(format!("{id}-error"));
+    }
+    (!ids.is_empty()).then(|| ids.join(" "))
+}
+
+/// Turns an API error into a form error on the field it names.
+fn field_error(error: &Error, fields: &[&str]) -> Option<FieldError> {
+    let (field, reason) = match error {
+        Error::InvalidField { field, reason } => (field.as_str(), reason.as_str()),
+        Error::InvalidQuery(reason) => ("q", reason.as_str()),
+        _ => return None,
     };
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Muster</title></head>\
-         <body><main><h1>Muster</h1>{banner}<p>Cross-government expertise search. \
-         The API is described at <a href=\"/openapi.json\">/openapi.json</a>.</p>\
-         <form action=\"/v1/experts\" method=\"get\"><label for=\"q\">Search for expertise</label> \
-         <input id=\"q\" name=\"q\" type=\"search\"> <button>Search</button></form></main></body></html>"
-    ))
+    let base = field.split(['[', '.']).next().unwrap_or(field).to_string();
+    let id = if fields.contains(&base.as_str()) {
+        base.clone()
+    } else {
+        fields.first().copied().unwrap_or("q").to_string()
+    };
+    let label = base.replace('_', " ");
+    let mut label_chars = label.chars();
+    let label = match label_chars.next() {
+        Some(first) => first.to_uppercase().chain(label_chars).collect::<String>(),
+        None => label,
+    };
+    Some(FieldError {
+        id,
+        message: format!("{label}: {reason}"),
+    })
+}
+
+fn page_response(status: StatusCode, markup: Markup) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        markup.into_string(),
+    )
+        .into_response()
+}
+
+fn internal_error(state: &AppState, caller: &Caller, error: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %error, "page failed");
+    page_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        layout(
+            state,
+            Some(caller),
+            "Sorry, there is a problem with the service",
+            Nav::None,
+            html! {
+                h1 class="govuk-heading-l" { "Sorry, there is a problem with the service" }
+                p class="govuk-body" { "Try again later. The problem has been logged." }
+            },
+        ),
+    )
+}
+
+fn not_found_page(state: &AppState, caller: &Caller) -> Response {
+    page_response(
+        StatusCode::NOT_FOUND,
+        layout(
+            state,
+            Some(caller),
+            "Page not found",
+            Nav::None,
+            html! {
+                h1 class="govuk-heading-l" { "Page not found" }
+                p class="govuk-body" { "If you typed the web address, check it is correct." }
+                p class="govuk-body" { a class="govuk-link" href="/" { "Search for expertise" } }
+            },
+        ),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search
+
+fn kind_of(text: &str) -> Kind {
+    match text {
+        "case-studies" => Kind::CaseStudy,
+        "facilities" => Kind::Facility,
+        _ => Kind::Member,
+    }
+}
+
+fn kind_param(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Member => "experts",
+        Kind::CaseStudy => "case-studies",
+        Kind::Facility => "facilities",
+    }
+}
+
+fn record_href(kind: Kind, id: &str) -> String {
+    let base = match kind {
+        Kind::Member => "/people/",
+        Kind::CaseStudy => "/case-studies/",
+        Kind::Facility => "/facilities/",
+    };
+    let encoded: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
+    format!("{base}{encoded}")
+}
+
+fn encode(pairs: &[(String, String)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+/// Places to measure distance from: London, the big cities and every establishment's town.
+fn places() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = [
+        ("London", 51.5074, -0.1278),
+        ("Birmingham", 52.4862, -1.8904),
+        ("Bristol", 51.4545, -2.5879),
+        ("Manchester", 53.4808, -2.2426),
+        ("Leeds", 53.8008, -1.5491),
+        ("Cardiff", 51.4816, -3.1791),
+        ("Edinburgh", 55.9533, -3.1883),
+        ("Belfast", 54.5973, -5.9301),
+    ]
+    .iter()
+    .map(|(name, lat, lon)| (format!("{lat},{lon}"), (*name).to_string()))
+    .collect();
+    for e in &Reference::get().establishments {
+        let label = format!("{} ({})", e.town, e.name);
+        let value = format!("{},{}", e.lat, e.lon);
+        if !out.iter().any(|(v, _)| *v == value) {
+            out.push((value, label));
+        }
+    }
+    out
+}
+
+struct SearchView {
+    kind: Kind,
+    pairs: Vec<(String, String)>,
+    page: usize,
+    response: Option<SearchResponse>,
+    errors: Vec<FieldError>,
+}
+
+impl SearchView {
+    fn values(&self, key: &str) -> Vec<&str> {
+        self.pairs
+            .iter()
+            .filter(|(k, v)| k == key && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    fn value(&self, key: &str) -> &str {
+        self.values(key).first().copied().unwrap_or("")
+    }
+
+    /// The URL of this search with one value removed (a filter tag's link).
+    fn without(&self, key: &str, value: &str) -> String {
+        let kept: Vec<(String, String)> = self
+            .pairs
+            .iter()
+            .filter(|(k, v)| !(v.is_empty() || k == key && v == value))
+            .filter(|(k, _)| !(key == "skill" && k == "min_level"))
+            .filter(|(k, _)| !(key == "near" && k == "within_km"))
+            .cloned()
+            .collect();
+        self.url(&kept, 1)
+    }
+
+    fn url(&self, pairs: &[(String, String)], page: usize) -> String {
+        let mut all = vec![("kind".to_string(), kind_param(self.kind).to_string())];
+        all.extend(pairs.iter().filter(|(_, v)| !v.is_empty()).cloned());
+        if page > 1 {
+            all.push(("page".into(), page.to_string()));
+        }
+        format!("/?{}", encode(&all))
+    }
+}
+
+async fn search_page(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let mut kind = Kind::Member;
+    let mut page = 1usize;
+    let mut pairs = Vec::new();
+    let mut errors = Vec::new();
+    for (key, value) in query_pairs(raw.as_deref()) {
+        match key.as_str() {
+            "kind" => kind = kind_of(&value),
+            "page" => match value.parse::<usize>() {
+                Ok(n) if (1..=1000).contains(&n) => page = n,
+                _ => errors.push(FieldError {
+                    id: "q".into(),
+                    message: "Page must be a whole number from 1 to 1000".into(),
+                }),
+            },
+            _ => pairs.push((key, value)),
+        }
+    }
+    let searching = !pairs.is_empty();
+    let mut request_pairs = pairs.clone();
+    request_pairs.push(("limit".into(), PAGE_SIZE.to_string()));
+    request_pairs.push(("offset".into(), ((page - 1) * PAGE_SIZE).to_string()));
+    let fields = [
+        "q",
+        "skill",
+        "min_level",
+        "department",
+        "clearance",
+        "availability",
+        "region",
+        "near",
+        "within_km",
+    ];
+    let response = match parse_search(Some(kind), &request_pairs, &caller, today()) {
+        Ok(request) if errors.is_empty() => {
+            let index = state.index.clone();
+            match tokio::task::spawn_blocking(move || search::search(&index, &request)).await {
+                Ok(Ok(response)) => Some(response),
+                Ok(Err(e)) => match field_error(&e, &fields) {
+                    Some(fe) => {
+                        errors.push(fe);
+                        None
+                    }
+                    None => return internal_error(&state, &caller, &e),
+                },
+                Err(e) => return internal_error(&state, &caller, &e),
+            }
+        }
+        Ok(_) => None,
+        Err(e) => match field_error(&e, &fields) {
+            Some(fe) => {
+                errors.push(fe);
+                None
+            }
+            None => return internal_error(&state, &caller, &e),
+        },
+    };
+    let view = SearchView {
+        kind,
+        pairs,
+        page,
+        response,
+        errors,
+    };
+    let title = match (&view.errors.is_empty(), searching) {
+        (false, _) => "Error: Find expertise".to_string(),
+        (true, true) => format!(
+            "{} result{} – Find expertise",
+            view.response.as_ref().map_or(0, |r| r.total),
+            if view.response.as_ref().is_some_and(|r| r.total == 1) {
+                ""
+            } else {
+                "s"
+            }
+        ),
+        (true, false) => "Find expertise".to_string(),
+    };
+    let status = if view.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    page_response(
+        status,
+        layout(
+            &state,
+            Some(&caller),
+            &title,
+            Nav::Search,
+            search_markup(&view),
+        ),
+    )
+}
+
+fn select(
+    id: &str,
+    label: &str,
+    options: &[(String, String)],
+    selected: &str,
+    errors: &[FieldError],
+) -> Markup {
+    html! {
+        div class=(group_class(errors, id)) {
+            label class="govuk-label" for=(id) { (label) }
+            (error_message(errors, id))
+            select class="govuk-select" id=(id) name=(id) aria-describedby=[described_by(errors, id, false)] {
+                @for (value, text) in options {
+                    option value=(value) selected[value == selected] { (text) }
+                }
+            }
+        }
+    }
+}
+
+fn facet_counts<'a>(view: &'a SearchView, name: &str) -> Vec<(&'a str, u64)> {
+    let mut counts: Vec<(&str, u64)> = view
+        .response
+        .as_ref()
+        .and_then(|r| r.facets.get(name))
+        .map(|m| m.iter().map(|(k, v)| (k.as_str(), *v)).collect())
+        .unwrap_or_default();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    counts
+}
+
+fn count_of(view: &SearchView, facet: &str, value: &str) -> u64 {
+    view.response
+        .as_ref()
+        .and_then(|r| r.facets.get(facet))
+        .and_then(|m| m.get(value))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// A facet as checkboxes with counts: the selected values, then the most common others.
+fn checkbox_facet(view: &SearchView, name: &str, legend: &str, most: usize) -> Markup {
+    let selected = view.values(name);
+    let mut values: Vec<String> = selected.iter().map(|s| s.to_string()).collect();
+    for (value, _) in facet_counts(view, name) {
+        if values.len() >= most.max(selected.len()) {
+            break;
+        }
+        if !values.iter().any(|v| v == value) {
+            values.push(value.to_string());
+        }
+    }
+    html! {
+        @if !values.is_empty() {
+            div class="govuk-form-group" {
+                fieldset class="govuk-fieldset" {
+                    legend class="govuk-fieldset__legend govuk-fieldset__legend--s" { (legend) }
+                    div class="govuk-checkboxes govuk-checkboxes--small muster-facet" data-module="govuk-checkboxes" {
+                        @for (i, value) in values.iter().enumerate() {
+                            @let id = format!("{name}-{i}");
+                            div class="govuk-checkboxes__item" {
+                                input class="govuk-checkboxes__input" id=(id) name=(name) type="checkbox" value=(value)
+                                    checked[selected.contains(&value.as_str())];
+                                label class="govuk-label govuk-checkboxes__label" for=(id) {
+                                    (value) " "
+                                    span data-count-for=(format!("{name}:{value}")) { "(" (count_of(view, name, value)) ")" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn label_for(key: &str) -> &'static str {
+    match key {
+        "q" => "Words",
+        "skill" => "Skill",
+        "min_level" => "Minimum level",
+        "department" => "Department",
+        "clearance" => "Clearance",
+        "availability" => "Available within",
+        "region" => "Region",
+        "near" => "Near",
+        "within_km" => "Within km",
+        "grade" => "Grade",
+        "gse_category" => "GSE category",
+        "registration" => "Registration",
+        _ => "Filter",
+    }
+}
+
+fn search_markup(view: &SearchView) -> Markup {
+    let kind = view.kind;
+    let errors = &view.errors;
+    let is_member = kind == Kind::Member;
+    let is_case_study = kind == Kind::CaseStudy;
+    let clearance_options: Vec<(String, String)> = std::iter::once((String::new(), "Any".into()))
+        .chain(Clearance::ALL.iter().skip(1).map(|c| {
+            let count = count_of(view, "clearance", c.as_str());
+            (
+                c.as_str().to_string(),
+                if view.response.is_some() && is_member {
+                    format!("{c} or higher")
+                } else {
+                    format!("{c} ({count})")
+                },
+            )
+        }))
+        .collect();
+    let availability_options: Vec<(String, String)> =
+        std::iter::once((String::new(), "Any time".into()))
+            .chain(Availability::ALL.iter().take(4).map(|a| {
+                let text = match a {
+                    Availability::Now => "Now".to_string(),
+                    Availability::Within24h => "Within 24 hours".to_string(),
+                    Availability::Week => "Within a week".to_string(),
+                    _ => "Within a month".to_string(),
+                };
+                (a.as_str().to_string(), text)
+            }))
+            .collect();
+    let level_options: Vec<(String, String)> = std::iter::once((String::new(), "Any".into()))
+        .chain(
+            Level::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, l)| ((i + 1).to_string(), format!("{} ({})", i + 1, l))),
+        )
+        .collect();
+    let near_options: Vec<(String, String)> = std::iter::once((String::new(), "Anywhere".into()))
+        .chain(places())
+        .collect();
+    let tags: Vec<(String, String, String)> = view
+        .pairs
+        .iter()
+        .filter(|(k, v)| !v.is_empty() && k != "q" && k != "sort")
+        .map(|(k, v)| {
+            let shown = if k == "near" {
+                places()
+                    .into_iter()
+                    .find(|(value, _)| value == v)
+                    .map(|(_, label)| label)
+                    .unwrap_or_else(|| v.clone())
+            } else {
+                v.clone()
+            };
+            (label_for(k).to_string(), shown, view.without(k, v))
+        })
+        .collect();
+    let heading = match kind {
+        Kind::Member => "Find expertise",
+        Kind::CaseStudy => "Find case studies",
+        Kind::Facility => "Find facilities",
+    };
+    html! {
+        (error_summary(errors))
+        form method="get" action="/" data-live-filters novalidate {
+            input type="hidden" name="kind" value=(kind_param(kind));
+            div class="govuk-grid-row" {
+                div class="govuk-grid-column-two-thirds" {
+                    div class=(group_class(errors, "q")) {
+                        h1 class="govuk-label-wrapper" {
+                            label class="govuk-label govuk-label--l" for="q" { (heading) }
+                        }
+                        div id="q-hint" class="govuk-hint" {
+                            @match kind {
+                                Kind::Member => "A skill, a subject or a name, for example epidemiological modelling",
+                                Kind::CaseStudy => "What the work was about, for example dispersion modelling",
+                                Kind::Facility => "A capability or a place, for example CL3 or wind tunnel",
+                            }
+                        }
+                        (error_message(errors, "q"))
+                        div class="govuk-input__wrapper" {
+                            input class="govuk-input" id="q" name="q" type="search" value=(view.value("q"))
+                                autocomplete="off" list="q-suggestions" data-suggest
+                                aria-describedby=[described_by(errors, "q", true)];
+                            datalist id="q-suggestions" {}
+                            button type="submit" class="govuk-button govuk-!-margin-left-2 govuk-!-margin-bottom-0" data-module="govuk-button" { "Search" }
+                        }
+                    }
+                    nav aria-label="What to search" {
+                        ul class="govuk-list govuk-!-margin-bottom-6 muster-kinds" {
+                            @for (k, text) in [(Kind::Member, "People"), (Kind::CaseStudy, "Case studies"), (Kind::Facility, "Facilities")] {
+                                li {
+                                    @if k == kind {
+                                        strong aria-current="page" { (text) }
+                                    } @else {
+                                        a class="govuk-link" href=(format!("/?kind={}&q={}", kind_param(k), form_urlencoded::byte_serialize(view.value("q").as_bytes()).collect::<String>())) { (text) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            div class="govuk-grid-row" {
+                div class="govuk-grid-column-one-third" id="filters" {
+                    h2 class="govuk-heading-m" { "Filters" }
+                    div class=(group_class(errors, "skill")) {
+                        label class="govuk-label govuk-label--s" for="skill" { "Skill" }
+                        (error_message(errors, "skill"))
+                        input class="govuk-input" id="skill" name="skill" type="text" value=(view.value("skill"))
+                            autocomplete="off" list="skill-suggestions" data-suggest
+                            aria-describedby=[described_by(errors, "skill", false)];
+                        datalist id="skill-suggestions" {}
+                    }
+                    @if is_member {
+                        (select("min_level", "Minimum level in that skill", &level_options, view.value("min_level"), errors))
+                    }
+                    (checkbox_facet(view, "department", "Department", 12))
+                    @if !is_case_study {
+                        (select("clearance", if is_member { "Security clearance (in date)" } else { "Access with clearance" }, &clearance_options, view.value("clearance"), errors))
+                    }
+                    @if is_member {
+                        (select("availability", "Available", &availability_options, view.value("availability"), errors))
+                    }
+                    @if !is_case_study {
+                        (checkbox_facet(view, "region", "Region", 12))
+                        (select("near", "Near", &near_options, view.value("near"), errors))
+                        div class=(group_class(errors, "within_km")) {
+                            label class="govuk-label" for="within_km" { "Within (km)" }
+                            (error_message(errors, "within_km"))
+                            input class="govuk-input govuk-input--width-5" id="within_km" name="within_km" type="text"
+                                inputmode="numeric" value=(view.value("within_km"))
+                                aria-describedby=[described_by(errors, "within_km", false)];
+                        }
+                    }
+                    button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button" { "Apply filters" }
+                }
+                div class="govuk-grid-column-two-thirds" {
+                    p id="results-status" class="govuk-visually-hidden" aria-live="polite" {}
+                    (results_markup(view, &tags))
+                }
+            }
+        }
+    }
+}
+
+fn results_markup(view: &SearchView, tags: &[(String, String, String)]) -> Markup {
+    let Some(response) = &view.response else {
+        return html! { div id="results" {} };
+    };
+    let kind = view.kind;
+    let summary = format!(
+        "{} {} found",
+        response.total,
+        match (kind, response.total == 1) {
+            (Kind::Member, true) => "person",
+            (Kind::Member, false) => "people",
+            (Kind::CaseStudy, true) => "case study",
+            (Kind::CaseStudy, false) => "case studies",
+            (Kind::Facility, true) => "facility",
+            (Kind::Facility, false) => "facilities",
+        }
+    );
+    let pages = (response.total as usize).div_ceil(PAGE_SIZE).min(1000);
+    html! {
+        div id="results" data-summary=(summary) {
+            h2 class="govuk-heading-m" { (summary) }
+            @if !tags.is_empty() {
+                h3 class="govuk-heading-s govuk-!-margin-bottom-2" { "Selected filters" }
+                ul class="muster-filter-tags" {
+                    @for (label, value, href) in tags {
+                        li {
+                            a class="muster-filter-tag govuk-body-s" href=(href) {
+                                span class="govuk-visually-hidden" { "Remove filter " }
+                                (label) ": " (value) " ✕"
+                            }
+                        }
+                    }
+                }
+            }
+            @for hit in &response.hits {
+                div class="muster-result" {
+                    h3 class="govuk-heading-s govuk-!-margin-bottom-1" {
+                        a class="govuk-link" href=(record_href(kind, &hit.id)) { (hit.name) }
+                    }
+                    p class="govuk-body-s govuk-!-margin-bottom-1" {
+                        (facts(kind, hit.department.as_deref(), &hit.summary, hit.distance_km))
+                    }
+                    @if !hit.matched_skills.is_empty() {
+                        p class="govuk-body-s govuk-!-margin-bottom-1" {
+                            span class="govuk-visually-hidden" { "Matched skills: " }
+                            @for s in &hit.matched_skills {
+                                strong class="govuk-tag govuk-tag--blue" { (s.name) " – level " (s.level) }
+                            }
+                        }
+                    }
+                    @for (field, fragment) in &hit.highlights {
+                        @if field != "name" && field != "title" {
+                            // fragments are HTML-escaped by the search module, with <mark> added
+                            p class="govuk-body-s govuk-!-margin-bottom-1" { "… " (PreEscaped(fragment)) " …" }
+                        }
+                    }
+                    @if !hit.evidence.is_empty() {
+                        p class="govuk-body-s govuk-!-margin-bottom-0" { "Evidence: " }
+                        ul class="govuk-list govuk-list--bullet govuk-body-s" {
+                            @for e in &hit.evidence {
+                                li { a class="govuk-link" href=(record_href(Kind::CaseStudy, &e.case_study)) { (e.title) } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if pages > 1 {
+                nav class="govuk-pagination" aria-label="Pagination" {
+                    @if view.page > 1 {
+                        div class="govuk-pagination__prev" {
+                            a class="govuk-link govuk-pagination__link" href=(view.url(&view.pairs, view.page - 1)) rel="prev" {
+                                span class="govuk-pagination__link-title" { "Previous" span class="govuk-visually-hidden" { " page" } }
+                            }
+                        }
+                    }
+                    ul class="govuk-pagination__list" {
+                        @for p in page_numbers(view.page, pages) {
+                            @match p {
+                                Some(p) => {
+                                    li class=(if p == view.page { "govuk-pagination__item govuk-pagination__item--current" } else { "govuk-pagination__item" }) {
+                                        a class="govuk-link govuk-pagination__link" href=(view.url(&view.pairs, p))
+                                            aria-label=(format!("Page {p}")) aria-current=[(p == view.page).then_some("page")] { (p) }
+                                    }
+                                }
+                                None => { li class="govuk-pagination__item govuk-pagination__item--ellipses" { "⋯" } }
+                            }
+                        }
+                    }
+                    @if view.page < pages {
+                        div class="govuk-pagination__next" {
+                            a class="govuk-link govuk-pagination__link" href=(view.url(&view.pairs, view.page + 1)) rel="next" {
+                                span class="govuk-pagination__link-title" { "Next" span class="govuk-visually-hidden" { " page" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// First, last, and the pages around the current one; `None` is an ellipsis.
+fn page_numbers(current: usize, pages: usize) -> Vec<Option<usize>> {
+    let mut out = Vec::new();
+    for p in 1..=pages {
+        if p == 1 || p == pages || p.abs_diff(current) <= 1 {
+            out.push(Some(p));
+        } else if out.last().is_some_and(Option::is_some) {
+            out.push(None);
+        }
+    }
+    out
+}
+
+fn facts(kind: Kind, department: Option<&str>, summary: &Value, distance: Option<f64>) -> String {
+    let get = |name: &str| summary.get(name).and_then(Value::as_str);
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(d) = department {
+        parts.push(d.to_string());
+    }
+    match kind {
+        Kind::Member => {
+            for name in ["role", "grade"] {
+                if let Some(v) = get(name) {
+                    parts.push(v.to_string());
+                }
+            }
+            if let Some(c) = get("clearance") {
+                parts.push(format!("{c} clearance"));
+            }
+            if let Some(a) = get("availability") {
+                parts.push(format!("available: {a}"));
+            }
+        }
+        Kind::CaseStudy => {
+            if let Some(d) = get("date") {
+                parts.push(d.to_string());
+            }
+        }
+        Kind::Facility => {
+            if let Some(e) = get("establishment") {
+                parts.push(e.to_string());
+            }
+            if let Some(c) = get("access_clearance") {
+                parts.push(format!("access: {c}"));
+            }
+        }
+    }
+    if let Some(t) = get("town") {
+        parts.push(t.to_string());
+    }
+    if let Some(d) = distance {
+        parts.push(format!("{d:.0} km away"));
+    }
+    parts.join(" · ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Record pages
+
+async fn record(state: &AppState, caller: &Caller, kind: Kind, id: String) -> Result<Value> {
+    let index = state.index.clone();
+    let marking = caller.max_marking;
+    tokio::task::spawn_blocking(move || search::get(&index, kind, &id, marking))
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(e)))?
+}
+
+fn text<'a>(record: &'a Value, name: &str) -> Option<&'a str> {
+    record
+        .get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+fn summary_row(key: &str, value: Markup) -> Markup {
+    html! {
+        div class="govuk-summary-list__row" {
+            dt class="govuk-summary-list__key" { (key) }
+            dd class="govuk-summary-list__value" { (value) }
+        }
+    }
+}
+
+fn strings(record: &Value, name: &str) -> Vec<String> {
+    record
+        .get(name)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect()
+}
+
+async fn record_page(state: AppState, caller: Caller, kind: Kind, id: String) -> Response {
+    let record = match record(&state, &caller, kind, id).await {
+        Ok(r) => r,
+        Err(Error::NotFound) => return not_found_page(&state, &caller),
+        Err(e) => return internal_error(&state, &caller, &e),
+    };
+    let (title, body) = match kind {
+        Kind::Member => person_markup(&record),
+        Kind::CaseStudy => case_study_markup(&record),
+        Kind::Facility => facility_markup(&record),
+    };
+    page_response(
+        StatusCode::OK,
+        layout(&state, Some(&caller), &title, Nav::Search, body),
+    )
+}
+
+async fn person_page(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    record_page(state, caller, Kind::Member, id).await
+}
+
+async fn case_study_page(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    record_page(state, caller, Kind::CaseStudy, id).await
+}
+
+async fn facility_page(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    record_page(state, caller, Kind::Facility, id).await
+}
+
+fn back_link() -> Markup {
+    html! { a href="/" class="govuk-back-link" { "Search" } }
+}
+
+fn person_markup(r: &Value) -> (String, Markup) {
+    let name = text(r, "name").unwrap_or("Unnamed").to_string();
+    let location = &r["location"];
+    let body = html! {
+        (back_link())
+        span class="govuk-caption-l" { (text(r, "department").unwrap_or("")) }
+        h1 class="govuk-heading-l" { (name) }
+        @if let Some(s) = text(r, "summary") { p class="govuk-body-l" { (s) } }
+        dl class="govuk-summary-list" {
+            @if let Some(v) = text(r, "role") { (summary_row("Role", html!{ (v) })) }
+            @if let Some(v) = text(r, "grade") { (summary_row("Grade", html!{ (v) })) }
+            @if let Some(v) = text(r, "gse_category") { (summary_row("GSE category", html!{ (v.replace('_', " ")) })) }
+            (summary_row("Security clearance", html!{
+                (text(r, "clearance").unwrap_or("none"))
+                @if let Some(d) = text(r, "clearance_review_due") { " (review due " (d) ")" }
+            }))
+            (summary_row("Availability", html!{ (text(r, "availability").unwrap_or("unavailable")) }))
+            @if let Some(t) = text(location, "town") {
+                (summary_row("Location", html!{ (t) @if let Some(g) = text(location, "region") { ", " (g) } }))
+            }
+            @if !strings(r, "registrations").is_empty() {
+                (summary_row("Registrations", html!{ (strings(r, "registrations").join(", ")) }))
+            }
+            @if let Some(e) = text(r, "email") {
+                (summary_row("Email", html!{ a class="govuk-link" href=(format!("mailto:{e}")) { (e) } }))
+            }
+            @if let Some(m) = text(r, "marking") { (summary_row("Marking", html!{ (m) })) }
+        }
+        h2 class="govuk-heading-m" { "Skills" }
+        @let skills = r.get("skills").and_then(Value::as_array).cloned().unwrap_or_default();
+        @if skills.is_empty() {
+            p class="govuk-body" { "No skills recorded." }
+        } @else {
+            table class="govuk-table" {
+                caption class="govuk-table__caption govuk-visually-hidden" { "Skills and proficiency" }
+                thead class="govuk-table__head" {
+                    tr class="govuk-table__row" {
+                        th scope="col" class="govuk-table__header" { "Skill" }
+                        th scope="col" class="govuk-table__header" { "Level" }
+                        th scope="col" class="govuk-table__header" { "Assessed" }
+                    }
+                }
+                tbody class="govuk-table__body" {
+                    @for s in &skills {
+                        tr class="govuk-table__row" {
+                            td class="govuk-table__cell" { (text(s, "name").unwrap_or("")) }
+                            td class="govuk-table__cell" { (level_text(&s["level"])) }
+                            td class="govuk-table__cell" { (text(s, "assessed").unwrap_or("–")) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 class="govuk-heading-m" { "Case studies" }
+        @let studies = r.get("case_studies").and_then(Value::as_array).cloned().unwrap_or_default();
+        @if studies.is_empty() {
+            p class="govuk-body" { "None you can see." }
+        } @else {
+            ul class="govuk-list govuk-list--bullet" {
+                @for cs in &studies {
+                    @let id = text(cs, "id").or(cs.as_str()).unwrap_or("");
+                    li { a class="govuk-link" href=(record_href(Kind::CaseStudy, id)) { (text(cs, "title").unwrap_or(id)) } }
+                }
+            }
+        }
+    };
+    (name, body)
+}
+
+fn level_text(level: &Value) -> String {
+    let parsed = match level {
+        Value::Number(n) => n.as_u64().and_then(Level::from_number),
+        Value::String(s) => Level::parse(s),
+        _ => None,
+    };
+    parsed
+        .map(|l| format!("{} ({})", l.rank() + 1, l))
+        .unwrap_or_default()
+}
+
+fn case_study_markup(r: &Value) -> (String, Markup) {
+    let title = text(r, "title").unwrap_or("Untitled").to_string();
+    let body = html! {
+        (back_link())
+        span class="govuk-caption-l" { (strings(r, "departments").join(", ")) }
+        h1 class="govuk-heading-l" { (title) }
+        @if let Some(s) = text(r, "summary") { p class="govuk-body-l" { (s) } }
+        dl class="govuk-summary-list" {
+            @if let Some(d) = text(r, "date") { (summary_row("Date", html!{ (d) })) }
+            @if !strings(r, "skills").is_empty() { (summary_row("Skills", html!{ (strings(r, "skills").join(", ")) })) }
+            (summary_row("Authors", html!{
+                @let authors = strings(r, "authors");
+                @if authors.is_empty() { "None you can see" }
+                @for (i, a) in authors.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    a class="govuk-link" href=(record_href(Kind::Member, a)) { (a) }
+                }
+            }))
+            @if !strings(r, "facilities").is_empty() {
+                (summary_row("Facilities", html!{
+                    @for (i, f) in strings(r, "facilities").iter().enumerate() {
+                        @if i > 0 { ", " }
+                        a class="govuk-link" href=(record_href(Kind::Facility, f)) { (f) }
+                    }
+                }))
+            }
+            @if let Some(m) = text(r, "marking") { (summary_row("Marking", html!{ (m) })) }
+        }
+        @if let Some(b) = text(r, "body") {
+            h2 class="govuk-heading-m" { "What was done" }
+            @for para in b.split("\n\n") { p class="govuk-body" { (para) } }
+        }
+    };
+    (title, body)
+}
+
+fn facility_markup(r: &Value) -> (String, Markup) {
+    let name = text(r, "name").unwrap_or("Unnamed").to_string();
+    let location = &r["location"];
+    let body = html! {
+        (back_link())
+        span class="govuk-caption-l" { (text(r, "establishment").unwrap_or("")) }
+        h1 class="govuk-heading-l" { (name) }
+        @if let Some(s) = text(r, "description") { p class="govuk-body-l" { (s) } }
+        dl class="govuk-summary-list" {
+            @if let Some(v) = text(r, "department") { (summary_row("Department", html!{ (v) })) }
+            (summary_row("Capabilities", html!{ (strings(r, "capabilities").join(", ")) }))
+            @if let Some(v) = text(r, "access_clearance") { (summary_row("Access clearance", html!{ (v) })) }
+            @if let Some(v) = text(r, "status") { (summary_row("Status", html!{ (v) })) }
+            @if let Some(t) = text(location, "town") {
+                (summary_row("Location", html!{ (t) @if let Some(g) = text(location, "region") { ", " (g) } }))
+            }
+            @if !strings(r, "contacts").is_empty() {
+                (summary_row("Contacts", html!{
+                    @for (i, c) in strings(r, "contacts").iter().enumerate() {
+                        @if i > 0 { ", " }
+                        a class="govuk-link" href=(record_href(Kind::Member, c)) { (c) }
+                    }
+                }))
+            }
+            @if let Some(m) = text(r, "marking") { (summary_row("Marking", html!{ (m) })) }
+        }
+    };
+    (name, body)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Muster
+
+/// The muster form's fields, as submitted (all text, so a bad value can be shown back).
+#[derive(Debug, Default, Clone)]
+struct MusterForm {
+    need: String,
+    skills: String,
+    clearance: String,
+    availability: String,
+    near: String,
+    within_km: String,
+    team_size: String,
+    max_per_department: String,
+    facility_capabilities: String,
+    exclude: String,
+}
+
+impl MusterForm {
+    fn from_query(raw: Option<&str>) -> (MusterForm, bool) {
+        let mut form = MusterForm::default();
+        let mut submitted = false;
+        for (key, value) in query_pairs(raw) {
+            submitted = true;
+            let slot = match key.as_str() {
+                "need" => &mut form.need,
+                "skills" => &mut form.skills,
+                "clearance" => &mut form.clearance,
+                "availability" => &mut form.availability,
+                "near" => &mut form.near,
+                "within_km" => &mut form.within_km,
+                "team_size" => &mut form.team_size,
+                "max_per_department" => &mut form.max_per_department,
+                "facility_capabilities" => &mut form.facility_capabilities,
+                "exclude" => &mut form.exclude,
+                _ => continue,
+            };
+            *slot = value;
+        }
+        (form, submitted)
+    }
+
+    fn query(&self) -> String {
+        let pairs: Vec<(String, String)> = [
+            ("need", &self.need),
+            ("skills", &self.skills),
+            ("clearance", &self.clearance),
+            ("availability", &self.availability),
+            ("near", &self.near),
+            ("within_km", &self.within_km),
+            ("team_size", &self.team_size),
+            ("max_per_department", &self.max_per_department),
+            ("facility_capabilities", &self.facility_capabilities),
+            ("exclude", &self.exclude),
+        ]
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        encode(&pairs)
+    }
+
+    /// The API body; errors name the form field.
+    fn body(&self) -> std::result::Result<MusterBody, FieldError> {
+        let list = |text: &str| -> Vec<String> {
+            text.split([',', '\n'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        let number =
+            |text: &str, id: &str, what: &str| -> std::result::Result<Option<u64>, FieldError> {
+                let text = text.trim();
+                if text.is_empty() {
+                    return Ok(None);
+                }
+                text.parse::<u64>().map(Some).map_err(|_| FieldError {
+                    id: id.into(),
+                    message: format!("{what} must be a whole number"),
+                })
+            };
+        let mut skills = Vec::new();
+        for line in self.skills.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            // "Skill, 3" or "Skill: expert" sets the minimum level
+            let (skill, level) = match line.rsplit_once([',', ':']) {
+                Some((s, l)) if Level::parse(l).is_some() => (s.trim(), Some(l.trim())),
+                _ => (line, None),
+            };
+            skills.push(SkillBody {
+                skill: skill.to_string(),
+                min_level: level.map(|l| Value::String(l.to_string())),
+            });
+        }
+        let near = if self.near.trim().is_empty() {
+            None
+        } else {
+            let parsed = self.near.split_once(',').and_then(|(a, b)| {
+                Some(Point {
+                    lat: a.trim().parse().ok()?,
+                    lon: b.trim().parse().ok()?,
+                })
+            });
+            Some(parsed.ok_or_else(|| FieldError {
+                id: "near".into(),
+                message: "Choose a place from the list".into(),
+            })?)
+        };
+        let within_km = if self.within_km.trim().is_empty() {
+            None
+        } else {
+            Some(
+                self.within_km
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|_| FieldError {
+                        id: "within_km".into(),
+                        message: "Distance must be a number of kilometres, like 150".into(),
+                    })?,
+            )
+        };
+        let optional = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+        Ok(MusterBody {
+            need: optional(&self.need),
+            skills,
+            clearance: optional(&self.clearance),
+            availability: optional(&self.availability),
+            near,
+            within_km,
+            team_size: number(&self.team_size, "team_size", "Team size")?,
+            max_per_department: number(
+                &self.max_per_department,
+                "max_per_department",
+                "People per department",
+            )?,
+            departments: Vec::new(),
+            facility_capabilities: list(&self.facility_capabilities),
+            exclude: list(&self.exclude),
+        })
+    }
+}
+
+const MUSTER_FIELDS: &[&str] = &[
+    "need",
+    "skills",
+    "clearance",
+    "availability",
+    "near",
+    "within_km",
+    "team_size",
+    "max_per_department",
+    "facility_capabilities",
+    "exclude",
+];
+
+async fn run_muster(
+    state: &AppState,
+    caller: &Caller,
+    form: &MusterForm,
+) -> std::result::Result<MusterAnswer, std::result::Result<FieldError, Error>> {
+    let body = form.body().map_err(Ok)?;
+    let index = state.index.clone();
+    let marking = caller.max_marking;
+    let outcome = tokio::task::spawn_blocking(move || {
+        let request = MusterRequest::from_body(body, &index, marking, today())?;
+        crate::muster::muster(&index, &request)
+    })
+    .await
+    .map_err(|e| Err(Error::Io(std::io::Error::other(e))))?;
+    outcome.map_err(|e| match field_error(&e, MUSTER_FIELDS) {
+        Some(fe) => Ok(fe),
+        None => Err(e),
+    })
+}
+
+async fn muster_page(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let (form, submitted) = MusterForm::from_query(raw.as_deref());
+    let mut errors = Vec::new();
+    let mut answer = None;
+    if submitted {
+        match run_muster(&state, &caller, &form).await {
+            Ok(a) => answer = Some(a),
+            Err(Ok(fe)) => errors.push(fe),
+            Err(Err(e)) => return internal_error(&state, &caller, &e),
+        }
+    }
+    let title = if !errors.is_empty() {
+        "Error: Assemble a team"
+    } else if answer.is_some() {
+        "Your team – Assemble a team"
+    } else {
+        "Assemble a team"
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    page_response(
+        status,
+        layout(
+            &state,
+            Some(&caller),
+            title,
+            Nav::Muster,
+            muster_markup(&form, &errors, answer.as_ref()),
+        ),
+    )
+}
+
+async fn muster_csv(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let (form, _) = MusterForm::from_query(raw.as_deref());
+    match run_muster(&state, &caller, &form).await {
+        Ok(answer) => match crate::muster::to_csv(&answer) {
+            Ok(sheet) => (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"muster-team.csv\"",
+                    ),
+                ],
+                sheet,
+            )
+                .into_response(),
+            Err(e) => internal_error(&state, &caller, &e),
+        },
+        Err(Ok(_)) => Redirect::to(&format!("/muster?{}", form.query())).into_response(),
+        Err(Err(e)) => internal_error(&state, &caller, &e),
+    }
+}
+
+fn textarea(
+    id: &str,
+    label: &str,
+    hint: &str,
+    value: &str,
+    rows: u32,
+    errors: &[FieldError],
+) -> Markup {
+    html! {
+        div class=(group_class(errors, id)) {
+            label class="govuk-label govuk-label--s" for=(id) { (label) }
+            div id=(format!("{id}-hint")) class="govuk-hint" { (hint) }
+            (error_message(errors, id))
+            textarea class="govuk-textarea" id=(id) name=(id) rows=(rows)
+                aria-describedby=[described_by(errors, id, true)] { (value) }
+        }
+    }
+}
+
+fn text_input(
+    id: &str,
+    label: &str,
+    hint: &str,
+    value: &str,
+    width: &str,
+    errors: &[FieldError],
+) -> Markup {
+    html! {
+        div class=(group_class(errors, id)) {
+            label class="govuk-label govuk-label--s" for=(id) { (label) }
+            @if !hint.is_empty() { div id=(format!("{id}-hint")) class="govuk-hint" { (hint) } }
+            (error_message(errors, id))
+            input class=(format!("govuk-input {width}")) id=(id) name=(id) type="text" value=(value)
+                aria-describedby=[described_by(errors, id, !hint.is_empty())];
+        }
+    }
+}
+
+fn muster_markup(
+    form: &MusterForm,
+    errors: &[FieldError],
+    answer: Option<&MusterAnswer>,
+) -> Markup {
+    let clearance_options: Vec<(String, String)> =
+        std::iter::once((String::new(), "Any".to_string()))
+            .chain(
+                Clearance::ALL
+                    .iter()
+                    .skip(1)
+                    .map(|c| (c.as_str().to_string(), format!("{c} or higher, in date"))),
+            )
+            .collect();
+    let availability_options: Vec<(String, String)> = [
+        ("", "Within a month (anyone not unavailable)"),
+        ("now", "Now"),
+        ("24h", "Within 24 hours"),
+        ("week", "Within a week"),
+    ]
+    .iter()
+    .map(|(v, t)| (v.to_string(), t.to_string()))
+    .collect();
+    let near_options: Vec<(String, String)> = std::iter::once((String::new(), "Anywhere".into()))
+        .chain(places())
+        .collect();
+    html! {
+        (error_summary(errors))
+        div class="govuk-grid-row" {
+            div class="govuk-grid-column-two-thirds" {
+                h1 class="govuk-heading-l" { "Assemble a team" }
+                p class="govuk-body" {
+                    "Describe the need and the skills it takes. Muster chooses cleared, available people who cover every skill, "
+                    "from more than one department where it can, and says plainly what it cannot cover."
+                }
+                form method="get" action="/muster" novalidate {
+                    (textarea("need", "What is the emergency?", "Skills are worked out from this if you do not list them below", &form.need, 3, errors))
+                    (textarea("skills", "Skills needed", "One a line. Add a minimum level after a comma, for example: epidemiological modelling, 3", &form.skills, 4, errors))
+                    (select("clearance", "Security clearance", &clearance_options, &form.clearance, errors))
+                    (select("availability", "Available", &availability_options, &form.availability, errors))
+                    (select("near", "Near", &near_options, &form.near, errors))
+                    (text_input("within_km", "Within (km)", "", &form.within_km, "govuk-input--width-5", errors))
+                    (text_input("team_size", "Team size", "Default 5", &form.team_size, "govuk-input--width-3", errors))
+                    (text_input("max_per_department", "Most people from one department", "Leave blank for no limit", &form.max_per_department, "govuk-input--width-3", errors))
+                    (text_input("facility_capabilities", "Facility capabilities needed", "Separate with commas, for example CL3", &form.facility_capabilities, "govuk-input--width-20", errors))
+                    (text_input("exclude", "Leave out these people", "Their ids, separated with commas", &form.exclude, "govuk-input--width-20", errors))
+                    button type="submit" class="govuk-button" data-module="govuk-button" { "Assemble team" }
+                }
+            }
+        }
+        @if let Some(answer) = answer {
+            (muster_answer_markup(form, answer))
+        }
+    }
+}
+
+fn muster_answer_markup(form: &MusterForm, answer: &MusterAnswer) -> Markup {
+    html! {
+        div id="muster-results" {
+            h2 class="govuk-heading-l" { "Your team" }
+            @if !answer.inferred_skills.is_empty() {
+                div class="govuk-inset-text" {
+                    "Skills worked out from the need: " (answer.inferred_skills.join(", ")) "."
+                }
+            }
+            p class="govuk-body" {
+                a class="govuk-link" href=(format!("/muster.csv?{}", form.query())) download="muster-team.csv" {
+                    "Download the contact sheet (CSV)"
+                }
+            }
+            @if answer.team.is_empty() {
+                p class="govuk-body" { "Nobody you can see meets every constraint." }
+            } @else {
+                table class="govuk-table" {
+                    caption class="govuk-table__caption govuk-table__caption--m" { (answer.team.len()) " people" }
+                    thead class="govuk-table__head" {
+                        tr class="govuk-table__row" {
+                            th scope="col" class="govuk-table__header" { "Name" }
+                            th scope="col" class="govuk-table__header" { "Covers" }
+                            th scope="col" class="govuk-table__header" { "Why" }
+                        }
+                    }
+                    tbody class="govuk-table__body" {
+                        @for m in &answer.team {
+                            tr class="govuk-table__row" {
+                                td class="govuk-table__cell" {
+                                    a class="govuk-link" href=(record_href(Kind::Member, &m.id)) { (m.name) }
+                                    br;
+                                    span class="govuk-body-s" { (m.department.as_deref().unwrap_or("")) }
+                                    @if let Some(e) = m.contact.get("email").and_then(Value::as_str) {
+                                        br;
+                                        a class="govuk-link govuk-body-s" href=(format!("mailto:{e}")) { (e) }
+                                    }
+                                }
+                                td class="govuk-table__cell" {
+                                    @for c in &m.covers {
+                                        strong class="govuk-tag govuk-tag--green" { (c.skill) " – level " (c.level) }
+                                        " "
+                                    }
+                                }
+                                td class="govuk-table__cell govuk-body-s" { (m.why) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !answer.uncovered.is_empty() {
+                h2 class="govuk-heading-m" { "Skills not covered" }
+                @for u in &answer.uncovered {
+                    div class="govuk-warning-text" {
+                        span class="govuk-warning-text__icon" aria-hidden="true" { "!" }
+                        strong class="govuk-warning-text__text" {
+                            span class="govuk-visually-hidden" { "Warning" }
+                            (u.skill) " (level " (u.min_level) " or above): " (u.reason) "."
+                        }
+                    }
+                    @if !u.alternatives.is_empty() {
+                        ul class="govuk-list govuk-list--bullet" {
+                            @for a in &u.alternatives {
+                                li {
+                                    "If you relax " strong { (a.relax.replace('_', " ")) } ": "
+                                    a class="govuk-link" href=(record_href(Kind::Member, &a.member.id)) { (a.member.name) }
+                                    " (" (a.member.department.as_deref().unwrap_or("")) "), " (a.detail)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if answer.alternates.iter().any(|a| !a.members.is_empty()) {
+                h2 class="govuk-heading-m" { "Backups" }
+                dl class="govuk-summary-list" {
+                    @for a in answer.alternates.iter().filter(|a| !a.members.is_empty()) {
+                        (summary_row(&a.skill, html! {
+                            @for (i, c) in a.members.iter().enumerate() {
+                                @if i > 0 { ", " }
+                                a class="govuk-link" href=(record_href(Kind::Member, &c.id)) { (c.name) }
+                                " (level " (c.level) ")"
+                            }
+                        }))
+                    }
+                }
+            }
+            @if !answer.facilities.is_empty() || !answer.facility_alternatives.is_empty() {
+                h2 class="govuk-heading-m" { "Facilities" }
+                ul class="govuk-list govuk-list--bullet" {
+                    @for f in &answer.facilities {
+                        li {
+                            a class="govuk-link" href=(record_href(Kind::Facility, &f.id)) { (f.name) }
+                            " – " (facts(Kind::Facility, f.department.as_deref(), &f.details, f.distance_km))
+                        }
+                    }
+                    @for f in &answer.facility_alternatives {
+                        li {
+                            "If you relax " (f.relax.replace('_', " ")) ": "
+                            a class="govuk-link" href=(record_href(Kind::Facility, &f.facility.id)) { (f.facility.name) }
+                            " – " (facts(Kind::Facility, f.facility.department.as_deref(), &f.facility.details, f.facility.distance_km))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign in
+
+#[derive(Debug, Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Only paths on this site, never another origin.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/"
+    }
+}
+
+fn sign_in_markup(next: &str, errors: &[FieldError]) -> Markup {
+    html! {
+        (error_summary(errors))
+        div class="govuk-grid-row" {
+            div class="govuk-grid-column-two-thirds" {
+                h1 class="govuk-heading-l" { "Sign in to Muster" }
+                p class="govuk-body" { "Muster holds information about people with security clearances. Sign in with the access key you were given." }
+                form method="post" action="/sign-in" novalidate {
+                    input type="hidden" name="next" value=(safe_next(next));
+                    div class=(group_class(errors, "key")) {
+                        label class="govuk-label govuk-label--s" for="key" { "Access key" }
+                        div id="key-hint" class="govuk-hint" { "It starts with mst_, or is a token from your department's sign-in system" }
+                        (error_message(errors, "key"))
+                        input class="govuk-input" id="key" name="key" type="password" autocomplete="current-password" spellcheck="false"
+                            aria-describedby=(described_by(errors, "key", true).unwrap_or_default());
+                    }
+                    button type="submit" class="govuk-button" data-module="govuk-button" { "Sign in" }
+                }
+            }
+        }
+    }
+}
+
+async fn sign_in_page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let next = query_pairs(raw.as_deref())
+        .into_iter()
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| "/".into());
+    page_response(
+        StatusCode::OK,
+        layout(
+            &state,
+            None,
+            "Sign in",
+            Nav::None,
+            sign_in_markup(&next, &[]),
+        ),
+    )
+}
+
+async fn sign_in(State(state): State<AppState>, Form(form): Form<SignInForm>) -> Response {
+    let key = form.key.trim();
+    let header = format!("Bearer {key}");
+    match state.auth.authenticate(Some(&header)) {
+        Ok(caller) if !key.is_empty() => {
+            if let Some(audit) = &state.audit {
+                audit.record(crate::access::AuditEntry {
+                    time: String::new(),
+                    subject: caller.subject.clone(),
+                    action: "POST /sign-in".into(),
+                    ids: Vec::new(),
+                    outcome: "ok".into(),
+                    request_id: None,
+                });
+            }
+            let cookie =
+                format!("{SESSION_COOKIE}={key}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200");
+            let mut response = Redirect::to(safe_next(&form.next)).into_response();
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        _ => {
+            if let Some(audit) = &state.audit {
+                audit.record(crate::access::AuditEntry {
+                    time: String::new(),
+                    subject: "-".into(),
+                    action: "POST /sign-in".into(),
+                    ids: Vec::new(),
+                    outcome: "denied: invalid token".into(),
+                    request_id: None,
+                });
+            }
+            let errors = [FieldError {
+                id: "key".into(),
+                message: "Enter a valid access key".into(),
+            }];
+            page_response(
+                StatusCode::UNAUTHORIZED,
+                layout(
+                    &state,
+                    None,
+                    "Error: Sign in",
+                    Nav::None,
+                    sign_in_markup(&form.next, &errors),
+                ),
+            )
+        }
+    }
+}
+
+async fn sign_out() -> Response {
+    let mut response = Redirect::to("/sign-in").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("muster_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    response
+}
+
+/// The key in the session cookie, if any.
+pub fn session_key(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assets
+
+macro_rules! assets {
+    ($($path:literal => $file:literal, $type:literal;)*) => {
+        fn asset_bytes(path: &str) -> Option<(&'static [u8], &'static str)> {
+            match path {
+                $($path => Some((include_bytes!($file), $type)),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+assets! {
+    "govuk-frontend.min.css" => "assets/govuk/govuk-frontend.min.css", "text/css; charset=utf-8";
+    "govuk-frontend.min.js" => "assets/govuk/govuk-frontend.min.js", "text/javascript; charset=utf-8";
+    "muster.css" => "assets/muster.css", "text/css; charset=utf-8";
+    "muster.js" => "assets/muster.js", "text/javascript; charset=utf-8";
+    "fonts/bold-affa96571d-v2.woff" => "assets/govuk/fonts/bold-affa96571d-v2.woff", "font/woff";
+    "fonts/bold-b542beb274-v2.woff2" => "assets/govuk/fonts/bold-b542beb274-v2.woff2", "font/woff2";
+    "fonts/light-94a07e06a1-v2.woff2" => "assets/govuk/fonts/light-94a07e06a1-v2.woff2", "font/woff2";
+    "fonts/light-f591b13f7d-v2.woff" => "assets/govuk/fonts/light-f591b13f7d-v2.woff", "font/woff";
+    "images/favicon.ico" => "assets/govuk/images/favicon.ico", "image/x-icon";
+    "images/favicon.svg" => "assets/govuk/images/favicon.svg", "image/svg+xml";
+    "images/govuk-crest.svg" => "assets/govuk/images/govuk-crest.svg", "image/svg+xml";
+    "images/govuk-icon-180.png" => "assets/govuk/images/govuk-icon-180.png", "image/png";
+    "images/govuk-icon-192.png" => "assets/govuk/images/govuk-icon-192.png", "image/png";
+    "images/govuk-icon-512.png" => "assets/govuk/images/govuk-icon-512.png", "image/png";
+    "images/govuk-icon-mask.svg" => "assets/govuk/images/govuk-icon-mask.svg", "image/svg+xml";
+}
+
+async fn asset(Path(path): Path<String>) -> Response {
+    match asset_bytes(&path) {
+        Some((bytes, content_type)) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::tests::{secured, secured_with, send};
+    use crate::http::{HttpConfig, router};
+    use axum::body::Body;
+    use axum::http::{Method, Request};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    async fn with_cookie(
+        app: &Router,
+        method: Method,
+        uri: &str,
+        key: &str,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
+        let response = app
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .method(method)
+                    .uri(uri)
+                    .header(
+                        header::COOKIE,
+                        format!("theme=dark; {SESSION_COOKIE}={key}"),
+                    )
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(
+                        "{\"id\":\"m-new\",\"name\":\"New\",\"department\":\"Dstl\"}",
+                    ))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn pages_need_signing_in_and_the_cookie_only_reads() {
+        let s = secured(None);
+        let (status, headers, _) = send(&s.app, Method::GET, "/?q=bayesian", None, "").await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            headers[header::LOCATION],
+            "/sign-in?next=%2F%3Fq%3Dbayesian"
+        );
+        let (status, _, _) = send(&s.app, Method::GET, "/assets/muster.js", None, "").await;
+        assert_eq!(status, StatusCode::OK, "assets are public");
+        let (status, _, page) = with_cookie(&s.app, Method::GET, "/?q=bayesian", &s.reader).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("Erin Expert"), "{page}");
+        assert!(
+            !page.contains("Local demo mode"),
+            "no demo banner with tokens"
+        );
+        let (status, _, _) = with_cookie(&s.app, Method::GET, "/v1/experts", &s.reader).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "the page's own API calls read with the cookie"
+        );
+        // a cookie never authorises a write, whoever it belongs to
+        let (status, _, _) = with_cookie(&s.app, Method::PUT, "/v1/experts/m-new", &s.editor).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _, _) = with_cookie(&s.app, Method::GET, "/people/m-secret", &s.reader).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _, page) =
+            with_cookie(&s.app, Method::GET, "/people/m-secret", &s.sensitive_reader).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("Sam Sensitive"));
+    }
+
+    #[tokio::test]
+    async fn signing_in_sets_a_strict_http_only_cookie_and_only_returns_to_this_site() {
+        let s = secured(None);
+        let form = |key: &str, next: &str| {
+            let mut f = form_urlencoded::Serializer::new(String::new());
+            f.append_pair("key", key).append_pair("next", next);
+            f.finish()
+        };
+        let post = |body: String| {
+            let app = s.app.clone();
+            async move {
+                app.oneshot(
+                    Request::builder()
+                        .method(Method::POST)
+                        .uri("/sign-in")
+                        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(Body::from(body))
+                        .unwrap(),
+                )
+                .await
+                .unwrap()
+            }
+        };
+        let response = post(form(&s.reader, "/muster")).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()[header::LOCATION], "/muster");
+        let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+        assert!(cookie.starts_with(&format!("{SESSION_COOKIE}={}", s.reader)));
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+        let response = post(form(&s.reader, "//evil.example/")).await;
+        assert_eq!(response.headers()[header::LOCATION], "/");
+        let response = post(form("mst_nope_nope", "/")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(response.headers().get(header::SET_COOKIE).is_none());
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(String::from_utf8_lossy(&body).contains("govuk-error-summary"));
+    }
+
+    #[tokio::test]
+    async fn every_value_from_records_is_escaped() {
+        let hostile = crate::ingest::parse_json_line(
+            Kind::Member,
+            r#"{"id":"m-x","name":"<script>alert(1)</script>","department":"Dstl","role":"<b>boss</b>","summary":"Bayesian <img src=x onerror=alert(2)> work","skills":[{"name":"Bayesian statistics","level":3}]}"#,
+        )
+        .unwrap()
+        .record;
+        let s = secured_with(&[hostile], None);
+        for uri in [
+            "/?q=bayesian",
+            "/people/m-x",
+            "/muster?skills=bayesian+statistics",
+        ] {
+            let (status, _, page) = with_cookie(&s.app, Method::GET, uri, &s.reader).await;
+            assert_eq!(status, StatusCode::OK, "{uri}");
+            assert!(!page.contains("<script>alert"), "{uri}");
+            assert!(!page.contains("<img src=x"), "{uri}");
+            assert!(!page.contains("<b>boss"), "{uri}");
+            assert!(
+                page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+                "{uri}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn demo_mode_says_so_and_bad_filters_get_an_error_summary() {
+        let app = router(
+            AppState::new(crate::search::tests::small_index(), HttpConfig::default()).unwrap(),
+        );
+        let (status, headers, page) =
+            send(&app, Method::GET, "/?q=bayes&min_level=3", None, "").await;
+        assert!(page.contains("Local demo mode"));
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(page.contains("govuk-error-summary"));
+        assert!(
+            page.contains("href=\"#min_level\""),
+            "the summary links to the field"
+        );
+        assert!(page.contains("<title>Error: "));
+        assert!(
+            headers[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .contains("default-src 'self'")
+        );
+    }
 }
