@@ -462,9 +462,10 @@ mod tests {
     fn wrong_unknown_malformed_and_missing_tokens_are_refused() {
         let (key, stored) = create_key("x", Role::Editor, Marking::Official);
         let auth = Authenticator::new(KeyFile { keys: vec![stored] }, None);
+        // the same key with its last character changed (to one it is not)
         let mut wrong = key.clone();
-        wrong.pop();
-        wrong.push('0');
+        let last = wrong.pop().unwrap();
+        wrong.push(if last == '0' { '1' } else { '0' });
         for header in [
             format!("Bearer {wrong}"),
             "Bearer mst_nope_abc".into(),
