@@ -43,5 +43,6 @@ pub mod search;
 pub mod suggest;
 pub mod taxonomy;
 pub mod text;
+pub mod workload;
 
 pub use error::{Error, Result};

@@ -1,0 +1,344 @@
+//! Scale: the whole pipeline at 10k, 100k and 1M members on this machine, one table.
+//!
+//! For each size (`MUSTER_SCALE_SIZES`, default `10000,100000,1000000`) it runs the real binary:
+//! `muster generate` (seed 42, one case study per 10 members), `muster index` (wall time,
+//! records/s, peak RSS, size on disk), `muster serve` (start-up time on the existing index, RSS
+//! idle and under load), then the fixed query mix of [`muster::workload`] in-process and over
+//! HTTP at concurrency 1 and 16, and the emergency musters. The HTTP load goes to 127.0.0.1 only,
+//! over keep-alive connections, bounded by a request count and a time limit.
+//!
+//! Run: `cargo bench --bench scale` (CI runs `MUSTER_SCALE_SIZES=10000` once to prove it works).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use muster::access::Caller;
+use muster::http::api::{parse_search, query_pairs, today};
+use muster::index::open;
+use muster::model::Kind;
+use muster::muster::{MusterRequest, muster};
+use muster::search::search;
+use muster::taxonomy::Taxonomy;
+use muster::workload::{MUSTERS, QUERIES, percentile};
+
+const MUSTER: &str = env!("CARGO_BIN_EXE_muster");
+
+/// Latency summary of one run: p50, p95, p99 (ms) and requests per second.
+struct Run {
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    per_second: f64,
+}
+
+impl Run {
+    fn of(mut times: Vec<f64>, wall: f64) -> Run {
+        times.sort_by(|a, b| a.total_cmp(b));
+        Run {
+            p50: percentile(&times, 0.5),
+            p95: percentile(&times, 0.95),
+            p99: percentile(&times, 0.99),
+            per_second: times.len() as f64 / wall,
+        }
+    }
+
+    fn row(&self, what: &str) {
+        println!(
+            "  {what:<34} p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  {:>8.0} /s",
+            self.p50, self.p95, self.p99, self.per_second
+        );
+    }
+}
+
+/// Runs a command to completion; its wall time and peak RSS (MiB), read from the kernel's
+/// high-water mark (`VmHWM`) while it runs.
+fn run_measured(command: &mut Command) -> (f64, f64) {
+    let started = Instant::now();
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut peak_kb = 0.0f64;
+    let status = loop {
+        if let Some(kb) = proc_status_kb(child.id(), "VmHWM:") {
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{command:?} failed");
+    (started.elapsed().as_secs_f64(), peak_kb / 1024.0)
+}
+
+fn proc_status_kb(pid: u32, key: &str) -> Option<f64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    proc_status_kb(pid, "VmRSS:").map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Connection {
+    reader: BufReader<TcpStream>,
+}
+
+impl Connection {
+    fn open(address: SocketAddr) -> Connection {
+        let stream = TcpStream::connect(address).expect("connect");
+        stream.set_nodelay(true).ok();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+        Connection {
+            reader: BufReader::new(stream),
+        }
+    }
+
+    /// GET `path`; the status.
+    fn get(&mut self, path: &str) -> u16 {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        self.reader
+            .get_mut()
+            .write_all(request.as_bytes())
+            .expect("send");
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("status line");
+        let status = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).expect("header");
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).expect("body");
+        status
+    }
+}
+
+/// `requests` GETs of the query mix over `concurrency` connections, stopping at `limit`.
+fn http_load(address: SocketAddr, concurrency: usize, requests: usize, limit: Duration) -> Run {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let next = next.clone();
+            std::thread::spawn(move || {
+                let mut connection = Connection::open(address);
+                let mut times = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= requests || started.elapsed() > limit {
+                        break;
+                    }
+                    let path = format!("/v1/experts?{}", QUERIES[i % QUERIES.len()]);
+                    let t = Instant::now();
+                    let status = connection.get(&path);
+                    assert_eq!(status, 200, "{path}");
+                    times.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+                times
+            })
+        })
+        .collect();
+    let times: Vec<f64> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("worker"))
+        .collect();
+    Run::of(times, started.elapsed().as_secs_f64())
+}
+
+/// The query mix in-process on `threads` threads, `rounds` times over.
+fn in_process(index: &muster::index::MusterIndex, threads: usize, rounds: usize) -> Run {
+    let caller = Caller::demo();
+    let requests: Vec<_> = QUERIES
+        .iter()
+        .map(|q| {
+            parse_search(Some(Kind::Member), &query_pairs(Some(q)), &caller, today())
+                .expect("valid query")
+        })
+        .collect();
+    let started = Instant::now();
+    let times: Vec<f64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let requests = &requests;
+                scope.spawn(move || {
+                    let mut times = Vec::new();
+                    for _ in 0..rounds {
+                        for r in requests {
+                            let t = Instant::now();
+                            search(index, r).expect("search");
+                            times.push(t.elapsed().as_secs_f64() * 1000.0);
+                        }
+                    }
+                    times
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    Run::of(times, started.elapsed().as_secs_f64())
+}
+
+fn measure(members: usize) {
+    println!("\n== {members} members");
+    let work = tempfile::tempdir().expect("temp dir");
+    let data = work.path().join("data");
+    let index_dir = work.path().join("index");
+    let (generated, _) = run_measured(
+        Command::new(MUSTER)
+            .args([
+                "generate",
+                "--seed",
+                "42",
+                "--case-studies-per-member",
+                "0.1",
+            ])
+            .arg("--members")
+            .arg(members.to_string())
+            .arg("--out")
+            .arg(&data),
+    );
+    let records = members + members / 10 + 89;
+    println!("  generate                           {generated:.1} s");
+    let (seconds, peak) = run_measured(
+        Command::new(MUSTER)
+            .arg("index")
+            .arg("--data")
+            .arg(&data)
+            .arg("--index")
+            .arg(&index_dir),
+    );
+    println!(
+        "  index                              {seconds:.1} s, {:.0} records/s, peak RSS {peak:.0} MiB, {:.0} MiB on disk",
+        records as f64 / seconds,
+        dir_size(&index_dir) as f64 / (1024.0 * 1024.0)
+    );
+
+    let index = open(&index_dir, Taxonomy::builtin()).expect("open");
+    let rounds = (200_000 / members).clamp(3, 50);
+    in_process(&index, 1, 1); // warm up
+    in_process(&index, 1, rounds).row("search in-process, concurrency 1");
+    in_process(&index, 16, rounds.div_ceil(4)).row("search in-process, concurrency 16");
+    let musters: Vec<MusterRequest> = MUSTERS
+        .iter()
+        .map(|m| {
+            MusterRequest::from_body(
+                serde_json::from_str(m).expect("muster body"),
+                &index,
+                Caller::demo().max_marking,
+                today(),
+            )
+            .expect("valid muster")
+        })
+        .collect();
+    let started = Instant::now();
+    let mut times = Vec::new();
+    for _ in 0..rounds.min(10) {
+        for m in &musters {
+            let t = Instant::now();
+            muster(&index, m).expect("muster");
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    Run::of(times, started.elapsed().as_secs_f64()).row("muster in-process");
+    drop(index);
+
+    let started = Instant::now();
+    let mut server = Command::new(MUSTER)
+        .arg("serve")
+        .arg("--index")
+        .arg(&index_dir)
+        .args(["--bind", "127.0.0.1:0", "--timeout-secs", "30"])
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut lines = BufReader::new(server.stderr.take().expect("stderr")).lines();
+    let address: SocketAddr = loop {
+        let line = lines
+            .next()
+            .expect("serve said where it listens")
+            .expect("line");
+        if let Some(rest) = line.strip_prefix("Muster is serving on http://") {
+            break rest.trim().parse().expect("address");
+        }
+    };
+    let startup = started.elapsed().as_secs_f64();
+    std::thread::spawn(move || lines.for_each(drop));
+    std::thread::sleep(Duration::from_millis(300));
+    println!(
+        "  serve start-up                     {:.0} ms, RSS idle {:.0} MiB",
+        startup * 1000.0,
+        rss_mib(server.id())
+    );
+    http_load(address, 1, QUERIES.len(), Duration::from_secs(10)); // warm up
+    let limit = Duration::from_secs(30);
+    http_load(address, 1, 400, limit).row("search over HTTP, concurrency 1");
+    http_load(address, 16, 4000, limit).row("search over HTTP, concurrency 16");
+    println!(
+        "  RSS after load                     {:.0} MiB",
+        rss_mib(server.id())
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is accepted
+    let sizes: Vec<usize> = std::env::var("MUSTER_SCALE_SIZES")
+        .unwrap_or_else(|_| "10000,100000,1000000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    println!(
+        "scale bench on {} cores (release build of the real binary)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    for members in sizes {
+        measure(members);
+    }
+}
