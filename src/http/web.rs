@@ -39,9 +39,9 @@ const PAGE_SIZE: usize = 10;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(search_page))
-        .route("/people/{id}", get(person_page))
-        .route("/case-studies/{id}", get(case_study_page))
-        .route("/facilities/{id}", get(facility_page))
+        .route("/people/{id}", get(record_page_at))
+        .route("/case-studies/{id}", get(record_page_at))
+        .route("/facilities/{id}", get(record_page_at))
         .route("/muster", get(muster_page))
         .route("/muster.csv", get(muster_csv))
         .route("/sign-in", get(sign_in_page).post(sign_in))
@@ -975,28 +975,19 @@ async fn record_page(state: AppState, caller: Caller, kind: Kind, id: String) ->
     )
 }
 
-async fn person_page(
+/// `/people/{id}`, `/case-studies/{id}` and `/facilities/{id}`: the kind comes from the route.
+async fn record_page_at(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    matched: axum::extract::MatchedPath,
     Path(id): Path<String>,
 ) -> Response {
-    record_page(state, caller, Kind::Member, id).await
-}
-
-async fn case_study_page(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-) -> Response {
-    record_page(state, caller, Kind::CaseStudy, id).await
-}
-
-async fn facility_page(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-) -> Response {
-    record_page(state, caller, Kind::Facility, id).await
+    let kind = match matched.as_str().split('/').nth(1) {
+        Some("case-studies") => Kind::CaseStudy,
+        Some("facilities") => Kind::Facility,
+        _ => Kind::Member,
+    };
+    record_page(state, caller, kind, id).await
 }
 
 fn back_link() -> Markup {
@@ -1846,6 +1837,22 @@ mod tests {
             with_cookie(&s.app, Method::GET, "/people/m-secret", &s.sensitive_reader).await;
         assert_eq!(status, StatusCode::OK);
         assert!(page.contains("Sam Sensitive"));
+        let (status, _, page) =
+            with_cookie(&s.app, Method::GET, "/case-studies/cs-1", &s.reader).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("Volcanic ash dispersion forecasting"));
+        let (status, _, _) =
+            with_cookie(&s.app, Method::GET, "/facilities/f-secret", &s.reader).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _, page) = with_cookie(
+            &s.app,
+            Method::GET,
+            "/facilities/f-secret",
+            &s.sensitive_reader,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("Quiet Harbour blast chamber"));
     }
 
     #[tokio::test]
