@@ -114,6 +114,32 @@ impl AppState {
         self
     }
 
+    /// Appends an entry to the audit log, if there is one, on the blocking pool: each entry is
+    /// synced to disk before this returns, without holding up the async runtime.
+    pub async fn audit_event(
+        &self,
+        subject: String,
+        action: String,
+        ids: Vec<String>,
+        outcome: String,
+        request_id: Option<String>,
+    ) {
+        let Some(log) = self.audit.clone() else {
+            return;
+        };
+        let entry = AuditEntry {
+            time: String::new(),
+            subject,
+            action,
+            ids,
+            outcome,
+            request_id,
+        };
+        if let Err(e) = tokio::task::spawn_blocking(move || log.record(entry)).await {
+            tracing::error!(error = %e, "cannot write the audit log");
+        }
+    }
+
     /// The current typeahead index.
     pub fn suggestions(&self) -> Arc<crate::suggest::SuggestIndex> {
         match self.suggest.read() {
@@ -246,16 +272,13 @@ async fn identify(State(state): State<AppState>, mut request: Request, next: Nex
         .and_then(|v| v.to_str().ok())
         .or(cookie.as_deref());
     let deny = |subject: &str, outcome: &str| {
-        if let Some(audit) = &state.audit {
-            audit.record(AuditEntry {
-                time: String::new(),
-                subject: subject.to_string(),
-                action: action.clone(),
-                ids: Vec::new(),
-                outcome: outcome.to_string(),
-                request_id: request_id.clone(),
-            });
-        }
+        state.audit_event(
+            subject.to_string(),
+            action.clone(),
+            Vec::new(),
+            outcome.to_string(),
+            request_id.clone(),
+        )
     };
     let caller = match state.auth.authenticate(header) {
         Ok(caller) => caller,
@@ -277,7 +300,8 @@ async fn identify(State(state): State<AppState>, mut request: Request, next: Nex
                     AuthFailure::Missing => "denied: no token",
                     AuthFailure::Invalid => "denied: invalid token",
                 },
-            );
+            )
+            .await;
             // the same answer whatever was wrong, so it tells an attacker nothing
             let mut response = api::Problem::new(
                 StatusCode::UNAUTHORIZED,
@@ -292,14 +316,14 @@ async fn identify(State(state): State<AppState>, mut request: Request, next: Nex
         }
     };
     if (path == "/metrics" || path == "/v1/audit") && caller.role < Role::Admin {
-        deny(&caller.subject, "denied: admin role required");
+        deny(&caller.subject, "denied: admin role required").await;
         return api::Problem::new(StatusCode::FORBIDDEN, "this needs the admin role")
             .into_response();
     }
     if let Some(limiter) = &state.limiter
         && let Err(retry_after) = limiter.check(&caller.subject)
     {
-        deny(&caller.subject, "denied: rate limited");
+        deny(&caller.subject, "denied: rate limited").await;
         let mut response = api::Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!("too many requests for this token; retry after {retry_after} s"),
@@ -659,11 +683,15 @@ pub(crate) mod tests {
         if let Some(token) = token {
             builder = builder.header("authorization", format!("Bearer {token}"));
         }
-        let response = app
-            .clone()
-            .oneshot(builder.body(Body::from(body.to_string())).unwrap())
-            .await
-            .unwrap();
+        respond(app, builder.body(Body::from(body.to_string())).unwrap()).await
+    }
+
+    /// Runs one request through the app: status, headers and body text.
+    pub(crate) async fn respond(
+        app: &Router,
+        request: Request,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
+        let response = app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.into_body().collect().await.unwrap().to_bytes();

@@ -1649,16 +1649,15 @@ async fn sign_in(State(state): State<AppState>, Form(form): Form<SignInForm>) ->
     let header = format!("Bearer {key}");
     match state.auth.authenticate(Some(&header)) {
         Ok(caller) if !key.is_empty() => {
-            if let Some(audit) = &state.audit {
-                audit.record(crate::access::AuditEntry {
-                    time: String::new(),
-                    subject: caller.subject.clone(),
-                    action: "POST /sign-in".into(),
-                    ids: Vec::new(),
-                    outcome: "ok".into(),
-                    request_id: None,
-                });
-            }
+            state
+                .audit_event(
+                    caller.subject.clone(),
+                    "POST /sign-in".into(),
+                    Vec::new(),
+                    "ok".into(),
+                    None,
+                )
+                .await;
             let cookie =
                 format!("{SESSION_COOKIE}={key}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200");
             let mut response = Redirect::to(safe_next(&form.next)).into_response();
@@ -1668,16 +1667,15 @@ async fn sign_in(State(state): State<AppState>, Form(form): Form<SignInForm>) ->
             response
         }
         _ => {
-            if let Some(audit) = &state.audit {
-                audit.record(crate::access::AuditEntry {
-                    time: String::new(),
-                    subject: "-".into(),
-                    action: "POST /sign-in".into(),
-                    ids: Vec::new(),
-                    outcome: "denied: invalid token".into(),
-                    request_id: None,
-                });
-            }
+            state
+                .audit_event(
+                    "-".into(),
+                    "POST /sign-in".into(),
+                    Vec::new(),
+                    "denied: invalid token".into(),
+                    None,
+                )
+                .await;
             let errors = [FieldError {
                 id: "key".into(),
                 message: "Enter a valid access key".into(),
@@ -1767,7 +1765,7 @@ async fn asset(Path(path): Path<String>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::tests::{secured, secured_with, send};
+    use crate::http::tests::{respond, secured, secured_with, send};
     use crate::http::{HttpConfig, router};
     use axum::body::Body;
     use axum::http::{Method, Request};
@@ -1780,28 +1778,19 @@ mod tests {
         uri: &str,
         key: &str,
     ) -> (StatusCode, axum::http::HeaderMap, String) {
-        let response = app
-            .clone()
-            .oneshot(
-                Request::builder()
-                    .method(method)
-                    .uri(uri)
-                    .header(
-                        header::COOKIE,
-                        format!("theme=dark; {SESSION_COOKIE}={key}"),
-                    )
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .body(Body::from(
-                        "{\"id\":\"m-new\",\"name\":\"New\",\"department\":\"Dstl\"}",
-                    ))
-                    .unwrap(),
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(
+                header::COOKIE,
+                format!("theme=dark; {SESSION_COOKIE}={key}"),
             )
-            .await
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                "{\"id\":\"m-new\",\"name\":\"New\",\"department\":\"Dstl\"}",
+            ))
             .unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        (status, headers, String::from_utf8_lossy(&body).into_owned())
+        respond(app, request).await
     }
 
     #[tokio::test]

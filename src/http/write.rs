@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::api::{Problem, query_pairs};
-use crate::access::{AuditEntry, Caller, Role};
+use crate::access::{Caller, Role};
 use crate::index::{Change, RecordWriter};
 use crate::ingest::{Loader, Report};
 use crate::model::{Kind, Marking, Record};
@@ -71,7 +71,7 @@ fn path_name(kind: Kind) -> &'static str {
 }
 
 /// The writer, once the caller is known to be allowed to write.
-fn writer_for(
+async fn writer_for(
     state: &AppState,
     caller: &Caller,
     action: &str,
@@ -83,7 +83,8 @@ fn writer_for(
             action,
             Vec::new(),
             "denied: editor role required",
-        );
+        )
+        .await;
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
             "writing records needs the editor role",
@@ -97,17 +98,16 @@ fn writer_for(
     })
 }
 
-fn audit(state: &AppState, caller: &Caller, action: &str, ids: Vec<String>, outcome: &str) {
-    if let Some(log) = &state.audit {
-        log.record(AuditEntry {
-            time: String::new(),
-            subject: caller.subject.clone(),
-            action: action.to_string(),
+async fn audit(state: &AppState, caller: &Caller, action: &str, ids: Vec<String>, outcome: &str) {
+    state
+        .audit_event(
+            caller.subject.clone(),
+            action.to_string(),
             ids,
-            outcome: outcome.to_string(),
-            request_id: None,
-        });
-    }
+            outcome.to_string(),
+            None,
+        )
+        .await;
 }
 
 /// Whether `caller` may write `record`: not above the token's marking, and not over a stored
@@ -190,7 +190,7 @@ pub async fn put_record(
 ) -> Result<Response, Problem> {
     let kind = kind_of(&matched);
     let action = format!("PUT /v1/{}/{id}", path_name(kind));
-    let writer = writer_for(&state, &caller, &action)?;
+    let writer = writer_for(&state, &caller, &action).await?;
     let mut object = match serde_json::from_slice::<serde_json::Value>(&body) {
         Ok(serde_json::Value::Object(map)) => map,
         Ok(_) => {
@@ -267,11 +267,12 @@ pub async fn put_record(
                 &action,
                 vec![id],
                 &format!("rejected: {}", problem.detail),
-            );
+            )
+            .await;
             return Err(problem);
         }
         Err(problem) => {
-            audit(&state, &caller, &action, vec![id], "failed");
+            audit(&state, &caller, &action, vec![id], "failed").await;
             return Err(problem);
         }
     };
@@ -282,7 +283,8 @@ pub async fn put_record(
         &action,
         vec![id.clone()],
         &format!("ok: {outcome}"),
-    );
+    )
+    .await;
     let status = if existed {
         StatusCode::OK
     } else {
@@ -314,7 +316,7 @@ pub async fn delete_record(
 ) -> Result<StatusCode, Problem> {
     let kind = kind_of(&matched);
     let action = format!("DELETE /v1/{}/{id}", path_name(kind));
-    let writer = writer_for(&state, &caller, &action)?;
+    let writer = writer_for(&state, &caller, &action).await?;
     let state2 = state.clone();
     let wanted = id.clone();
     let result = blocking(move || {
@@ -331,7 +333,7 @@ pub async fn delete_record(
         Err(p) if p.status == 404 => "not found".to_string(),
         Err(_) => "failed".to_string(),
     };
-    audit(&state, &caller, &action, vec![id], &outcome);
+    audit(&state, &caller, &action, vec![id], &outcome).await;
     result.map(|()| StatusCode::NO_CONTENT)
 }
 
@@ -368,7 +370,7 @@ pub async fn bulk(
             }
         }
     }
-    let writer = writer_for(&state, &caller, &action)?;
+    let writer = writer_for(&state, &caller, &action).await?;
     let state2 = state.clone();
     let (report, ids, committed) = blocking(move || {
         let mut loader = loader(&writer, Some(caller.max_marking));
@@ -395,7 +397,7 @@ pub async fn bulk(
     })
     .await?;
     if report.files.first().is_none_or(|f| f.read == 0) {
-        audit(&state, &caller, &action, Vec::new(), "rejected: empty body");
+        audit(&state, &caller, &action, Vec::new(), "rejected: empty body").await;
         return Err(Problem::new(
             StatusCode::BAD_REQUEST,
             "the body holds no records: send one JSON object a line",
@@ -408,7 +410,7 @@ pub async fn bulk(
         report.rejected()
     );
     let listed: Vec<String> = ids.into_iter().take(AUDITED_IDS).collect();
-    audit(&state, &caller, &action, listed, &outcome);
+    audit(&state, &caller, &action, listed, &outcome).await;
     let status = if strict && report.rejected() > 0 {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
