@@ -356,7 +356,17 @@ fn encode(pairs: &[(String, String)]) -> String {
     s.finish()
 }
 
-/// Places to measure distance from: London, the big cities and every establishment's town.
+/// Choices for "Near": anywhere, London, the big cities and every establishment's town, as
+/// (`lat,lon`, label); built once.
+fn near_options() -> &'static [(String, String)] {
+    static OPTIONS: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    OPTIONS.get_or_init(|| {
+        let mut options = vec![(String::new(), "Anywhere".to_string())];
+        options.extend(places());
+        options
+    })
+}
+
 fn places() -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = [
         ("London", 51.5074, -0.1278),
@@ -655,20 +665,16 @@ fn search_markup(view: &SearchView) -> Markup {
                 .map(|(i, l)| ((i + 1).to_string(), format!("{} ({})", i + 1, l))),
         )
         .collect();
-    let near_options: Vec<(String, String)> = std::iter::once((String::new(), "Anywhere".into()))
-        .chain(places())
-        .collect();
     let tags: Vec<(String, String, String)> = view
         .pairs
         .iter()
         .filter(|(k, v)| !v.is_empty() && k != "q" && k != "sort")
         .map(|(k, v)| {
             let shown = if k == "near" {
-                places()
-                    .into_iter()
+                near_options()
+                    .iter()
                     .find(|(value, _)| value == v)
-                    .map(|(_, label)| label)
-                    .unwrap_or_else(|| v.clone())
+                    .map_or_else(|| v.clone(), |(_, label)| label.clone())
             } else {
                 v.clone()
             };
@@ -744,7 +750,7 @@ fn search_markup(view: &SearchView) -> Markup {
                     }
                     @if !is_case_study {
                         (checkbox_facet(view, "region", "Region", 12))
-                        (select("near", "Near", &near_options, view.value("near"), errors))
+                        (select("near", "Near", near_options(), view.value("near"), errors))
                         div class=(group_class(errors, "within_km")) {
                             label class="govuk-label" for="within_km" { "Within (km)" }
                             (error_message(errors, "within_km"))
@@ -990,13 +996,21 @@ async fn record_page_at(
     record_page(state, caller, kind, id).await
 }
 
+/// "Town, Region" when the record has a town.
+fn location_row(location: &Value) -> Markup {
+    html! {
+        @if let Some(t) = text(location, "town") {
+            (summary_row("Location", html!{ (t) @if let Some(g) = text(location, "region") { ", " (g) } }))
+        }
+    }
+}
+
 fn back_link() -> Markup {
     html! { a href="/" class="govuk-back-link" { "Search" } }
 }
 
 fn person_markup(r: &Value) -> (String, Markup) {
     let name = text(r, "name").unwrap_or("Unnamed").to_string();
-    let location = &r["location"];
     let body = html! {
         (back_link())
         span class="govuk-caption-l" { (text(r, "department").unwrap_or("")) }
@@ -1011,9 +1025,7 @@ fn person_markup(r: &Value) -> (String, Markup) {
                 @if let Some(d) = text(r, "clearance_review_due") { " (review due " (d) ")" }
             }))
             (summary_row("Availability", html!{ (text(r, "availability").unwrap_or("unavailable")) }))
-            @if let Some(t) = text(location, "town") {
-                (summary_row("Location", html!{ (t) @if let Some(g) = text(location, "region") { ", " (g) } }))
-            }
+            (location_row(&r["location"]))
             @if !strings(r, "registrations").is_empty() {
                 (summary_row("Registrations", html!{ (strings(r, "registrations").join(", ")) }))
             }
@@ -1112,7 +1124,6 @@ fn case_study_markup(r: &Value) -> (String, Markup) {
 
 fn facility_markup(r: &Value) -> (String, Markup) {
     let name = text(r, "name").unwrap_or("Unnamed").to_string();
-    let location = &r["location"];
     let body = html! {
         (back_link())
         span class="govuk-caption-l" { (text(r, "establishment").unwrap_or("")) }
@@ -1123,9 +1134,7 @@ fn facility_markup(r: &Value) -> (String, Markup) {
             (summary_row("Capabilities", html!{ (strings(r, "capabilities").join(", ")) }))
             @if let Some(v) = text(r, "access_clearance") { (summary_row("Access clearance", html!{ (v) })) }
             @if let Some(v) = text(r, "status") { (summary_row("Status", html!{ (v) })) }
-            @if let Some(t) = text(location, "town") {
-                (summary_row("Location", html!{ (t) @if let Some(g) = text(location, "region") { ", " (g) } }))
-            }
+            (location_row(&r["location"]))
             @if !strings(r, "contacts").is_empty() {
                 (summary_row("Contacts", html!{
                     @for (i, c) in strings(r, "contacts").iter().enumerate() {
@@ -1441,9 +1450,6 @@ fn muster_markup(
     .iter()
     .map(|(v, t)| (v.to_string(), t.to_string()))
     .collect();
-    let near_options: Vec<(String, String)> = std::iter::once((String::new(), "Anywhere".into()))
-        .chain(places())
-        .collect();
     html! {
         (error_summary(errors))
         div class="govuk-grid-row" {
@@ -1458,7 +1464,7 @@ fn muster_markup(
                     (textarea("skills", "Skills needed", "One a line. Add a minimum level after a comma, for example: epidemiological modelling, 3", &form.skills, 4, errors))
                     (select("clearance", "Security clearance", &clearance_options, &form.clearance, errors))
                     (select("availability", "Available", &availability_options, &form.availability, errors))
-                    (select("near", "Near", &near_options, &form.near, errors))
+                    (select("near", "Near", near_options(), &form.near, errors))
                     (text_input("within_km", "Within (km)", "", &form.within_km, "govuk-input--width-5", errors))
                     (text_input("team_size", "Team size", "Default 5", &form.team_size, "govuk-input--width-3", errors))
                     (text_input("max_per_department", "Most people from one department", "Leave blank for no limit", &form.max_per_department, "govuk-input--width-3", errors))
