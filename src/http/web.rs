@@ -276,6 +276,15 @@ fn field_error(error: &Error, fields: &[&str]) -> Option<FieldError> {
     })
 }
 
+/// 400 for a form shown back with errors, 200 otherwise.
+fn form_status(errors: &[FieldError]) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    }
+}
+
 fn page_response(status: StatusCode, markup: Markup) -> Response {
     (
         status,
@@ -516,13 +525,8 @@ async fn search_page(
         ),
         (true, false) => "Find expertise".to_string(),
     };
-    let status = if view.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
     page_response(
-        status,
+        form_status(&view.errors),
         layout(
             &state,
             Some(&caller),
@@ -1346,13 +1350,8 @@ async fn muster_page(
     } else {
         "Assemble a team"
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
     page_response(
-        status,
+        form_status(&errors),
         layout(
             &state,
             Some(&caller),
