@@ -1,7 +1,9 @@
 //! Search latency on generated data: a fixed mix of realistic queries (1-3 words, filters,
 //! facets on, some near a place), in-process, one at a time.
 //!
-//! `MUSTER_BENCH_MEMBERS` sets the size (default 100,000 members). Prints p50/p95/p99 over the
+//! `MUSTER_BENCH_MEMBERS` sets the size (default 100,000 members), `MUSTER_BENCH_ROUNDS` the
+//! rounds of the mix (default 50); `MUSTER_BENCH_INDEX` names an index already built (then the
+//! member count is only a label); `MUSTER_BENCH_ONLY` keeps the queries containing its text. Prints p50/p95/p99 over the
 //! mix, typeahead and emergency muster latency, then criterion's estimate for the headline query
 //! (q + 2 filters + facets).
 
@@ -24,32 +26,46 @@ fn search_latency(c: &mut Criterion) {
         .unwrap_or(100_000);
     let taxonomy = Taxonomy::builtin();
     let data = tempfile::tempdir().expect("temp dir");
-    let index_dir = tempfile::tempdir().expect("temp dir");
-    generate(
-        &Spec {
-            members,
-            case_studies_per_member: 0.1,
-            seed: 42,
-            csv: false,
-        },
-        &taxonomy,
-        data.path(),
-    )
-    .expect("generate");
-    build(
-        data.path(),
-        index_dir.path(),
-        taxonomy.clone(),
-        &BuildOptions {
-            strict: false,
-            progress: false,
-        },
-    )
-    .expect("build");
-    let index = open(index_dir.path(), taxonomy).expect("open");
+    let built = tempfile::tempdir().expect("temp dir");
+    // MUSTER_BENCH_INDEX: an index already built (by `muster generate` + `muster index`)
+    let index_dir = match std::env::var_os("MUSTER_BENCH_INDEX") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => {
+            generate(
+                &Spec {
+                    members,
+                    case_studies_per_member: 0.1,
+                    seed: 42,
+                    csv: false,
+                },
+                &taxonomy,
+                data.path(),
+            )
+            .expect("generate");
+            build(
+                data.path(),
+                built.path(),
+                taxonomy.clone(),
+                &BuildOptions {
+                    strict: false,
+                    progress: false,
+                },
+            )
+            .expect("build");
+            built.path().to_path_buf()
+        }
+    };
+    let index = open(&index_dir, taxonomy).expect("open");
     let caller = Caller::demo();
     let today = time::macros::date!(2026 - 11 - 22);
-    let requests: Vec<_> = QUERIES
+    // MUSTER_BENCH_ONLY: time only the queries containing this text (for profiling one)
+    let only = std::env::var("MUSTER_BENCH_ONLY").unwrap_or_default();
+    let queries: Vec<&str> = QUERIES
+        .iter()
+        .copied()
+        .filter(|q| q.contains(&only))
+        .collect();
+    let requests: Vec<_> = queries
         .iter()
         .map(|q| {
             parse_search(Some(Kind::Member), &query_pairs(Some(q)), &caller, today)
@@ -64,7 +80,11 @@ fn search_latency(c: &mut Criterion) {
     let mut latencies = Vec::new();
     let mut per_query: Vec<Vec<f64>> = vec![Vec::new(); requests.len()];
     let started = Instant::now();
-    for _ in 0..50 {
+    let rounds: usize = std::env::var("MUSTER_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    for _ in 0..rounds {
         for (i, r) in requests.iter().enumerate() {
             let t = Instant::now();
             search(&index, r).expect("search");
@@ -74,7 +94,7 @@ fn search_latency(c: &mut Criterion) {
         }
     }
     let wall = started.elapsed().as_secs_f64();
-    for (query, mut times) in QUERIES.iter().zip(per_query) {
+    for (query, mut times) in queries.iter().zip(per_query) {
         times.sort_by(|a, b| a.total_cmp(b));
         println!(
             "  p50 {:>7.2} ms  p99 {:>7.2} ms  {query}",

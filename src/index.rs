@@ -29,6 +29,11 @@ use crate::{Error, Result};
 pub const CURRENT: &str = "CURRENT";
 const LOCK: &str = ".muster.lock";
 const GENERATION_PREFIX: &str = "gen-";
+/// File in each generation holding the on-disk format it was written in.
+const FORMAT_FILE: &str = "muster-format";
+/// The on-disk format this build writes and reads. Bump it when a generation written by an older
+/// build could not be read correctly (2: string fast-field dictionaries are not zstd-compressed).
+pub const FORMAT_VERSION: u32 = 2;
 /// Memory the index writer may use for buffering, in bytes.
 pub const WRITER_MEMORY: usize = 256 * 1024 * 1024;
 
@@ -45,6 +50,8 @@ pub struct MusterIndex {
     pub taxonomy: Arc<Taxonomy>,
     /// Where the generation lives on disk (`None` in RAM).
     pub path: Option<PathBuf>,
+    /// Per-segment facet tables, shared by every search.
+    pub facet_cache: crate::facets::FacetCache,
 }
 
 impl MusterIndex {
@@ -67,6 +74,7 @@ impl MusterIndex {
             reader,
             taxonomy,
             path,
+            facet_cache: Default::default(),
         })
     }
 
@@ -172,7 +180,19 @@ fn build_generation(
     }
     progress.finish("committing");
     writer.commit()?;
+    // one segment: every search then pays the per-segment costs (term lookups, fuzzy
+    // automata, facet ordinals) once instead of once per segment
+    let segments = index.searchable_segment_ids()?;
+    if segments.len() > 1 {
+        progress.finish("merging");
+        writer.merge(&segments).wait()?;
+    }
     writer.wait_merging_threads()?;
+    let format = generation.join(FORMAT_FILE);
+    fs::write(&format, format!("{FORMAT_VERSION}\n")).map_err(|e| Error::Index {
+        path: format.clone(),
+        reason: format!("cannot write: {e}"),
+    })?;
     sync_dir(generation)?;
     let documents = index.reader()?.searcher().num_docs();
     Ok((report, documents))
@@ -184,11 +204,30 @@ pub fn open(index_dir: &Path, taxonomy: Arc<Taxonomy>) -> Result<MusterIndex> {
         path: index_dir.to_path_buf(),
         reason: "no index has been built here yet (run `muster index`)".into(),
     })?;
+    check_format(&generation)?;
     let index = Index::open_in_dir(&generation).map_err(|e| Error::Index {
         path: generation.clone(),
         reason: format!("cannot open: {e}"),
     })?;
     MusterIndex::from_index(index, taxonomy, Some(generation))
+}
+
+/// Fails with a clear error when `generation` was written in another on-disk format.
+fn check_format(generation: &Path) -> Result<()> {
+    let path = generation.join(FORMAT_FILE);
+    let found = fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok());
+    if found == Some(FORMAT_VERSION) {
+        return Ok(());
+    }
+    let was = found.map_or_else(|| "an older format".to_string(), |v| format!("format {v}"));
+    Err(Error::Index {
+        path: generation.to_path_buf(),
+        reason: format!(
+            "written by another version of Muster ({was}; this one reads format {FORMAT_VERSION}): rebuild it with `muster index`"
+        ),
+    })
 }
 
 /// The generation named by `CURRENT`, if there is one.
@@ -674,6 +713,42 @@ mod tests {
             &options(),
         )
         .unwrap();
+    }
+
+    #[test]
+    fn an_index_in_another_format_is_refused_with_the_way_out() {
+        let index_dir = tempfile::tempdir().unwrap();
+        let outcome = build(
+            data(MEMBERS).path(),
+            index_dir.path(),
+            Taxonomy::builtin(),
+            &options(),
+        )
+        .unwrap();
+        assert_eq!(outcome.report.rejected(), 0);
+        // a build merges into one segment and records the format it wrote
+        let opened = open(index_dir.path(), Taxonomy::builtin()).unwrap();
+        assert_eq!(opened.reader.searcher().segment_readers().len(), 1);
+        drop(opened);
+        for (content, says) in [
+            (None, "an older format"),
+            (Some("1\n"), "format 1"),
+            (Some("garbage"), "an older format"),
+        ] {
+            let marker = outcome.generation.join(FORMAT_FILE);
+            match content {
+                Some(text) => fs::write(&marker, text).unwrap(),
+                None => {
+                    let _ = fs::remove_file(&marker);
+                }
+            }
+            let err = open(index_dir.path(), Taxonomy::builtin())
+                .err()
+                .expect("refused")
+                .to_string();
+            assert!(err.contains(says), "{err}");
+            assert!(err.contains("rebuild it with `muster index`"), "{err}");
+        }
     }
 
     #[test]

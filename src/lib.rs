@@ -31,6 +31,7 @@ pub mod access;
 pub mod error;
 pub mod esco;
 pub mod eval;
+pub mod facets;
 pub mod generate;
 pub mod http;
 pub mod index;

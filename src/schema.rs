@@ -260,16 +260,10 @@ pub fn skill_key(taxonomy: &Taxonomy, name: &str) -> SkillKey {
             node: Some(node),
             term: taxonomy.node(node).id.clone(),
         },
-        None => {
-            let mut analyzer = text::english_analyzer();
-            SkillKey {
-                node: None,
-                term: format!(
-                    "{FREE_SKILL_PREFIX}{}",
-                    text::normalise(&mut analyzer, name)
-                ),
-            }
-        }
+        None => SkillKey {
+            node: None,
+            term: format!("{FREE_SKILL_PREFIX}{}", taxonomy.normalised(name)),
+        },
     }
 }
 

@@ -21,12 +21,14 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use tantivy::collector::{Count, FacetCollector, FacetCounts, TopDocs};
+use tantivy::collector::{Count, TopDocs};
+
+use crate::facets::{FacetSpec, FacetTally};
 use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur,
@@ -726,8 +728,10 @@ fn case_study_credit(
     let mut credit = Credit::default();
     let mut pending: Vec<(String, f32, DocAddress)> = Vec::new();
     let people = fields.schema.get_field_name(fields.people);
-    for (score, address) in top {
-        for author in fast_strings(searcher, people, address)? {
+    let addresses: Vec<DocAddress> = top.iter().map(|(_, a)| *a).collect();
+    let authors = fast_strings(searcher, people, &addresses)?;
+    for ((score, address), names) in top.into_iter().zip(authors) {
+        for author in names {
             pending.push((author, score / best, address));
         }
     }
@@ -741,18 +745,37 @@ fn case_study_credit(
     Ok(credit)
 }
 
-/// The values of a string fast field (`id`, `people`) of one document, without touching the
-/// document store.
-fn fast_strings(searcher: &Searcher, field_name: &str, address: DocAddress) -> Result<Vec<String>> {
-    let segment = searcher.segment_reader(address.segment_ord);
-    let Some(column) = segment.fast_fields().str(field_name)? else {
-        return Ok(Vec::new());
-    };
-    let mut out = Vec::new();
-    for ord in column.term_ords(address.doc_id) {
-        let mut value = String::new();
-        column.ord_to_str(ord, &mut value)?;
-        out.push(value);
+/// The values of a string fast field (`id`, `people`) of each of `addresses`, in order, without
+/// touching the document store: one column per segment and one sorted pass over its dictionary.
+fn fast_strings(
+    searcher: &Searcher,
+    field_name: &str,
+    addresses: &[DocAddress],
+) -> Result<Vec<Vec<String>>> {
+    let mut out = vec![Vec::new(); addresses.len()];
+    let mut segments: Vec<u32> = addresses.iter().map(|a| a.segment_ord).collect();
+    segments.sort_unstable();
+    segments.dedup();
+    for segment_ord in segments {
+        let segment = searcher.segment_reader(segment_ord);
+        let Some(column) = segment.fast_fields().str(field_name)? else {
+            continue;
+        };
+        // (ordinal, position in `addresses`), sorted by ordinal for the dictionary pass
+        let mut wanted: Vec<(u64, usize)> = Vec::new();
+        for (i, address) in addresses.iter().enumerate() {
+            if address.segment_ord == segment_ord {
+                wanted.extend(column.term_ords(address.doc_id).map(|ord| (ord, i)));
+            }
+        }
+        wanted.sort_unstable();
+        let ords: Vec<u64> = wanted.iter().map(|(ord, _)| *ord).collect();
+        let mut targets = wanted.iter().map(|(_, i)| *i);
+        column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+            if let Some(i) = targets.next() {
+                out[i].push(String::from_utf8_lossy(bytes).into_owned());
+            }
+        })?;
     }
     Ok(out)
 }
@@ -779,11 +802,11 @@ pub fn visible_ids<'a>(
     let limit = searcher.search(&query, &Count)?.max(1);
     let found = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
     let id_field = fields.schema.get_field_name(fields.id);
-    let mut out = HashSet::new();
-    for (_, address) in found {
-        out.extend(fast_strings(searcher, id_field, address)?);
-    }
-    Ok(out)
+    let addresses: Vec<DocAddress> = found.into_iter().map(|(_, a)| a).collect();
+    Ok(fast_strings(searcher, id_field, &addresses)?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 fn stored_record(fields: &Fields, doc: &TantivyDocument) -> Result<Value> {
@@ -841,42 +864,26 @@ fn group_by_depth(paths: Vec<Vec<String>>) -> Vec<Vec<String>> {
     groups
 }
 
-fn facet_collectors(fields: &Fields, name: &str, taxonomy: &Taxonomy) -> Vec<FacetCollector> {
-    let field_name = fields.schema.get_field_name(facet_field(fields, name));
-    facet_prefix_groups(name, taxonomy)
-        .iter()
-        .map(|group| {
-            let mut collector = FacetCollector::for_field(field_name);
-            for prefix in group {
-                collector.add_facet(Facet::from(prefix.as_str()));
-            }
-            collector
+/// What the facet `name` counts: its field and drill-down prefixes (built once per process).
+fn facet_spec(fields: &Fields, name: &'static str, taxonomy: &Taxonomy) -> FacetSpec {
+    static SPECS: OnceLock<Mutex<HashMap<&'static str, FacetSpec>>> = OnceLock::new();
+    let specs = SPECS.get_or_init(Default::default);
+    let mut specs = specs.lock().unwrap_or_else(|e| e.into_inner());
+    specs
+        .entry(name)
+        .or_insert_with(|| {
+            let parents: Vec<String> = facet_prefix_groups(name, taxonomy).concat();
+            let field = fields.schema.get_field_name(facet_field(fields, name));
+            FacetSpec::new(name, field, &parents)
         })
-        .collect()
-}
-
-fn flatten_facets(
-    counts: &[FacetCounts],
-    name: &str,
-    taxonomy: &Taxonomy,
-) -> BTreeMap<String, u64> {
-    let mut out = BTreeMap::new();
-    for (group, counts) in facet_prefix_groups(name, taxonomy).iter().zip(counts) {
-        for prefix in group {
-            for (facet, count) in counts.get(prefix.as_str()) {
-                if let Some(last) = facet.to_path().last() {
-                    out.insert((*last).to_string(), count);
-                }
-            }
-        }
-    }
-    out
+        .clone()
 }
 
 /// Runs a search.
 pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResponse> {
     let started = Instant::now();
     let searcher = index.reader.searcher();
+    index.facet_cache.prune(&searcher);
     let fields = &index.fields;
     let taxonomy = &index.taxonomy;
     let kind = request.kind;
@@ -983,18 +990,20 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
         .filter(|name| *name != "skill")
         .collect();
     let names = facet_fields(kind);
-    let mut facet_names = Vec::new();
-    let mut collectors = Vec::new();
+    let mut specs = Vec::new();
     let mut later = Vec::new();
     for name in names.iter().filter(|_| request.facets) {
         if active.contains(name) {
             later.push(*name);
         } else {
-            let group = facet_collectors(fields, name, taxonomy);
-            facet_names.push((*name, group.len()));
-            collectors.extend(group);
+            specs.push(facet_spec(fields, name, taxonomy));
         }
     }
+    let tally = |specs: Vec<FacetSpec>| FacetTally {
+        specs,
+        cache: index.facet_cache.clone(),
+    };
+    let collectors = tally(specs.clone());
     let limit = request.limit.clamp(1, MAX_LIMIT);
     let (ranked, total, facet_counts) = match (request.sort, request.filters.near) {
         (SortOrder::Distance, Some(near)) => {
@@ -1015,8 +1024,7 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
                         }
                     }
                 });
-            let (top, total, facets) =
-                searcher.search(&query, &(top, Count, MultiFacet(collectors)))?;
+            let (top, total, facets) = searcher.search(&query, &(top, Count, collectors))?;
             let ranked: Vec<(f32, DocAddress)> =
                 top.into_iter().map(|(d, a)| (-d as f32, a)).collect();
             (ranked, total, facets)
@@ -1025,23 +1033,19 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
             let top = TopDocs::with_limit(limit)
                 .and_offset(request.offset)
                 .order_by_score();
-            searcher.search(&query, &(top, Count, MultiFacet(collectors)))?
+            searcher.search(&query, &(top, Count, collectors))?
         }
     };
     let mut facets: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    let mut counts = facet_counts.as_slice();
-    for (name, n) in facet_names {
-        let (mine, rest) = counts.split_at(n);
-        facets.insert(name.to_string(), flatten_facets(mine, name, taxonomy));
-        counts = rest;
+    for (spec, counts) in specs.iter().zip(&facet_counts) {
+        facets.insert(spec.name.to_string(), FacetTally::flatten(counts));
     }
     for name in later {
         let without = combine(&filters, Some(name), scoring.as_deref());
-        let counts = searcher.search(
-            &without,
-            &MultiFacet(facet_collectors(fields, name, taxonomy)),
-        )?;
-        facets.insert(name.to_string(), flatten_facets(&counts, name, taxonomy));
+        let counts = searcher.search(&without, &tally(vec![facet_spec(fields, name, taxonomy)]))?;
+        if let Some(counts) = counts.first() {
+            facets.insert(name.to_string(), FacetTally::flatten(counts));
+        }
     }
 
     let sort_by_distance = request.sort == SortOrder::Distance && request.filters.near.is_some();
@@ -1072,63 +1076,6 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
         hits,
         facets,
     })
-}
-
-/// Runs several facet collectors in one pass.
-struct MultiFacet(Vec<FacetCollector>);
-
-impl tantivy::collector::Collector for MultiFacet {
-    type Fruit = Vec<FacetCounts>;
-    type Child = MultiFacetSegment;
-
-    fn for_segment(
-        &self,
-        segment_local_id: tantivy::SegmentOrdinal,
-        segment: &SegmentReader,
-    ) -> tantivy::Result<Self::Child> {
-        Ok(MultiFacetSegment(
-            self.0
-                .iter()
-                .map(|c| c.for_segment(segment_local_id, segment))
-                .collect::<tantivy::Result<_>>()?,
-        ))
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Vec<FacetCounts>>) -> tantivy::Result<Self::Fruit> {
-        let mut per_collector: Vec<Vec<FacetCounts>> =
-            (0..self.0.len()).map(|_| Vec::new()).collect();
-        for fruit in fruits {
-            for (i, counts) in fruit.into_iter().enumerate() {
-                per_collector[i].push(counts);
-            }
-        }
-        self.0
-            .iter()
-            .zip(per_collector)
-            .map(|(c, f)| c.merge_fruits(f))
-            .collect()
-    }
-}
-
-/// Segment side of [`MultiFacet`].
-struct MultiFacetSegment(Vec<<FacetCollector as tantivy::collector::Collector>::Child>);
-
-impl tantivy::collector::SegmentCollector for MultiFacetSegment {
-    type Fruit = Vec<FacetCounts>;
-
-    fn collect(&mut self, doc: tantivy::DocId, score: Score) {
-        for c in &mut self.0 {
-            c.collect(doc, score);
-        }
-    }
-
-    fn harvest(self) -> Self::Fruit {
-        self.0.into_iter().map(|c| c.harvest()).collect()
-    }
 }
 
 struct HitContext<'a> {
@@ -1302,7 +1249,7 @@ fn matched_skills(
             }
             names
                 .iter()
-                .any(|n| text::tokens(&mut en, n).iter().any(|t| words.contains(t)))
+                .any(|n| taxonomy.normalised(n).split(' ').any(|t| words.contains(t)))
         };
         if by_target || by_text {
             out.push(MatchedSkill {

@@ -4,6 +4,7 @@
 //! The GSE framework ships compiled in (`src/taxonomy/gse.txt`); `--taxonomy FILE` replaces it.
 //! Matching is case, plural, stemming and punctuation insensitive (see [`crate::text`]).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -43,6 +44,12 @@ pub struct Taxonomy {
     nodes: Vec<Node>,
     by_id: HashMap<String, usize>,
     by_key: HashMap<String, usize>,
+    /// Every label and synonym as written, with its normalised key: names that records and
+    /// requests use verbatim are looked up without running the stemmer again.
+    keys: HashMap<String, String>,
+    /// Framework labels and synonyms as unstemmed words, for [`Taxonomy::lookup_fuzzy`]; built
+    /// on first use (ESCO nodes are added after parsing).
+    fuzzy_keys: OnceLock<Vec<(usize, Vec<String>)>>,
 }
 
 impl Node {
@@ -140,22 +147,27 @@ impl Taxonomy {
         }
         let mut analyzer = text::english_analyzer();
         let mut by_key = HashMap::new();
+        let mut keys = HashMap::new();
         // Labels first so that a synonym never shadows another node's own label; deeper nodes
         // win ties because a member's skill is usually the specific one.
         for (i, node) in nodes.iter().enumerate() {
-            by_key.insert(text::normalise(&mut analyzer, &node.label), i);
+            let key = text::normalise(&mut analyzer, &node.label);
+            keys.insert(node.label.clone(), key.clone());
+            by_key.insert(key, i);
         }
         for (i, node) in nodes.iter().enumerate() {
             for synonym in &node.synonyms {
-                by_key
-                    .entry(text::normalise(&mut analyzer, synonym))
-                    .or_insert(i);
+                let key = text::normalise(&mut analyzer, synonym);
+                keys.insert(synonym.clone(), key.clone());
+                by_key.entry(key).or_insert(i);
             }
         }
         Ok(Taxonomy {
             nodes,
             by_id,
             by_key,
+            keys,
+            fuzzy_keys: OnceLock::new(),
         })
     }
 
@@ -163,6 +175,7 @@ impl Taxonomy {
     /// node its labels as synonyms; any other becomes a node under `ESCO > ESCO skills` or
     /// `ESCO > ESCO knowledge`. Labels already taken keep their node.
     pub fn add_esco(&mut self, concepts: &[crate::esco::Concept]) {
+        self.fuzzy_keys = OnceLock::new();
         let mut analyzer = text::english_analyzer();
         let root = self.push_node(ESCO_ROOT.to_string(), ESCO_ROOT.to_string(), None);
         let skills = self.push_node("esco-skills".into(), "ESCO skills".into(), Some(root));
@@ -170,6 +183,7 @@ impl Taxonomy {
             self.push_node("esco-knowledge".into(), "ESCO knowledge".into(), Some(root));
         for concept in concepts {
             let key = text::normalise(&mut analyzer, &concept.label);
+            self.keys.insert(concept.label.clone(), key.clone());
             if key.is_empty() {
                 continue;
             }
@@ -188,6 +202,7 @@ impl Taxonomy {
             };
             for synonym in &concept.synonyms {
                 let key = text::normalise(&mut analyzer, synonym);
+                self.keys.insert(synonym.clone(), key.clone());
                 if key.is_empty() || self.by_key.contains_key(&key) {
                     continue;
                 }
@@ -236,8 +251,16 @@ impl Taxonomy {
         if let Some(&i) = self.by_id.get(name.trim()) {
             return Some(i);
         }
-        let mut analyzer = text::english_analyzer();
-        self.lookup_normalised(&text::normalise(&mut analyzer, name))
+        self.lookup_normalised(&self.normalised(name))
+    }
+
+    /// `text::normalise` of `name` with the English analyser; a label or synonym as written is
+    /// answered from a table.
+    pub fn normalised(&self, name: &str) -> Cow<'_, str> {
+        match self.keys.get(name) {
+            Some(key) => Cow::Borrowed(key.as_str()),
+            None => Cow::Owned(text::normalise(&mut text::english_analyzer(), name)),
+        }
     }
 
     /// Finds a framework node whose label or synonym is within the allowed edits of `name`
@@ -249,28 +272,38 @@ impl Taxonomy {
             return None;
         }
         let mut best: Option<(usize, usize)> = None;
-        for (i, node) in self.nodes.iter().enumerate() {
-            if node.depth == 0 || !self.is_gse(i) {
+        for (i, other) in self.fuzzy_keys() {
+            if other.len() != words.len() {
                 continue;
             }
-            for candidate in std::iter::once(&node.label).chain(node.synonyms.iter()) {
-                let other = text::tokens(&mut exact, candidate);
-                if other.len() != words.len() {
-                    continue;
-                }
-                let mut total = 0;
-                let fits = words.iter().zip(&other).all(|(w, o)| {
-                    let allowed = text::allowed_edits(w) as usize;
-                    let d = text::edit_distance(w, o, allowed);
-                    total += d;
-                    d <= allowed
-                });
-                if fits && best.is_none_or(|(_, t)| total < t) {
-                    best = Some((i, total));
-                }
+            let mut total = 0;
+            let fits = words.iter().zip(other).all(|(w, o)| {
+                let allowed = text::allowed_edits(w) as usize;
+                let d = text::edit_distance(w, o, allowed);
+                total += d;
+                d <= allowed
+            });
+            if fits && best.is_none_or(|(_, t)| total < t) {
+                best = Some((*i, total));
             }
         }
         best.map(|(i, _)| i)
+    }
+
+    fn fuzzy_keys(&self) -> &[(usize, Vec<String>)] {
+        self.fuzzy_keys.get_or_init(|| {
+            let mut exact = text::exact_analyzer();
+            let mut keys = Vec::new();
+            for (i, node) in self.nodes.iter().enumerate() {
+                if node.depth == 0 || !self.is_gse(i) {
+                    continue;
+                }
+                for candidate in std::iter::once(&node.label).chain(node.synonyms.iter()) {
+                    keys.push((i, text::tokens(&mut exact, candidate)));
+                }
+            }
+            keys
+        })
     }
 
     /// Skills named in free text: the longest runs of up to four words that are a label or

@@ -1,0 +1,277 @@
+//! Facet counts for search, in the same collector pass as the hits and the total.
+//!
+//! A facet value is a path (`/Life sciences/Microbiology/Virology`, `/MOD/Dstl`); a count is
+//! kept for every prefix of a value whose parent is a drill-down node (for most fields only the
+//! root, for skills every inner node of the taxonomy), and a record counts once per prefix however
+//! many of its values share it. Which prefixes a value of a segment's dictionary contributes to
+//! depends only on the segment, so it is worked out once per segment and field and cached; a
+//! search then only walks each matching document's value ordinals and bumps dense counters.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::StrColumn;
+use tantivy::index::SegmentId;
+use tantivy::schema::Facet;
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+
+/// One facet to count: its name in the response, its tantivy field, and the prefixes (as
+/// `Facet` path strings, `/` for the root) whose children are counted.
+#[derive(Clone)]
+pub struct FacetSpec {
+    /// Name in the response (`department`, `skill`, ...).
+    pub name: &'static str,
+    /// Name of the tantivy facet field.
+    pub field: String,
+    /// Drill-down prefixes, as encoded facet bytes (the root is empty).
+    pub parents: Arc<HashSet<Vec<u8>>>,
+}
+
+impl FacetSpec {
+    /// A spec from prefix path strings such as `/` and `/MOD`.
+    pub fn new(name: &'static str, field: &str, parents: &[String]) -> Self {
+        let parents = parents
+            .iter()
+            .map(|p| Facet::from(p.as_str()).encoded_str().as_bytes().to_vec())
+            .collect();
+        FacetSpec {
+            name,
+            field: field.to_string(),
+            parents: Arc::new(parents),
+        }
+    }
+}
+
+/// The prefixes each value ordinal of one segment's facet column contributes to.
+struct SegmentBuckets {
+    /// For ordinal `o`, `bucket_ids[starts[o]..starts[o + 1]]`.
+    starts: Vec<u32>,
+    bucket_ids: Vec<u32>,
+    /// Per bucket: depth (1 = a child of the root) and the prefix as a path string.
+    buckets: Vec<(usize, String)>,
+}
+
+impl SegmentBuckets {
+    fn build(column: &StrColumn, parents: &HashSet<Vec<u8>>) -> tantivy::Result<Self> {
+        let mut starts = vec![0u32];
+        let mut bucket_ids = Vec::new();
+        let mut buckets: Vec<(usize, String)> = Vec::new();
+        let mut by_prefix: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut stream = column.dictionary().stream()?;
+        while stream.advance() {
+            let value = stream.key();
+            // prefixes end before each separator and at the end of the value
+            let ends = value
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == 0)
+                .map(|(i, _)| i)
+                .chain(std::iter::once(value.len()));
+            let mut parent_end = 0;
+            for (depth, end) in ends.enumerate() {
+                let parent = &value[..parent_end];
+                if !parents.contains(parent) {
+                    break;
+                }
+                let prefix = &value[..end];
+                let id = match by_prefix.get(prefix) {
+                    Some(id) => *id,
+                    None => {
+                        let id = buckets.len() as u32;
+                        let path = Facet::from_encoded(prefix.to_vec())
+                            .map(|f| f.to_path_string())
+                            .unwrap_or_default();
+                        buckets.push((depth + 1, path));
+                        by_prefix.insert(prefix.to_vec(), id);
+                        id
+                    }
+                };
+                bucket_ids.push(id);
+                parent_end = end;
+            }
+            starts.push(bucket_ids.len() as u32);
+        }
+        Ok(SegmentBuckets {
+            starts,
+            bucket_ids,
+            buckets,
+        })
+    }
+
+    fn of(&self, ord: u64) -> &[u32] {
+        let ord = ord as usize;
+        match (self.starts.get(ord), self.starts.get(ord + 1)) {
+            (Some(&a), Some(&b)) => &self.bucket_ids[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+}
+
+/// Bucket tables by segment and field.
+type Tables = HashMap<(SegmentId, String), Arc<SegmentBuckets>>;
+
+/// Per-segment bucket tables, shared by every search over the same segments.
+#[derive(Default, Clone)]
+pub struct FacetCache {
+    tables: Arc<Mutex<Tables>>,
+}
+
+impl FacetCache {
+    fn get(
+        &self,
+        segment: &SegmentReader,
+        spec: &FacetSpec,
+        column: &StrColumn,
+    ) -> tantivy::Result<Arc<SegmentBuckets>> {
+        let key = (segment.segment_id(), spec.field.clone());
+        if let Some(found) = self.lock().get(&key) {
+            return Ok(found.clone());
+        }
+        let built = Arc::new(SegmentBuckets::build(column, &spec.parents)?);
+        let mut tables = self.lock();
+        tables.insert(key, built.clone());
+        Ok(built)
+    }
+
+    /// Drops the tables of segments `searcher` no longer has (merged or deleted), once they
+    /// outnumber the live ones.
+    pub fn prune(&self, searcher: &tantivy::Searcher) {
+        let readers = searcher.segment_readers();
+        let mut tables = self.lock();
+        if tables.len() <= readers.len() * 8 {
+            return;
+        }
+        let live: HashSet<SegmentId> = readers.iter().map(|r| r.segment_id()).collect();
+        tables.retain(|(segment, _), _| live.contains(segment));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
+        // a panic while holding the lock cannot leave a table half-inserted
+        self.tables.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Counts several facets in one pass.
+pub struct FacetTally {
+    /// What to count.
+    pub specs: Vec<FacetSpec>,
+    /// Where the per-segment tables live.
+    pub cache: FacetCache,
+}
+
+/// Counts of one facet: prefix path -> (depth, records).
+pub type PrefixCounts = HashMap<String, (usize, u64)>;
+
+impl FacetTally {
+    /// Turns counts into the response's flat `label -> count` map. Shallower prefixes first, so
+    /// a label that also names a deeper node shows the deeper count.
+    pub fn flatten(counts: &PrefixCounts) -> BTreeMap<String, u64> {
+        let mut ordered: Vec<(&usize, &String, &u64)> =
+            counts.iter().map(|(p, (d, c))| (d, p, c)).collect();
+        ordered.sort();
+        let mut out = BTreeMap::new();
+        for (_, path, count) in ordered {
+            if let Some(label) = Facet::from(path.as_str()).to_path().last() {
+                out.insert((*label).to_string(), *count);
+            }
+        }
+        out
+    }
+}
+
+/// One facet's counting state in a segment.
+struct Counting {
+    column: Option<StrColumn>,
+    buckets: Arc<SegmentBuckets>,
+    counts: Vec<u64>,
+    /// Per bucket, 1 + the last document counted (so a record counts once per prefix).
+    last: Vec<DocId>,
+}
+
+/// [`FacetTally`] in one segment.
+pub struct FacetTallySegment(Vec<Counting>);
+
+impl Collector for FacetTally {
+    type Fruit = Vec<PrefixCounts>;
+    type Child = FacetTallySegment;
+
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<FacetTallySegment> {
+        let mut out = Vec::with_capacity(self.specs.len());
+        for spec in &self.specs {
+            let column = segment.fast_fields().str(&spec.field)?;
+            let buckets = match &column {
+                Some(column) => self.cache.get(segment, spec, column)?,
+                None => Arc::new(SegmentBuckets {
+                    starts: vec![0],
+                    bucket_ids: Vec::new(),
+                    buckets: Vec::new(),
+                }),
+            };
+            let n = buckets.buckets.len();
+            out.push(Counting {
+                column,
+                buckets,
+                counts: vec![0; n],
+                last: vec![0; n],
+            });
+        }
+        Ok(FacetTallySegment(out))
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<PrefixCounts>>) -> tantivy::Result<Self::Fruit> {
+        let mut merged: Vec<PrefixCounts> = vec![HashMap::new(); self.specs.len()];
+        for fruit in fruits {
+            for (total, part) in merged.iter_mut().zip(fruit) {
+                for (path, (depth, count)) in part {
+                    total.entry(path).or_insert((depth, 0)).1 += count;
+                }
+            }
+        }
+        Ok(merged)
+    }
+}
+
+impl SegmentCollector for FacetTallySegment {
+    type Fruit = Vec<PrefixCounts>;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        for c in &mut self.0 {
+            let Some(column) = &c.column else { continue };
+            for ord in column.term_ords(doc) {
+                for &b in c.buckets.of(ord) {
+                    let b = b as usize;
+                    if c.last[b] != doc + 1 {
+                        c.last[b] = doc + 1;
+                        c.counts[b] += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        self.0
+            .into_iter()
+            .map(|c| {
+                c.counts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(b, n)| {
+                        let (depth, path) = &c.buckets.buckets[b];
+                        (path.clone(), (*depth, *n))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
