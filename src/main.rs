@@ -176,6 +176,9 @@ struct AuthArgs {
     /// Requests per second per token (bursts of twice that); 0 for no limit.
     #[arg(long, default_value_t = 50.0)]
     rate_limit: f64,
+    /// Requests worked on at once; more get 503 with Retry-After at once instead of queueing.
+    #[arg(long, default_value_t = 64)]
+    max_in_flight: usize,
 }
 
 #[derive(Subcommand)]
@@ -521,6 +524,7 @@ fn serve(
         timeout: std::time::Duration::from_secs(timeout_secs),
         demo,
         rate_limit: (auth.rate_limit > 0.0).then_some(auth.rate_limit),
+        max_in_flight: auth.max_in_flight,
         ..HttpConfig::default()
     };
     let state = AppState::new(opened, config)?.with_auth(authenticator, Some(audit), writer);

@@ -1113,5 +1113,44 @@ mod tests {
             assert!(params.contains(p), "{p} missing from {params:?}");
         }
         assert!(body["components"]["schemas"]["Problem"].is_object());
+
+        // found by schemathesis: each path lists exactly the methods the server allows on it
+        // (the writes once per kind), and every operation documents the answers any request can
+        // get: 401 on the API, 429, 503; 413 and 415 where there is a body
+        let paths = body["paths"].as_object().unwrap();
+        assert!(
+            !paths.keys().any(|p| p.contains("{kind}")),
+            "no templated kind"
+        );
+        for kind in ["experts", "case-studies", "facilities"] {
+            let record = &paths[&format!("/v1/{kind}/{{id}}")];
+            for method in ["get", "put", "delete"] {
+                assert!(record.get(method).is_some(), "{method} /v1/{kind}/{{id}}");
+            }
+            assert!(paths[&format!("/v1/{kind}/bulk")].get("post").is_some());
+        }
+        for (path, item) in paths {
+            for (method, op) in item.as_object().unwrap() {
+                let codes = op["responses"].as_object().unwrap();
+                let mut needed = vec!["503"];
+                if path.starts_with("/v1/") {
+                    needed.extend(["401", "429"]);
+                }
+                if op.get("requestBody").is_some() {
+                    needed.extend(["413", "415"]);
+                }
+                for code in needed {
+                    assert!(codes.contains_key(code), "{method} {path} lacks {code}");
+                }
+            }
+        }
+        let limit = body["paths"]["/v1/experts"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "limit")
+            .unwrap();
+        assert_eq!(limit["schema"]["minimum"], 1.0);
+        assert_eq!(limit["schema"]["maximum"], 100.0);
     }
 }

@@ -44,6 +44,9 @@ pub struct HttpConfig {
     pub demo: bool,
     /// Requests per second allowed per token subject (bursts of twice that); `None`: no limit.
     pub rate_limit: Option<f64>,
+    /// Requests being worked on at once; past that a request is answered 503 at once (with
+    /// `Retry-After`) instead of queueing, so overload costs neither memory nor latency.
+    pub max_in_flight: usize,
 }
 
 impl Default for HttpConfig {
@@ -54,6 +57,7 @@ impl Default for HttpConfig {
             body_limit: 16 * 1024 * 1024,
             demo: true,
             rate_limit: None,
+            max_in_flight: 64,
         }
     }
 }
@@ -77,6 +81,8 @@ pub struct AppState {
     pub limiter: Option<Arc<RateLimiter>>,
     /// Applies the write API's changes; `None` in demo mode (read-only).
     pub writer: Option<Arc<RecordWriter>>,
+    /// Permits for requests in flight (see [`HttpConfig::max_in_flight`]).
+    pub in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -89,6 +95,7 @@ impl AppState {
             limiter: config
                 .rate_limit
                 .map(|rate| Arc::new(RateLimiter::new(rate))),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
             config: Arc::new(config),
             suggest: Arc::new(std::sync::RwLock::new(Arc::new(suggest))),
             auth: Arc::new(Authenticator::default()),
@@ -166,6 +173,7 @@ pub fn router(state: AppState) -> Router {
             record_metrics,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), identify))
+        .layer(middleware::from_fn_with_state(state.clone(), admit))
         .with_state(state);
     if !config.cors_origins.is_empty() {
         let origins = if config.cors_origins.iter().any(|o| o == "*") {
@@ -339,6 +347,27 @@ async fn identify(State(state): State<AppState>, mut request: Request, next: Nex
     next.run(request).await
 }
 
+/// Bounds the requests in flight: past [`HttpConfig::max_in_flight`] a request gets a 503 with
+/// `Retry-After` at once. Health, readiness and metrics are always answered.
+async fn admit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if matches!(request.uri().path(), "/healthz" | "/readyz" | "/metrics") {
+        return next.run(request).await;
+    }
+    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+        state.metrics.record_shed();
+        let mut response = api::Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is at capacity; retry after 1 s",
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(1u32));
+        return response;
+    };
+    next.run(request).await
+}
+
 /// A token bucket per subject.
 pub struct RateLimiter {
     per_second: f64,
@@ -448,9 +477,14 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     in_flight: AtomicU64,
+    shed: AtomicU64,
 }
 
 impl Metrics {
+    fn record_shed(&self) {
+        self.shed.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn observe(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
         if let Ok(mut requests) = self.requests.lock() {
@@ -520,6 +554,10 @@ impl Metrics {
         out.push_str(&format!(
             "# TYPE muster_http_requests_in_flight gauge\nmuster_http_requests_in_flight {}\n",
             self.in_flight.load(Ordering::Relaxed)
+        ));
+        out.push_str(&format!(
+            "# HELP muster_http_requests_shed_total Requests answered 503 because the server was at capacity.\n# TYPE muster_http_requests_shed_total counter\nmuster_http_requests_shed_total {}\n",
+            self.shed.load(Ordering::Relaxed)
         ));
         out
     }
@@ -887,6 +925,37 @@ pub(crate) mod tests {
             assert!(!audit.contains(secret), "the audit log never holds a token");
         }
         assert!(!audit.contains("ffff"));
+    }
+
+    #[tokio::test]
+    async fn at_capacity_a_request_gets_503_at_once_and_health_still_answers() {
+        let s = secured(None);
+        let state = s.state.clone();
+        // every permit taken, as if that many searches were running
+        let held = state
+            .in_flight
+            .clone()
+            .acquire_many_owned(state.config.max_in_flight as u32)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let (status, headers, body) = call(&s.app, "/v1/experts?q=virology", Some(&s.reader)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(headers.get("retry-after").unwrap(), "1");
+        assert!(body.contains("capacity"), "{body}");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "answered without queueing"
+        );
+        let (health, _, _) = call(&s.app, "/healthz", None).await;
+        assert_eq!(health, StatusCode::OK);
+        let (metrics, _, text) = call(&s.app, "/metrics", Some(&s.admin)).await;
+        assert_eq!(metrics, StatusCode::OK);
+        assert!(text.contains("muster_http_requests_shed_total 1"), "{text}");
+        // capacity back: answered normally
+        drop(held);
+        let (status, _, _) = call(&s.app, "/v1/experts?q=virology", Some(&s.reader)).await;
+        assert_eq!(status, StatusCode::OK);
     }
 
     #[tokio::test]

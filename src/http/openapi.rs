@@ -23,7 +23,7 @@ use super::api;
     components(schemas(api::Problem, api::SearchAll, crate::search::SearchResponse, crate::search::Hit,
                        super::write::WriteAnswer, super::write::BulkAnswer,
                        api::AuditAnswer, crate::access::AuditEntry)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Contract),
     tags((name = "search", description = "Ranked, filtered, faceted search"),
          (name = "records", description = "One record by id"),
          (name = "taxonomy", description = "Skills tree and typeahead"),
@@ -44,6 +44,138 @@ impl utoipa::Modify for BearerAuth {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
+}
+
+/// What the annotations cannot say: the write paths once per record kind (so every path lists
+/// exactly the methods the server allows on it), the answers any operation can give (no or a bad
+/// token, rate limited, overloaded or timed out, body too large), and the bounds of page sizes.
+struct Contract;
+
+const KINDS: [&str; 3] = ["experts", "case-studies", "facilities"];
+
+impl utoipa::Modify for Contract {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, ResponseBuilder, Type};
+
+        // `/v1/{kind}/...` becomes `/v1/experts/...` and so on
+        let templated: Vec<String> = openapi
+            .paths
+            .paths
+            .keys()
+            .filter(|p| p.contains("{kind}"))
+            .cloned()
+            .collect();
+        for path in templated {
+            let Some(item) = openapi.paths.paths.remove(&path) else {
+                continue;
+            };
+            for kind in KINDS {
+                let mut concrete = item.clone();
+                for op in operations(&mut concrete) {
+                    if let Some(params) = &mut op.parameters {
+                        params.retain(|p| p.name != "kind");
+                    }
+                    op.operation_id = op
+                        .operation_id
+                        .as_ref()
+                        .map(|id| format!("{id}_{}", kind.replace('-', "_")));
+                }
+                let key = path.replace("{kind}", kind);
+                match openapi.paths.paths.get_mut(&key) {
+                    Some(existing) => merge(existing, concrete),
+                    None => {
+                        openapi.paths.paths.insert(key, concrete);
+                    }
+                }
+            }
+        }
+
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let api = path.starts_with("/v1/");
+            for op in operations(item) {
+                let responses = &mut op.responses.responses;
+                let mut add = |code: &str, description: &str| {
+                    responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| problem(description).into());
+                };
+                if api {
+                    add(
+                        "401",
+                        "No valid token (a token was sent but is unknown, expired or malformed; or the server requires one)",
+                    );
+                    add("429", "Rate limited: retry after `Retry-After` seconds");
+                }
+                add(
+                    "503",
+                    "Overloaded, or the request took too long: retry after `Retry-After` seconds",
+                );
+                if op.request_body.is_some() {
+                    add("413", "Body too large");
+                    add("415", "Body of the wrong content type");
+                }
+                for param in op.parameters.iter_mut().flatten() {
+                    if param.parameter_in != ParameterIn::Query {
+                        continue;
+                    }
+                    let bounds = match (param.name.as_str(), path.as_str()) {
+                        ("limit", "/v1/audit") => Some((1.0, 1000.0)),
+                        ("limit", "/v1/suggest") => Some((1.0, 20.0)),
+                        ("limit", _) => Some((1.0, crate::search::MAX_LIMIT as f64)),
+                        ("offset", _) => Some((0.0, 10_000.0)),
+                        _ => None,
+                    };
+                    if let Some((min, max)) = bounds {
+                        param.schema = Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::Integer)
+                                .minimum(Some(min))
+                                .maximum(Some(max))
+                                .into(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every operation of a path item.
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .filter_map(|o| o.as_mut())
+}
+
+/// Adds the operations of `other` to `item`.
+fn merge(item: &mut utoipa::openapi::PathItem, other: utoipa::openapi::PathItem) {
+    item.get = item.get.take().or(other.get);
+    item.put = item.put.take().or(other.put);
+    item.post = item.post.take().or(other.post);
+    item.delete = item.delete.take().or(other.delete);
 }
 
 /// `GET /openapi.json`.

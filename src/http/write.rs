@@ -341,7 +341,7 @@ pub async fn delete_record(
 #[utoipa::path(post, path = "/v1/{kind}/bulk", tag = "writes",
     params(("kind" = String, Path, description = "experts, case-studies or facilities"),
            ("strict" = Option<bool>, Query, description = "Write nothing if any line is rejected")),
-    request_body(content = String, content_type = "application/x-ndjson", description = "One record a line, as in the ingest files"),
+    request_body(content = serde_json::Value, content_type = "application/x-ndjson", description = "One record a line, as in the ingest files (JSON Lines: not one JSON document, so any body is accepted and judged line by line)"),
     responses((status = 200, description = "Valid lines committed to disk in one batch; the rest reported by line", body = BulkAnswer),
               (status = 400, description = "A bad parameter or an empty body", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -361,7 +361,7 @@ pub async fn bulk(
     for (key, value) in query_pairs(raw.as_deref()) {
         match (key.as_str(), value.as_str()) {
             ("strict", "true") => strict = true,
-            ("strict", "false" | "") => strict = false,
+            ("strict", "false") => strict = false,
             ("strict", _) => {
                 return Err(Error::field("strict", "must be true or false").into());
             }
@@ -664,6 +664,25 @@ mod tests {
         );
         let (_, _, body) = call(&s.app, "/v1/experts/m-secret", Some(&s.sensitive_reader)).await;
         assert_eq!(json(&body)["name"], "Sam Sensitive", "untouched");
+    }
+
+    /// Found by schemathesis: `strict=` (empty) was taken as false although the schema says
+    /// boolean.
+    #[tokio::test]
+    async fn bulk_strict_must_be_true_or_false() {
+        let s = secured(None);
+        let line = r#"{"id":"m-s1","name":"Sam Strict","department":"Met Office"}"#;
+        for bad in ["", "yes", "1"] {
+            let url = format!("/v1/experts/bulk?strict={bad}");
+            let (status, _, body) = send(&s.app, Method::POST, &url, Some(&s.editor), line).await;
+            assert_eq!(status, 400, "strict={bad}: {body}");
+            assert!(body.contains("`strict`"), "{body}");
+        }
+        let (_, _, found) = call(&s.app, "/v1/experts/m-s1", Some(&s.reader)).await;
+        assert!(
+            !found.contains("Sam Strict"),
+            "nothing written by a refused request"
+        );
     }
 
     #[tokio::test]
