@@ -132,6 +132,16 @@ pub fn build_locked(
     let (report, documents) = match result {
         Ok(done) => done,
         Err(e) => {
+            // tantivy reports a failed write only as a stopped worker; find the cause
+            let e = match (&e, probe_writable(&generation)) {
+                (Error::Tantivy(_), Err(cause)) => Error::Index {
+                    path: generation.clone(),
+                    reason: format!(
+                        "cannot write the new index: {cause} (is the disk full?); the previous index is unchanged"
+                    ),
+                },
+                _ => e,
+            };
             let _ = fs::remove_dir_all(&generation);
             return Err(e);
         }
@@ -207,9 +217,38 @@ pub fn open(index_dir: &Path, taxonomy: Arc<Taxonomy>) -> Result<MusterIndex> {
     check_format(&generation)?;
     let index = Index::open_in_dir(&generation).map_err(|e| Error::Index {
         path: generation.clone(),
-        reason: format!("cannot open: {e}"),
+        reason: format!("cannot open: {e} (rebuild it with `muster index`)"),
     })?;
+    // every file's checksum, so a damaged index is refused here with its files named, never
+    // met half-way through a search
+    let damaged = index.validate_checksum().map_err(|e| Error::Index {
+        path: generation.clone(),
+        reason: format!("cannot read: {e} (rebuild it with `muster index`)"),
+    })?;
+    if !damaged.is_empty() {
+        let mut names: Vec<String> = damaged.iter().map(|p| p.display().to_string()).collect();
+        names.sort();
+        return Err(Error::Index {
+            path: generation,
+            reason: format!(
+                "damaged files (checksum mismatch): {}; rebuild it with `muster index`",
+                names.join(", ")
+            ),
+        });
+    }
     MusterIndex::from_index(index, taxonomy, Some(generation))
+}
+
+/// Writes and syncs 1 MiB in `dir`: the operating system's reason when files there cannot grow.
+fn probe_writable(dir: &Path) -> std::io::Result<()> {
+    let path = dir.join(".probe");
+    let result = (|| {
+        let mut file = File::create(&path)?;
+        file.write_all(&vec![0u8; 1 << 20])?;
+        file.sync_all()
+    })();
+    let _ = fs::remove_file(&path);
+    result
 }
 
 /// Fails with a clear error when `generation` was written in another on-disk format.

@@ -2071,3 +2071,68 @@ pub(crate) mod tests {
         );
     }
 }
+
+/// Property tests of the query parser: any text parses, and what it parses to round-trips.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn render(clauses: &[Clause]) -> String {
+        clauses
+            .iter()
+            .map(|c| match c {
+                Clause::Word(w) => w.clone(),
+                Clause::Phrase(p) => format!("\"{p}\""),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_text_parses_and_the_clauses_round_trip(q in ".{0,200}") {
+            let clauses = parse_text(&q);
+            prop_assert!(clauses.len() <= MAX_QUERY_TERMS);
+            for clause in &clauses {
+                match clause {
+                    Clause::Word(w) => {
+                        prop_assert!(!w.is_empty());
+                        prop_assert!(!w.contains(char::is_whitespace) && !w.contains('"'));
+                    }
+                    Clause::Phrase(p) => prop_assert!(p.split_whitespace().count() > 1),
+                }
+            }
+            prop_assert_eq!(parse_text(&render(&clauses)), clauses);
+        }
+
+        #[test]
+        fn words_and_phrases_written_out_are_read_back(
+            parts in prop::collection::vec(
+                prop_oneof![
+                    "[a-z0-9]{1,10}".prop_map(|w| (false, w)),
+                    "[a-z]{1,8}( [a-z]{1,8}){1,3}".prop_map(|p| (true, p)),
+                ],
+                0..6,
+            )
+        ) {
+            let text = parts
+                .iter()
+                .map(|(phrase, t)| if *phrase { format!("\"{t}\"") } else { t.clone() })
+                .collect::<Vec<_>>()
+                .join(" ");
+            let expected: Vec<Clause> = parts
+                .iter()
+                .filter(|(phrase, t)| *phrase || !STOP_WORDS.contains(&t.as_str()))
+                .map(|(phrase, t)| if *phrase {
+                    Clause::Phrase(t.clone())
+                } else {
+                    Clause::Word(t.clone())
+                })
+                .collect();
+            prop_assert_eq!(parse_text(&text), expected);
+        }
+    }
+}

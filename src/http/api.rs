@@ -1154,3 +1154,61 @@ mod tests {
         assert_eq!(limit["schema"]["maximum"], 100.0);
     }
 }
+
+/// Property tests of the query-string parser: any query string is a search or a 400 naming a
+/// field, never a panic.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NAMES: &[&str] = &[
+        "q",
+        "skill",
+        "min_level",
+        "department",
+        "clearance",
+        "availability",
+        "grade",
+        "gse_category",
+        "region",
+        "registration",
+        "near",
+        "within_km",
+        "sort",
+        "limit",
+        "offset",
+        "explain",
+        "bogus",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_raw_query_string_is_a_search_or_a_named_error(raw in ".{0,200}") {
+            let caller = crate::access::Caller::demo();
+            let today = time::macros::date!(2026 - 11 - 22);
+            for kind in [Some(Kind::Member), Some(Kind::CaseStudy), Some(Kind::Facility), None] {
+                let _ = parse_search(kind, &query_pairs(Some(&raw)), &caller, today);
+            }
+        }
+
+        #[test]
+        fn known_parameters_with_any_values_are_a_search_or_name_the_parameter(
+            pairs in prop::collection::vec((prop::sample::select(NAMES), ".{0,30}"), 0..6)
+        ) {
+            let caller = crate::access::Caller::demo();
+            let today = time::macros::date!(2026 - 11 - 22);
+            let pairs: Vec<(String, String)> =
+                pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            if let Err(e) = parse_search(Some(Kind::Member), &pairs, &caller, today) {
+                let text = e.to_string();
+                prop_assert!(
+                    NAMES.iter().any(|n| text.contains(n)),
+                    "the error names a parameter: {}", text
+                );
+            }
+        }
+    }
+}
