@@ -9,8 +9,7 @@
 //!
 //! Run: `cargo bench --bench scale` (CI runs `MUSTER_SCALE_SIZES=10000` once to prove it works).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -24,36 +23,11 @@ use muster::model::Kind;
 use muster::muster::{MusterRequest, muster};
 use muster::search::search;
 use muster::taxonomy::Taxonomy;
-use muster::workload::{MUSTERS, QUERIES, percentile};
+use muster::workload::{MUSTERS, QUERIES};
 
-const MUSTER: &str = env!("CARGO_BIN_EXE_muster");
+mod support;
 
-/// Latency summary of one run: p50, p95, p99 (ms) and requests per second.
-struct Run {
-    p50: f64,
-    p95: f64,
-    p99: f64,
-    per_second: f64,
-}
-
-impl Run {
-    fn of(mut times: Vec<f64>, wall: f64) -> Run {
-        times.sort_by(|a, b| a.total_cmp(b));
-        Run {
-            p50: percentile(&times, 0.5),
-            p95: percentile(&times, 0.95),
-            p99: percentile(&times, 0.99),
-            per_second: times.len() as f64 / wall,
-        }
-    }
-
-    fn row(&self, what: &str) {
-        println!(
-            "  {what:<34} p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  {:>8.0} /s",
-            self.p50, self.p95, self.p99, self.per_second
-        );
-    }
-}
+use support::{Connection, MUSTER, Run, proc_status_kb, rss_mib, serve};
 
 /// Runs a command to completion; its wall time and peak RSS (MiB), read from the kernel's
 /// high-water mark (`VmHWM`) while it runs.
@@ -78,17 +52,6 @@ fn run_measured(command: &mut Command) -> (f64, f64) {
     (started.elapsed().as_secs_f64(), peak_kb / 1024.0)
 }
 
-fn proc_status_kb(pid: u32, key: &str) -> Option<f64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find(|l| l.starts_with(key))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 fn dir_size(path: &Path) -> u64 {
     std::fs::read_dir(path)
         .into_iter()
@@ -100,59 +63,6 @@ fn dir_size(path: &Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    proc_status_kb(pid, "VmRSS:").map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-/// One keep-alive HTTP/1.1 connection.
-struct Connection {
-    reader: BufReader<TcpStream>,
-}
-
-impl Connection {
-    fn open(address: SocketAddr) -> Connection {
-        let stream = TcpStream::connect(address).expect("connect");
-        stream.set_nodelay(true).ok();
-        stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
-        Connection {
-            reader: BufReader::new(stream),
-        }
-    }
-
-    /// GET `path`; the status.
-    fn get(&mut self, path: &str) -> u16 {
-        let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-        self.reader
-            .get_mut()
-            .write_all(request.as_bytes())
-            .expect("send");
-        let mut line = String::new();
-        self.reader.read_line(&mut line).expect("status line");
-        let status = line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let mut length = 0usize;
-        loop {
-            line.clear();
-            self.reader.read_line(&mut line).expect("header");
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body).expect("body");
-        status
-    }
 }
 
 /// `requests` GETs of the query mix over `concurrency` connections, stopping at `limit`.
@@ -288,27 +198,8 @@ fn measure(members: usize) {
     drop(index);
 
     let started = Instant::now();
-    let mut server = Command::new(MUSTER)
-        .arg("serve")
-        .arg("--index")
-        .arg(&index_dir)
-        .args(["--bind", "127.0.0.1:0", "--timeout-secs", "30"])
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve");
-    let mut lines = BufReader::new(server.stderr.take().expect("stderr")).lines();
-    let address: SocketAddr = loop {
-        let line = lines
-            .next()
-            .expect("serve said where it listens")
-            .expect("line");
-        if let Some(rest) = line.strip_prefix("Muster is serving on http://") {
-            break rest.trim().parse().expect("address");
-        }
-    };
+    let (mut server, address) = serve(&index_dir, &[]);
     let startup = started.elapsed().as_secs_f64();
-    std::thread::spawn(move || lines.for_each(drop));
     std::thread::sleep(Duration::from_millis(300));
     println!(
         "  serve start-up                     {:.0} ms, RSS idle {:.0} MiB",

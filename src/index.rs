@@ -174,13 +174,18 @@ fn build_generation(
     let progress = Progress::new(options.progress);
     let builder = DocumentBuilder::new(&fields, taxonomy);
     let mut unmapped: Vec<String> = Vec::new();
+    // a later line with the same id replaces the earlier one; only then is a delete queued
+    // (tantivy keeps every queued delete until the commit, and applies each to every segment)
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut report = ingest::load_dir(data_dir, &mut |record: Record| {
         let (doc, skills) = builder.document(&record);
         unmapped.extend(skills);
-        writer.delete_term(Term::from_field_text(
-            fields.key,
-            &schema::record_key(record.kind(), record.id()),
-        ));
+        let key = schema::record_key(record.kind(), record.id());
+        if seen.contains(&key) {
+            writer.delete_term(Term::from_field_text(fields.key, &key));
+        } else {
+            seen.insert(key);
+        }
         writer.add_document(doc)?;
         progress.tick();
         Ok(())

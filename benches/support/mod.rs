@@ -1,0 +1,133 @@
+//! What the benches that drive the real binary share: latency summaries, `/proc` readings, a
+//! keep-alive HTTP/1.1 client and starting `muster serve`.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use muster::workload::percentile;
+
+/// The release binary under test.
+pub const MUSTER: &str = env!("CARGO_BIN_EXE_muster");
+
+/// Latency summary of one run: p50, p95, p99 (ms) and requests per second.
+pub struct Run {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub per_second: f64,
+}
+
+impl Run {
+    pub fn of(mut times: Vec<f64>, wall: f64) -> Run {
+        times.sort_by(|a, b| a.total_cmp(b));
+        Run {
+            p50: percentile(&times, 0.5),
+            p95: percentile(&times, 0.95),
+            p99: percentile(&times, 0.99),
+            per_second: times.len() as f64 / wall,
+        }
+    }
+
+    pub fn row(&self, what: &str) {
+        println!(
+            "  {what:<34} p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  {:>8.0} /s",
+            self.p50, self.p95, self.p99, self.per_second
+        );
+    }
+}
+
+/// A field of `/proc/<pid>/status`, in kB.
+pub fn proc_status_kb(pid: u32, key: &str) -> Option<f64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+pub fn rss_mib(pid: u32) -> f64 {
+    proc_status_kb(pid, "VmRSS:").map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// One keep-alive HTTP/1.1 connection.
+pub struct Connection {
+    reader: BufReader<TcpStream>,
+}
+
+impl Connection {
+    pub fn open(address: SocketAddr) -> Connection {
+        let stream = TcpStream::connect(address).expect("connect");
+        stream.set_nodelay(true).ok();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+        Connection {
+            reader: BufReader::new(stream),
+        }
+    }
+
+    /// GET `path`; the status.
+    pub fn get(&mut self, path: &str) -> u16 {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        self.reader
+            .get_mut()
+            .write_all(request.as_bytes())
+            .expect("send");
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("status line");
+        let status = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).expect("header");
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).expect("body");
+        status
+    }
+}
+
+/// Starts `muster serve` on `index_dir` (loopback, port chosen by the system) with `extra`
+/// arguments; the child and the address it listens on.
+pub fn serve(index_dir: &Path, extra: &[&str]) -> (Child, SocketAddr) {
+    let mut server = Command::new(MUSTER)
+        .arg("serve")
+        .arg("--index")
+        .arg(index_dir)
+        .args(["--bind", "127.0.0.1:0", "--timeout-secs", "30"])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut lines = BufReader::new(server.stderr.take().expect("stderr")).lines();
+    let address: SocketAddr = loop {
+        let line = lines
+            .next()
+            .expect("serve said where it listens")
+            .expect("line");
+        if let Some(rest) = line.strip_prefix("Muster is serving on http://") {
+            break rest.trim().parse().expect("address");
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    (server, address)
+}
