@@ -27,8 +27,6 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tantivy::collector::{Count, TopDocs};
-
-use crate::facets::{FacetSpec, FacetTally};
 use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur,
@@ -39,6 +37,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Score, Searcher, SegmentReader, TantivyDocument, Term};
 use time::Date;
 
+use crate::facets::{FacetSpec, FacetTally};
 use crate::index::MusterIndex;
 use crate::model::{Availability, Clearance, Grade, GseCategory, Kind, Level, Marking};
 use crate::reference::Reference;

@@ -112,15 +112,12 @@ impl utoipa::Modify for Contract {
                         .or_insert_with(|| problem(description).into());
                 };
                 if api {
-                    add(
-                        "401",
-                        "No valid token (a token was sent but is unknown, expired or malformed; or the server requires one)",
-                    );
+                    add("401", "Missing, unknown, expired or malformed token");
                     add("429", "Rate limited: retry after `Retry-After` seconds");
                 }
                 add(
                     "503",
-                    "Overloaded, or the request took too long: retry after `Retry-After` seconds",
+                    "At capacity (retry after `Retry-After` seconds), or the request took too long",
                 );
                 if op.request_body.is_some() {
                     add("413", "Body too large");
