@@ -938,15 +938,11 @@ pub(crate) mod tests {
             .acquire_many_owned(state.config.max_in_flight as u32)
             .await
             .unwrap();
-        let started = Instant::now();
+        // were it queued, this call would never return while the permits are held
         let (status, headers, body) = call(&s.app, "/v1/experts?q=virology", Some(&s.reader)).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
         assert_eq!(headers.get("retry-after").unwrap(), "1");
         assert!(body.contains("capacity"), "{body}");
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "answered without queueing"
-        );
         let (health, _, _) = call(&s.app, "/healthz", None).await;
         assert_eq!(health, StatusCode::OK);
         let (metrics, _, text) = call(&s.app, "/metrics", Some(&s.admin)).await;
