@@ -24,13 +24,16 @@ use std::process::Command;
 use std::time::Instant;
 
 use muster::access::Caller;
-use muster::generate::{Spec, generate};
 use muster::http::api::{parse_search, query_pairs};
-use muster::index::{BuildOptions, build, load_records, open};
+use muster::index::{load_records, open};
 use muster::model::{Kind, Record};
 use muster::search::{SearchRequest, SortOrder, search};
 use muster::taxonomy::Taxonomy;
 use muster::workload::{QUERIES, percentile};
+
+mod support;
+
+use support::generate_and_index;
 
 const ROUNDS: usize = 20;
 
@@ -450,27 +453,7 @@ fn main() {
     let taxonomy = Taxonomy::builtin();
     let data = tempfile::tempdir().expect("temp dir");
     let index_dir = tempfile::tempdir().expect("temp dir");
-    generate(
-        &Spec {
-            members,
-            case_studies_per_member: 0.1,
-            seed: 42,
-            csv: false,
-        },
-        &taxonomy,
-        data.path(),
-    )
-    .expect("generate");
-    build(
-        data.path(),
-        index_dir.path(),
-        taxonomy.clone(),
-        &BuildOptions {
-            strict: false,
-            progress: false,
-        },
-    )
-    .expect("build");
+    generate_and_index(members, data.path(), index_dir.path());
     let index = open(index_dir.path(), taxonomy.clone()).expect("open");
     let (records, _) = load_records(data.path()).expect("records");
 

@@ -11,13 +11,16 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use muster::access::Caller;
-use muster::generate::{Spec, generate};
 use muster::http::api::{parse_search, query_pairs};
-use muster::index::{BuildOptions, build, open};
+use muster::index::open;
 use muster::model::Kind;
 use muster::search::search;
 use muster::taxonomy::Taxonomy;
 use muster::workload::{MUSTERS, QUERIES, percentile};
+
+mod support;
+
+use support::generate_and_index;
 
 fn search_latency(c: &mut Criterion) {
     let members: usize = std::env::var("MUSTER_BENCH_MEMBERS")
@@ -31,27 +34,7 @@ fn search_latency(c: &mut Criterion) {
     let index_dir = match std::env::var_os("MUSTER_BENCH_INDEX") {
         Some(dir) => std::path::PathBuf::from(dir),
         None => {
-            generate(
-                &Spec {
-                    members,
-                    case_studies_per_member: 0.1,
-                    seed: 42,
-                    csv: false,
-                },
-                &taxonomy,
-                data.path(),
-            )
-            .expect("generate");
-            build(
-                data.path(),
-                built.path(),
-                taxonomy.clone(),
-                &BuildOptions {
-                    strict: false,
-                    progress: false,
-                },
-            )
-            .expect("build");
+            generate_and_index(members, data.path(), built.path());
             built.path().to_path_buf()
         }
     };

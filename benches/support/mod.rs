@@ -131,3 +131,30 @@ pub fn serve(index_dir: &Path, extra: &[&str]) -> (Child, SocketAddr) {
     std::thread::spawn(move || lines.for_each(drop));
     (server, address)
 }
+
+/// Generates `members` members (seed 42, a case study per 10 members) into `data` and builds
+/// their index into `index_dir`, in-process.
+pub fn generate_and_index(members: usize, data: &Path, index_dir: &Path) {
+    let taxonomy = muster::taxonomy::Taxonomy::builtin();
+    muster::generate::generate(
+        &muster::generate::Spec {
+            members,
+            case_studies_per_member: 0.1,
+            seed: 42,
+            csv: false,
+        },
+        &taxonomy,
+        data,
+    )
+    .expect("generate");
+    muster::index::build(
+        data,
+        index_dir,
+        taxonomy,
+        &muster::index::BuildOptions {
+            strict: false,
+            progress: false,
+        },
+    )
+    .expect("build");
+}
