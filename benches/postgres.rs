@@ -23,17 +23,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use muster::access::Caller;
-use muster::http::api::{parse_search, query_pairs};
 use muster::index::{load_records, open};
-use muster::model::{Kind, Record};
+use muster::model::Record;
 use muster::search::{SearchRequest, SortOrder, search};
 use muster::taxonomy::Taxonomy;
 use muster::workload::{QUERIES, percentile};
 
 mod support;
 
-use support::generate_and_index;
+use support::{expert_requests, generate_and_index};
 
 const ROUNDS: usize = 20;
 
@@ -464,15 +462,8 @@ fn main() {
     drop(records);
     let load_s = started.elapsed().as_secs_f64();
 
-    let caller = Caller::demo();
     let today = time::macros::date!(2026 - 11 - 22);
-    let requests: Vec<SearchRequest> = QUERIES
-        .iter()
-        .map(|q| {
-            parse_search(Some(Kind::Member), &query_pairs(Some(q)), &caller, today)
-                .expect("valid query")
-        })
-        .collect();
+    let requests: Vec<SearchRequest> = expert_requests(QUERIES, today);
     // warm both
     for r in &requests {
         search(&index, r).expect("search");

@@ -17,9 +17,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use muster::access::Caller;
-use muster::http::api::{parse_search, query_pairs, today};
+use muster::http::api::today;
 use muster::index::open;
-use muster::model::Kind;
 use muster::muster::{MusterRequest, muster};
 use muster::search::search;
 use muster::taxonomy::Taxonomy;
@@ -27,7 +26,7 @@ use muster::workload::{MUSTERS, QUERIES};
 
 mod support;
 
-use support::{Connection, MUSTER, Run, proc_status_kb, rss_mib, serve};
+use support::{Connection, MUSTER, Run, expert_requests, proc_status_kb, rss_mib, serve};
 
 /// Runs a command to completion; its wall time and peak RSS (MiB), read from the kernel's
 /// high-water mark (`VmHWM`) while it runs.
@@ -99,14 +98,7 @@ fn http_load(address: SocketAddr, concurrency: usize, requests: usize, limit: Du
 
 /// The query mix in-process on `threads` threads, `rounds` times over.
 fn in_process(index: &muster::index::MusterIndex, threads: usize, rounds: usize) -> Run {
-    let caller = Caller::demo();
-    let requests: Vec<_> = QUERIES
-        .iter()
-        .map(|q| {
-            parse_search(Some(Kind::Member), &query_pairs(Some(q)), &caller, today())
-                .expect("valid query")
-        })
-        .collect();
+    let requests: Vec<_> = expert_requests(QUERIES, today());
     let started = Instant::now();
     let times: Vec<f64> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)

@@ -11,16 +11,14 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use muster::access::Caller;
-use muster::http::api::{parse_search, query_pairs};
 use muster::index::open;
-use muster::model::Kind;
 use muster::search::search;
 use muster::taxonomy::Taxonomy;
 use muster::workload::{MUSTERS, QUERIES, percentile};
 
 mod support;
 
-use support::generate_and_index;
+use support::{expert_requests, generate_and_index};
 
 fn search_latency(c: &mut Criterion) {
     let members: usize = std::env::var("MUSTER_BENCH_MEMBERS")
@@ -48,13 +46,7 @@ fn search_latency(c: &mut Criterion) {
         .copied()
         .filter(|q| q.contains(&only))
         .collect();
-    let requests: Vec<_> = queries
-        .iter()
-        .map(|q| {
-            parse_search(Some(Kind::Member), &query_pairs(Some(q)), &caller, today)
-                .expect("valid query")
-        })
-        .collect();
+    let requests: Vec<_> = expert_requests(&queries, today);
 
     // warm up, then time 50 rounds of the mix
     for r in &requests {

@@ -816,51 +816,35 @@ fn stored_record(fields: &Fields, doc: &TantivyDocument) -> Result<Value> {
     Ok(serde_json::from_str(text)?)
 }
 
-/// Facet prefixes whose children are counted, grouped so no group holds a prefix and its
-/// descendant (a tantivy facet collector takes one group): the root, then inner nodes by depth.
-fn facet_prefix_groups(name: &str, taxonomy: &Taxonomy) -> &'static [Vec<String>] {
-    static DEPARTMENT: OnceLock<Vec<Vec<String>>> = OnceLock::new();
-    static SKILL: OnceLock<Vec<Vec<String>>> = OnceLock::new();
-    static ROOT: OnceLock<Vec<Vec<String>>> = OnceLock::new();
-    match name {
-        "department" => DEPARTMENT.get_or_init(|| {
+/// The drill-down prefixes of facet `name`, as facet paths: those whose children are counted.
+/// The root, plus parent departments, or every inner node of the skills tree (and `Other`).
+fn facet_parents(name: &str, taxonomy: &Taxonomy) -> Vec<String> {
+    let inner: Vec<Vec<String>> = match name {
+        "department" => {
             let r = Reference::get();
-            let mut parents: Vec<Vec<String>> = r
-                .departments
+            r.departments
                 .iter()
                 .filter_map(|d| d.parent.as_deref())
                 .map(|p| r.department_path(p))
-                .collect();
-            parents.sort();
-            parents.dedup();
-            group_by_depth(parents)
-        }),
-        "skill" => SKILL.get_or_init(|| {
-            let mut inner: Vec<Vec<String>> = taxonomy
-                .nodes()
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| !n.children.is_empty())
-                .map(|(i, _)| taxonomy.path(i).into_iter().map(String::from).collect())
-                .collect();
-            inner.push(vec![schema::UNMAPPED_FACET.to_string()]);
-            group_by_depth(inner)
-        }),
-        _ => ROOT.get_or_init(|| vec![vec!["/".to_string()]]),
-    }
-}
-
-fn group_by_depth(paths: Vec<Vec<String>>) -> Vec<Vec<String>> {
-    let mut groups: Vec<Vec<String>> = vec![vec!["/".to_string()]];
-    for path in paths {
-        let depth = path.len();
-        while groups.len() <= depth {
-            groups.push(Vec::new());
+                .collect()
         }
-        groups[depth].push(Facet::from_path(path).to_path_string());
-    }
-    groups.retain(|g| !g.is_empty());
-    groups
+        "skill" => taxonomy
+            .nodes()
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| !n.children.is_empty())
+            .map(|(i, _)| taxonomy.path(i).into_iter().map(String::from).collect())
+            .chain(std::iter::once(vec![schema::UNMAPPED_FACET.to_string()]))
+            .collect(),
+        _ => Vec::new(),
+    };
+    std::iter::once("/".to_string())
+        .chain(
+            inner
+                .into_iter()
+                .map(|p| Facet::from_path(p).to_path_string()),
+        )
+        .collect()
 }
 
 /// What the facet `name` counts: its field and drill-down prefixes (built once per process).
@@ -871,7 +855,7 @@ fn facet_spec(fields: &Fields, name: &'static str, taxonomy: &Taxonomy) -> Facet
     specs
         .entry(name)
         .or_insert_with(|| {
-            let parents: Vec<String> = facet_prefix_groups(name, taxonomy).concat();
+            let parents = facet_parents(name, taxonomy);
             let field = fields.schema.get_field_name(facet_field(fields, name));
             FacetSpec::new(name, field, &parents)
         })

@@ -158,3 +158,20 @@ pub fn generate_and_index(members: usize, data: &Path, index_dir: &Path) {
     )
     .expect("build");
 }
+
+/// The search mix's query strings as expert searches by a demo reader on `today`.
+pub fn expert_requests(queries: &[&str], today: time::Date) -> Vec<muster::search::SearchRequest> {
+    let caller = muster::access::Caller::demo();
+    queries
+        .iter()
+        .map(|q| {
+            muster::http::api::parse_search(
+                Some(muster::model::Kind::Member),
+                &muster::http::api::query_pairs(Some(q)),
+                &caller,
+                today,
+            )
+            .expect("valid query")
+        })
+        .collect()
+}
