@@ -56,6 +56,9 @@ pub const MAX_LIMIT: usize = 100;
 const EVIDENCE_DEPTH: usize = 50;
 /// Largest credit one member can receive from case studies.
 const MAX_CREDIT: f32 = 9.0;
+/// A word found in at least this many records is taken as spelt as meant: it is not also
+/// matched fuzzily (which at scale unions thousands of near neighbours: "health" -> "wealth").
+const KNOWN_WORD_RECORDS: u64 = 3;
 
 /// Where to measure distance from, and how far to look.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -318,13 +321,15 @@ fn text_fields(fields: &Fields, kind: Kind) -> Vec<(Field, f32)> {
     }
 }
 
-/// Builds the ranked text part of a query: every word (or phrase) must match some field.
+/// Builds the ranked text part of a query: every word (or phrase) must match some field. A word
+/// the index does not know (or hardly knows) also matches within a few edits.
 fn text_query(
     index: &MusterIndex,
+    searcher: &Searcher,
     kind: Kind,
     clauses: &[Clause],
     fuzzy: bool,
-) -> Option<Box<dyn Query>> {
+) -> Result<Option<Box<dyn Query>>> {
     let fields = &index.fields;
     let weighted = text_fields(fields, kind);
     let mut en = text::english_analyzer();
@@ -352,15 +357,15 @@ fn text_query(
                     if let Some(form) = forms.get(i) {
                         // a misspelling matches within the allowed edits, scoring below exact
                         let edits = text::allowed_edits(form);
-                        if fuzzy && edits > 0 {
+                        let exact_term = Term::from_field_text(fields.exact, form);
+                        if fuzzy
+                            && edits > 0
+                            && searcher.doc_freq(&exact_term)? < KNOWN_WORD_RECORDS
+                        {
                             any.push((
                                 Occur::Should,
                                 Box::new(BoostQuery::new(
-                                    Box::new(FuzzyTermQuery::new(
-                                        Term::from_field_text(fields.exact, form),
-                                        edits,
-                                        true,
-                                    )),
+                                    Box::new(FuzzyTermQuery::new(exact_term.clone(), edits, true)),
                                     0.3,
                                 )),
                             ));
@@ -369,10 +374,7 @@ fn text_query(
                         any.push((
                             Occur::Should,
                             Box::new(BoostQuery::new(
-                                Box::new(TermQuery::new(
-                                    Term::from_field_text(fields.exact, form),
-                                    IndexRecordOption::WithFreqs,
-                                )),
+                                Box::new(TermQuery::new(exact_term, IndexRecordOption::WithFreqs)),
                                 0.5,
                             )),
                         ));
@@ -400,9 +402,9 @@ fn text_query(
         }
     }
     if must.is_empty() {
-        return None;
+        return Ok(None);
     }
-    Some(Box::new(BooleanQuery::new(must)))
+    Ok(Some(Box::new(BooleanQuery::new(must))))
 }
 
 fn term(field: Field, text: &str) -> Box<dyn Query> {
@@ -687,7 +689,13 @@ fn case_study_credit(
 ) -> Result<Credit> {
     let fields = &index.fields;
     let mut scoring: Vec<Box<dyn Query>> = Vec::new();
-    if let Some(q) = text_query(index, Kind::CaseStudy, clauses, request.understanding) {
+    if let Some(q) = text_query(
+        index,
+        searcher,
+        Kind::CaseStudy,
+        clauses,
+        request.understanding,
+    )? {
         scoring.push(q);
     }
     for target in targets {
@@ -894,7 +902,7 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
     }
     let text_targets = skill_targets(taxonomy, &text_skill_names);
 
-    let text = text_query(index, kind, &clauses, request.understanding);
+    let text = text_query(index, &searcher, kind, &clauses, request.understanding)?;
     let credit = if kind == Kind::Member && (text.is_some() || !targets.is_empty()) {
         let mut all_targets = skill_targets(taxonomy, &request.filters.skills);
         all_targets.extend(skill_targets(taxonomy, &text_skill_names));
