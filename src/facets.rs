@@ -240,21 +240,27 @@ impl Collector for FacetTally {
     }
 }
 
+impl Counting {
+    fn count(&mut self, doc: DocId) {
+        let Some(column) = &self.column else { return };
+        for ord in column.term_ords(doc) {
+            for &b in self.buckets.of(ord) {
+                let b = b as usize;
+                if self.last[b] != doc + 1 {
+                    self.last[b] = doc + 1;
+                    self.counts[b] += 1;
+                }
+            }
+        }
+    }
+}
+
 impl SegmentCollector for FacetTallySegment {
     type Fruit = Vec<PrefixCounts>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
         for c in &mut self.0 {
-            let Some(column) = &c.column else { continue };
-            for ord in column.term_ords(doc) {
-                for &b in c.buckets.of(ord) {
-                    let b = b as usize;
-                    if c.last[b] != doc + 1 {
-                        c.last[b] = doc + 1;
-                        c.counts[b] += 1;
-                    }
-                }
-            }
+            c.count(doc);
         }
     }
 
@@ -273,5 +279,156 @@ impl SegmentCollector for FacetTallySegment {
                     .collect()
             })
             .collect()
+    }
+}
+
+/// A filter on a facet field checked by the collector instead of the query, so that the counts
+/// of its own facet (every value, as if it were not set) come from the same pass: a record that
+/// fails only this filter counts in its facet and nowhere else.
+#[derive(Clone)]
+pub struct Gate {
+    /// Name of the tantivy facet field.
+    pub field: String,
+    /// The facets admitted (encoded, as `Facet::encoded_str`): a value passes when it is one of
+    /// them or below one.
+    pub admit: Arc<Vec<Vec<u8>>>,
+    /// Which of the tally's specs is this filter's own facet.
+    pub facet: usize,
+}
+
+impl Gate {
+    /// A gate admitting `facets` (and their descendants) of `field`, whose facet is spec `facet`.
+    pub fn new(field: &str, facets: &[Facet], facet: usize) -> Self {
+        Gate {
+            field: field.to_string(),
+            admit: Arc::new(
+                facets
+                    .iter()
+                    .map(|f| f.encoded_str().as_bytes().to_vec())
+                    .collect(),
+            ),
+            facet,
+        }
+    }
+
+    fn admits(&self, value: &[u8]) -> bool {
+        self.admit
+            .iter()
+            .any(|a| a.is_empty() || value == a || (value.starts_with(a) && value[a.len()] == 0))
+    }
+}
+
+/// `inner` (hits, total) sees only the records that pass every gate; the tally counts every
+/// facet over those, and each gate's own facet also over the records that fail only that gate.
+pub struct Gated<C> {
+    /// Collects the records passing every gate.
+    pub inner: C,
+    /// Every facet to count (the gates' own among them).
+    pub tally: FacetTally,
+    /// Filters checked here rather than in the query.
+    pub gates: Vec<Gate>,
+}
+
+/// One gate in one segment: which value ordinals pass.
+struct SegmentGate {
+    column: Option<StrColumn>,
+    passes: Vec<bool>,
+    facet: usize,
+}
+
+impl SegmentGate {
+    fn admits(&self, doc: DocId) -> bool {
+        let Some(column) = &self.column else {
+            return false;
+        };
+        column
+            .term_ords(doc)
+            .any(|ord| self.passes.get(ord as usize).copied().unwrap_or(false))
+    }
+}
+
+/// [`Gated`] in one segment.
+pub struct GatedSegment<S> {
+    inner: S,
+    tally: FacetTallySegment,
+    gates: Vec<SegmentGate>,
+}
+
+impl<C: Collector> Collector for Gated<C> {
+    type Fruit = (C::Fruit, Vec<PrefixCounts>);
+    type Child = GatedSegment<C::Child>;
+
+    fn for_segment(
+        &self,
+        ord: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        let mut gates = Vec::with_capacity(self.gates.len());
+        for gate in &self.gates {
+            let column = segment.fast_fields().str(&gate.field)?;
+            let mut passes = Vec::new();
+            if let Some(column) = &column {
+                let mut stream = column.dictionary().stream()?;
+                while stream.advance() {
+                    passes.push(gate.admits(stream.key()));
+                }
+            }
+            gates.push(SegmentGate {
+                column,
+                passes,
+                facet: gate.facet,
+            });
+        }
+        Ok(GatedSegment {
+            inner: self.inner.for_segment(ord, segment)?,
+            tally: self.tally.for_segment(ord, segment)?,
+            gates,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.inner.requires_scoring()
+    }
+
+    fn merge_fruits(
+        &self,
+        fruits: Vec<<Self::Child as SegmentCollector>::Fruit>,
+    ) -> tantivy::Result<Self::Fruit> {
+        let (inner, tally): (Vec<_>, Vec<_>) = fruits.into_iter().unzip();
+        Ok((
+            self.inner.merge_fruits(inner)?,
+            self.tally.merge_fruits(tally)?,
+        ))
+    }
+}
+
+impl<S: SegmentCollector> SegmentCollector for GatedSegment<S> {
+    type Fruit = (S::Fruit, Vec<PrefixCounts>);
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        let mut failed = None;
+        for gate in &self.gates {
+            if !gate.admits(doc) {
+                if failed.is_some() {
+                    return; // fails two filters: counts nowhere
+                }
+                failed = Some(gate.facet);
+            }
+        }
+        match failed {
+            None => {
+                self.inner.collect(doc, score);
+                self.tally.collect(doc, score);
+            }
+            Some(facet) => {
+                if let Some(c) = self.tally.0.get_mut(facet) {
+                    c.count(doc);
+                }
+            }
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        (self.inner.harvest(), self.tally.harvest())
     }
 }

@@ -37,7 +37,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Score, Searcher, SegmentReader, TantivyDocument, Term};
 use time::Date;
 
-use crate::facets::{FacetSpec, FacetTally};
+use crate::facets::{FacetSpec, FacetTally, Gate, Gated};
 use crate::index::MusterIndex;
 use crate::model::{Availability, Clearance, Grade, GseCategory, Kind, Level, Marking};
 use crate::reference::Reference;
@@ -653,15 +653,59 @@ fn filter_clauses(
     Ok(out)
 }
 
-/// Combines filters (non-scoring) and an optional scoring group (which must match).
+/// The facet values a facet filter admits (with their descendants), for checking it in the
+/// collector: the same records as its clause in [`filter_clauses`]. `None` for a filter that is
+/// not a facet (it stays in the query).
+fn gate_facets(request: &SearchRequest, name: &str) -> Result<Option<Vec<Facet>>> {
+    let f = &request.filters;
+    let one = |label: &str| Facet::from_path([label]);
+    Ok(Some(match name {
+        "department" => f
+            .departments
+            .iter()
+            .map(|dept| {
+                schema::department_facet(dept).ok_or_else(|| {
+                    Error::field("department", format!("unknown department `{dept}`"))
+                })
+            })
+            .collect::<Result<_>>()?,
+        "clearance" => match f.clearance {
+            Some(wanted) => Clearance::ALL
+                .iter()
+                .filter(|c| match request.kind {
+                    // a member holds at least the clearance; a facility asks at most it
+                    Kind::Facility => c.rank() <= wanted.rank(),
+                    _ => c.rank() >= wanted.rank(),
+                })
+                .map(|c| one(c.as_str()))
+                .collect(),
+            None => Vec::new(),
+        },
+        "availability" => match f.availability {
+            Some(wanted) => Availability::ALL
+                .iter()
+                .filter(|a| a.rank() <= wanted.rank())
+                .map(|a| one(a.as_str()))
+                .collect(),
+            None => Vec::new(),
+        },
+        "grade" => f.grades.iter().map(|g| one(g.as_str())).collect(),
+        "gse_category" => f.gse_categories.iter().map(|g| one(g.as_str())).collect(),
+        "region" => f.regions.iter().map(|r| one(r)).collect(),
+        _ => return Ok(None),
+    }))
+}
+
+/// Combines filters (non-scoring) and an optional scoring group (which must match), leaving out
+/// the filters named in `skip`.
 fn combine(
     filters: &[(&'static str, Box<dyn Query>)],
-    skip: Option<&str>,
+    skip: &[&str],
     scoring: Option<&dyn Query>,
 ) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = filters
         .iter()
-        .filter(|(name, _)| Some(*name) != skip)
+        .filter(|(name, _)| !skip.contains(name))
         .map(|(_, q)| (Occur::Must, constant(q.box_clone(), 0.0)))
         .collect();
     match scoring {
@@ -724,7 +768,7 @@ fn case_study_credit(
             u64_at_most(fields.marking, request.max_marking.rank()),
         ),
     ];
-    let query = combine(&filters, None, Some(scoring.as_ref()));
+    let query = combine(&filters, &[], Some(scoring.as_ref()));
     let top = searcher.search(
         &query,
         &TopDocs::with_limit(EVIDENCE_DEPTH).order_by_score(),
@@ -971,30 +1015,36 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
         None
     };
     let filters = filter_clauses(index, request, &targets)?;
-    let query = combine(&filters, None, scoring.as_deref());
 
-    // One pass: page of hits, total, and every facet not filtered on.
-    // The skill facet is a drill-down tree: it is counted within the skill filter.
-    let active: HashSet<&str> = filters
-        .iter()
-        .map(|(name, _)| *name)
-        .filter(|name| *name != "skill")
-        .collect();
-    let names = facet_fields(kind);
+    // One pass: page of hits, total, and every facet. A facet whose own filter is set counts as
+    // if that filter were not: such filters are checked by the collector (a record failing only
+    // that one counts in its facet and nowhere else) rather than the query. The skill facet is a
+    // drill-down tree: it is counted within the skill filter. Marking and kind stay in the query.
+    let active: HashSet<&str> = filters.iter().map(|(name, _)| *name).collect();
+    let names: &[&'static str] = if request.facets {
+        facet_fields(kind)
+    } else {
+        &[]
+    };
     let mut specs = Vec::new();
-    let mut later = Vec::new();
-    for name in names.iter().filter(|_| request.facets) {
-        if active.contains(name) {
-            later.push(*name);
-        } else {
-            specs.push(facet_spec(fields, name, taxonomy));
+    let mut gates = Vec::new();
+    let mut gated: Vec<&str> = Vec::new();
+    for name in names {
+        let spec = facet_spec(fields, name, taxonomy);
+        if *name != "skill"
+            && active.contains(name)
+            && let Some(admitted) = gate_facets(request, name)?
+        {
+            gates.push(Gate::new(&spec.field, &admitted, specs.len()));
+            gated.push(name);
         }
+        specs.push(spec);
     }
-    let tally = |specs: Vec<FacetSpec>| FacetTally {
-        specs,
+    let query = combine(&filters, &gated, scoring.as_deref());
+    let tally = FacetTally {
+        specs: specs.clone(),
         cache: index.facet_cache.clone(),
     };
-    let collectors = tally(specs.clone());
     let limit = request.limit.clamp(1, MAX_LIMIT);
     let (ranked, total, facet_counts) = match (request.sort, request.filters.near) {
         (SortOrder::Distance, Some(near)) => {
@@ -1015,7 +1065,12 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
                         }
                     }
                 });
-            let (top, total, facets) = searcher.search(&query, &(top, Count, collectors))?;
+            let collector = Gated {
+                inner: (top, Count),
+                tally,
+                gates,
+            };
+            let ((top, total), facets) = searcher.search(&query, &collector)?;
             let ranked: Vec<(f32, DocAddress)> =
                 top.into_iter().map(|(d, a)| (-d as f32, a)).collect();
             (ranked, total, facets)
@@ -1024,21 +1079,20 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
             let top = TopDocs::with_limit(limit)
                 .and_offset(request.offset)
                 .order_by_score();
-            searcher.search(&query, &(top, Count, collectors))?
+            let collector = Gated {
+                inner: (top, Count),
+                tally,
+                gates,
+            };
+            let ((top, total), facets) = searcher.search(&query, &collector)?;
+            (top, total, facets)
         }
     };
-    let mut facets: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    for (spec, counts) in specs.iter().zip(&facet_counts) {
-        facets.insert(spec.name.to_string(), FacetTally::flatten(counts));
-    }
-    for name in later {
-        let without = combine(&filters, Some(name), scoring.as_deref());
-        let counts = searcher.search(&without, &tally(vec![facet_spec(fields, name, taxonomy)]))?;
-        if let Some(counts) = counts.first() {
-            facets.insert(name.to_string(), FacetTally::flatten(counts));
-        }
-    }
-
+    let facets: BTreeMap<String, BTreeMap<String, u64>> = specs
+        .iter()
+        .zip(&facet_counts)
+        .map(|(spec, counts)| (spec.name.to_string(), FacetTally::flatten(counts)))
+        .collect();
     let sort_by_distance = request.sort == SortOrder::Distance && request.filters.near.is_some();
     let mut hits = Vec::with_capacity(ranked.len());
     for (score, address) in ranked {
@@ -1972,6 +2026,96 @@ pub(crate) mod tests {
                         expected.contains(&hit.id.as_str()),
                         "{name}: {} should not match",
                         hit.id
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_set_filters_own_facet_counts_as_if_it_were_unset_matching_a_brute_force_count() {
+        // The facets of set filters are counted in the same pass as the hits: compare each with
+        // the records that pass every other filter, counted by hand.
+        let index = fixture_index();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let (records, _) = crate::index::load_records(&dir).unwrap();
+        let members: Vec<&crate::model::Member> = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Member(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        let cases = [
+            Filters {
+                departments: vec!["DHSC".into(), "MOD".into()],
+                clearance: Some(Clearance::Sc),
+                availability: Some(Availability::Week),
+                skills: vec!["Mathematical and data sciences".into()],
+                ..Filters::default()
+            },
+            Filters {
+                grades: vec![Grade::G7, Grade::G6],
+                gse_categories: vec![GseCategory::DeepSpecialist],
+                regions: vec!["London".into(), "South West".into()],
+                availability: Some(Availability::Month),
+                ..Filters::default()
+            },
+            Filters {
+                departments: vec!["MOD".into()],
+                clearance: Some(Clearance::Dv),
+                ..Filters::default()
+            },
+        ];
+        let reference = Reference::get();
+        for filters in cases {
+            for marking in [Marking::Official, Marking::OfficialSensitive] {
+                let mut r = SearchRequest::new(Kind::Member, marking, TODAY);
+                r.filters = filters.clone();
+                let response = search(index, &r).unwrap();
+                let set: Vec<(&str, fn(&mut Filters))> = vec![
+                    ("department", |f| f.departments.clear()),
+                    ("clearance", |f| f.clearance = None),
+                    ("availability", |f| f.availability = None),
+                    ("grade", |f| f.grades.clear()),
+                    ("gse_category", |f| f.gse_categories.clear()),
+                    ("region", |f| f.regions.clear()),
+                ];
+                for (facet, unset) in set {
+                    let mut without = r.clone();
+                    unset(&mut without.filters);
+                    if without.filters == r.filters {
+                        continue; // this filter is not set
+                    }
+                    let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+                    for m in members
+                        .iter()
+                        .filter(|m| passes(m, &without, &index.taxonomy))
+                    {
+                        let lapsed = m.clearance_review_due.is_some_and(|due| due < TODAY);
+                        let labels: Vec<String> = match facet {
+                            "department" => reference.department_path(&m.department),
+                            // a lapsed clearance is no clearance, whatever the level
+                            "clearance" if lapsed => Vec::new(),
+                            "clearance" => vec![m.clearance.as_str().into()],
+                            "availability" => vec![m.availability.as_str().into()],
+                            "grade" => m.grade.iter().map(|g| g.as_str().into()).collect(),
+                            "gse_category" => {
+                                m.gse_category.iter().map(|g| g.as_str().into()).collect()
+                            }
+                            _ => m.location.iter().filter_map(|l| l.region.clone()).collect(),
+                        };
+                        for label in labels {
+                            *expected.entry(label).or_default() += 1;
+                        }
+                    }
+                    assert!(
+                        !expected.is_empty(),
+                        "{facet}: the case should count someone"
+                    );
+                    assert_eq!(
+                        response.facets[facet], expected,
+                        "{facet} facet with {filters:?} at {marking}"
                     );
                 }
             }
