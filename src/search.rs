@@ -2073,7 +2073,8 @@ pub(crate) mod tests {
                 let mut r = SearchRequest::new(Kind::Member, marking, TODAY);
                 r.filters = filters.clone();
                 let response = search(index, &r).unwrap();
-                let set: Vec<(&str, fn(&mut Filters))> = vec![
+                type Unset = fn(&mut Filters);
+                let set: Vec<(&str, Unset)> = vec![
                     ("department", |f| f.departments.clear()),
                     ("clearance", |f| f.clearance = None),
                     ("availability", |f| f.availability = None),
