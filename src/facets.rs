@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::StrColumn;
+use tantivy::columnar::{Cardinality, StrColumn};
 use tantivy::index::SegmentId;
 use tantivy::schema::Facet;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
@@ -108,8 +108,87 @@ impl SegmentBuckets {
     }
 }
 
-/// Bucket tables by segment and field.
-type Tables = HashMap<(SegmentId, String), Arc<SegmentBuckets>>;
+/// Each record's value ordinals of one facet column in one segment, decoded once into plain
+/// arrays: reading a tantivy column per record and value cost more than counting itself.
+struct DocOrds {
+    /// For a multi-valued column, record `d`'s values are `ords[starts[d]..starts[d + 1]]`;
+    /// empty for a column with at most one value per record (then `ords[d]`, or `NONE`).
+    starts: Vec<u32>,
+    ords: Vec<u32>,
+}
+
+impl DocOrds {
+    const NONE: u32 = u32::MAX;
+
+    fn build(column: &StrColumn, max_doc: DocId) -> Self {
+        let ords = column.ords();
+        if ords.get_cardinality() != Cardinality::Multivalued {
+            let ords = (0..max_doc)
+                .map(|doc| ords.first(doc).map_or(Self::NONE, |o| o as u32))
+                .collect();
+            return DocOrds {
+                starts: Vec::new(),
+                ords,
+            };
+        }
+        let mut starts = Vec::with_capacity(max_doc as usize + 1);
+        let mut values = Vec::new();
+        starts.push(0);
+        for doc in 0..max_doc {
+            values.extend(column.term_ords(doc).map(|o| o as u32));
+            starts.push(values.len() as u32);
+        }
+        DocOrds {
+            starts,
+            ords: values,
+        }
+    }
+
+    fn single_valued(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    #[inline]
+    fn of(&self, doc: DocId) -> &[u32] {
+        let d = doc as usize;
+        if self.single_valued() {
+            match self.ords.get(d) {
+                Some(o) if *o != Self::NONE => std::slice::from_ref(o),
+                _ => &[],
+            }
+        } else {
+            match (self.starts.get(d), self.starts.get(d + 1)) {
+                (Some(&a), Some(&b)) => &self.ords[a as usize..b as usize],
+                _ => &[],
+            }
+        }
+    }
+}
+
+/// What counting one facet field of one segment needs, built once and shared by every search.
+struct FieldTable {
+    buckets: SegmentBuckets,
+    values: DocOrds,
+}
+
+impl FieldTable {
+    fn empty() -> Self {
+        FieldTable {
+            buckets: SegmentBuckets {
+                starts: vec![0],
+                bucket_ids: Vec::new(),
+                buckets: Vec::new(),
+            },
+            values: DocOrds {
+                starts: Vec::new(),
+                ords: Vec::new(),
+            },
+        }
+    }
+}
+
+/// Field tables by segment and field.
+type Tables = HashMap<(SegmentId, String), Arc<FieldTable>>;
 
 /// Per-segment bucket tables, shared by every search over the same segments.
 #[derive(Default, Clone)]
@@ -118,17 +197,19 @@ pub struct FacetCache {
 }
 
 impl FacetCache {
-    fn get(
-        &self,
-        segment: &SegmentReader,
-        spec: &FacetSpec,
-        column: &StrColumn,
-    ) -> tantivy::Result<Arc<SegmentBuckets>> {
+    fn get(&self, segment: &SegmentReader, spec: &FacetSpec) -> tantivy::Result<Arc<FieldTable>> {
         let key = (segment.segment_id(), spec.field.clone());
         if let Some(found) = self.lock().get(&key) {
             return Ok(found.clone());
         }
-        let built = Arc::new(SegmentBuckets::build(column, &spec.parents)?);
+        // built outside the lock: another search may build the same table meanwhile
+        let built = Arc::new(match segment.fast_fields().str(&spec.field)? {
+            Some(column) => FieldTable {
+                buckets: SegmentBuckets::build(&column, &spec.parents)?,
+                values: DocOrds::build(&column, segment.max_doc()),
+            },
+            None => FieldTable::empty(),
+        });
         let mut tables = self.lock();
         tables.insert(key, built.clone());
         Ok(built)
@@ -182,8 +263,10 @@ impl FacetTally {
 
 /// One facet's counting state in a segment.
 struct Counting {
-    column: Option<StrColumn>,
-    buckets: Arc<SegmentBuckets>,
+    table: Arc<FieldTable>,
+    /// Records per value ordinal, when each record has at most one value in this segment: then
+    /// counting is one increment per record, spread over the prefixes at harvest.
+    by_ord: Vec<u64>,
     counts: Vec<u64>,
     /// Per bucket, 1 + the last document counted (so a record counts once per prefix).
     last: Vec<DocId>,
@@ -203,19 +286,15 @@ impl Collector for FacetTally {
     ) -> tantivy::Result<FacetTallySegment> {
         let mut out = Vec::with_capacity(self.specs.len());
         for spec in &self.specs {
-            let column = segment.fast_fields().str(&spec.field)?;
-            let buckets = match &column {
-                Some(column) => self.cache.get(segment, spec, column)?,
-                None => Arc::new(SegmentBuckets {
-                    starts: vec![0],
-                    bucket_ids: Vec::new(),
-                    buckets: Vec::new(),
-                }),
+            let table = self.cache.get(segment, spec)?;
+            let n = table.buckets.buckets.len();
+            let by_ord = match table.values.single_valued() {
+                true => vec![0; table.buckets.starts.len().saturating_sub(1)],
+                false => Vec::new(),
             };
-            let n = buckets.buckets.len();
             out.push(Counting {
-                column,
-                buckets,
+                table,
+                by_ord,
                 counts: vec![0; n],
                 last: vec![0; n],
             });
@@ -241,10 +320,20 @@ impl Collector for FacetTally {
 }
 
 impl Counting {
+    #[inline]
     fn count(&mut self, doc: DocId) {
-        let Some(column) = &self.column else { return };
-        for ord in column.term_ords(doc) {
-            for &b in self.buckets.of(ord) {
+        let values = self.table.values.of(doc);
+        if self.table.values.single_valued() {
+            if let Some(slot) = values
+                .first()
+                .and_then(|o| self.by_ord.get_mut(*o as usize))
+            {
+                *slot += 1;
+            }
+            return;
+        }
+        for &ord in values {
+            for &b in self.table.buckets.of(ord as u64) {
                 let b = b as usize;
                 if self.last[b] != doc + 1 {
                     self.last[b] = doc + 1;
@@ -267,13 +356,18 @@ impl SegmentCollector for FacetTallySegment {
     fn harvest(self) -> Self::Fruit {
         self.0
             .into_iter()
-            .map(|c| {
+            .map(|mut c| {
+                for (ord, n) in c.by_ord.iter().enumerate().filter(|(_, n)| **n > 0) {
+                    for &b in c.table.buckets.of(ord as u64) {
+                        c.counts[b as usize] += n;
+                    }
+                }
                 c.counts
                     .iter()
                     .enumerate()
                     .filter(|(_, n)| **n > 0)
                     .map(|(b, n)| {
-                        let (depth, path) = &c.buckets.buckets[b];
+                        let (depth, path) = &c.table.buckets.buckets[b];
                         (path.clone(), (*depth, *n))
                     })
                     .collect()
@@ -331,19 +425,19 @@ pub struct Gated<C> {
 
 /// One gate in one segment: which value ordinals pass.
 struct SegmentGate {
-    column: Option<StrColumn>,
+    table: Arc<FieldTable>,
     passes: Vec<bool>,
     facet: usize,
 }
 
 impl SegmentGate {
+    #[inline]
     fn admits(&self, doc: DocId) -> bool {
-        let Some(column) = &self.column else {
-            return false;
-        };
-        column
-            .term_ords(doc)
-            .any(|ord| self.passes.get(ord as usize).copied().unwrap_or(false))
+        self.table
+            .values
+            .of(doc)
+            .iter()
+            .any(|ord| self.passes.get(*ord as usize).copied().unwrap_or(false))
     }
 }
 
@@ -363,25 +457,32 @@ impl<C: Collector> Collector for Gated<C> {
         ord: SegmentOrdinal,
         segment: &SegmentReader,
     ) -> tantivy::Result<Self::Child> {
+        let tally = self.tally.for_segment(ord, segment)?;
         let mut gates = Vec::with_capacity(self.gates.len());
         for gate in &self.gates {
-            let column = segment.fast_fields().str(&gate.field)?;
+            // a gate is a filter: one that cannot be checked must fail the search, not pass all
+            let counting = tally.0.get(gate.facet).ok_or_else(|| {
+                tantivy::TantivyError::InternalError(format!(
+                    "the filter on `{}` has no facet to count",
+                    gate.field
+                ))
+            })?;
             let mut passes = Vec::new();
-            if let Some(column) = &column {
+            if let Some(column) = segment.fast_fields().str(&gate.field)? {
                 let mut stream = column.dictionary().stream()?;
                 while stream.advance() {
                     passes.push(gate.admits(stream.key()));
                 }
             }
             gates.push(SegmentGate {
-                column,
+                table: counting.table.clone(),
                 passes,
                 facet: gate.facet,
             });
         }
         Ok(GatedSegment {
             inner: self.inner.for_segment(ord, segment)?,
-            tally: self.tally.for_segment(ord, segment)?,
+            tally,
             gates,
         })
     }
