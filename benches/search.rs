@@ -48,9 +48,23 @@ fn search_latency(c: &mut Criterion) {
         .collect();
     let requests: Vec<_> = expert_requests(&queries, today);
 
+    let warm = Instant::now();
+    muster::search::warm_facets(&index).expect("facet tables");
+    println!(
+        "facet tables built in {:.0} ms (once per segment, at start-up)",
+        warm.elapsed().as_secs_f64() * 1000.0
+    );
     // warm up, then time 50 rounds of the mix
     for r in &requests {
         search(&index, r).expect("search");
+    }
+    if std::env::var_os("MUSTER_BENCH_SIZES").is_some() {
+        for (q, r) in queries.iter().zip(&requests) {
+            let response = search(&index, r).expect("search");
+            let skill = response.facets.get("skill").map_or(0, |f| f.len());
+            let bytes = serde_json::to_vec(&response).expect("json").len();
+            println!("  {bytes:>8} bytes, {skill:>5} skill facet values  {q}");
+        }
     }
     let mut latencies = Vec::new();
     let mut per_query: Vec<Vec<f64>> = vec![Vec::new(); requests.len()];

@@ -215,6 +215,11 @@ impl FacetCache {
         Ok(built)
     }
 
+    /// Builds the tables of `spec` for `segment` now, if not yet built.
+    pub fn warm(&self, segment: &SegmentReader, spec: &FacetSpec) -> tantivy::Result<()> {
+        self.get(segment, spec).map(|_| ())
+    }
+
     /// Drops the tables of segments `searcher` no longer has (merged or deleted), once they
     /// outnumber the live ones.
     pub fn prune(&self, searcher: &tantivy::Searcher) {

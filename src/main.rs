@@ -528,6 +528,18 @@ fn serve(
         ..HttpConfig::default()
     };
     let state = AppState::new(opened, config)?.with_auth(authenticator, Some(audit), writer);
+    // facet tables are built in the background while the server starts answering
+    let warm = state.index.clone();
+    std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        match muster::search::warm_facets(&warm) {
+            Ok(()) => tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                "facet tables ready"
+            ),
+            Err(e) => tracing::warn!(error = %e, "facet tables not prepared: built on first use"),
+        }
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

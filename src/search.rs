@@ -914,6 +914,21 @@ fn facet_spec(fields: &Fields, name: &'static str, taxonomy: &Taxonomy) -> Facet
         .clone()
 }
 
+/// Builds every facet's per-segment tables now, so the first searches after start-up do not
+/// (about a tenth of a second at a million members).
+pub fn warm_facets(index: &MusterIndex) -> Result<()> {
+    let searcher = index.reader.searcher();
+    for kind in Kind::ALL {
+        for name in facet_fields(kind) {
+            let spec = facet_spec(&index.fields, name, &index.taxonomy);
+            for segment in searcher.segment_readers() {
+                index.facet_cache.warm(segment, &spec)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs a search.
 pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResponse> {
     let started = Instant::now();
