@@ -36,10 +36,6 @@ const FORMAT_FILE: &str = "muster-format";
 pub const FORMAT_VERSION: u32 = 2;
 /// Memory the index writer may use for buffering, in bytes.
 pub const WRITER_MEMORY: usize = 256 * 1024 * 1024;
-/// A built index is split into one segment per core, but never below this many records each: a
-/// search runs its segments on the cores at once, and each segment has fixed costs (term
-/// lookups, fuzzy automata, facet tables) that small indexes should pay once.
-const RECORDS_PER_SEGMENT: u64 = 250_000;
 
 /// An open index: what search needs, cheap to clone.
 #[derive(Clone)]
@@ -59,11 +55,7 @@ pub struct MusterIndex {
 }
 
 impl MusterIndex {
-    fn from_index(
-        mut index: Index,
-        taxonomy: Arc<Taxonomy>,
-        path: Option<PathBuf>,
-    ) -> Result<Self> {
+    fn from_index(index: Index, taxonomy: Arc<Taxonomy>, path: Option<PathBuf>) -> Result<Self> {
         schema::register_tokenizers(&index);
         let fields = Arc::new(Fields::from_schema(&index.schema()).map_err(|e| match e {
             Error::Index { reason, .. } => Error::Index {
@@ -72,11 +64,6 @@ impl MusterIndex {
             },
             other => other,
         })?);
-        // a search runs its segments on the cores at once
-        let cores = available_cores();
-        if cores > 1 {
-            index.set_multithread_executor(cores)?;
-        }
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::OnCommitWithDelay)
@@ -173,37 +160,6 @@ pub fn build_locked(
     })
 }
 
-/// Cores to search on.
-pub fn available_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// The committed segments of `index` in groups to merge: one group below
-/// [`RECORDS_PER_SEGMENT`] records per core, else up to `cores` groups of about equal size.
-fn segment_groups(
-    index: &Index,
-    cores: usize,
-    records_per_segment: u64,
-) -> Result<Vec<Vec<tantivy::index::SegmentId>>> {
-    let mut segments: Vec<(u32, tantivy::index::SegmentId)> = index
-        .searchable_segment_metas()?
-        .iter()
-        .map(|meta| (meta.num_docs(), meta.id()))
-        .collect();
-    let total: u64 = segments.iter().map(|(n, _)| u64::from(*n)).sum();
-    let parts = (total / records_per_segment.max(1)).clamp(1, cores.max(1) as u64) as usize;
-    // largest first, each to the group with the fewest records so far
-    segments.sort_by(|a, b| b.0.cmp(&a.0));
-    let mut groups: Vec<(u64, Vec<tantivy::index::SegmentId>)> = vec![(0, Vec::new()); parts];
-    for (docs, id) in segments {
-        if let Some(group) = groups.iter_mut().min_by_key(|(n, _)| *n) {
-            group.0 += u64::from(docs);
-            group.1.push(id);
-        }
-    }
-    Ok(groups.into_iter().map(|(_, ids)| ids).collect())
-}
-
 fn build_generation(
     data_dir: &Path,
     generation: &Path,
@@ -239,18 +195,12 @@ fn build_generation(
     }
     progress.finish("committing");
     writer.commit()?;
-    // one segment per core for a large index (searched in parallel), else one
-    let parts = segment_groups(&index, available_cores(), RECORDS_PER_SEGMENT)?;
-    if parts.iter().any(|group| group.len() > 1) {
+    // one segment: every search then pays the per-segment costs (term lookups, fuzzy
+    // automata, facet ordinals) once instead of once per segment
+    let segments = index.searchable_segment_ids()?;
+    if segments.len() > 1 {
         progress.finish("merging");
-        let merges: Vec<_> = parts
-            .into_iter()
-            .filter(|group| group.len() > 1)
-            .map(|group| writer.merge(&group))
-            .collect();
-        for merge in merges {
-            merge.wait()?;
-        }
+        writer.merge(&segments).wait()?;
     }
     writer.wait_merging_threads()?;
     let format = generation.join(FORMAT_FILE);
@@ -807,40 +757,6 @@ mod tests {
             &options(),
         )
         .unwrap();
-    }
-
-    #[test]
-    fn a_large_index_is_split_into_one_balanced_segment_per_core() {
-        let fields = Fields::build();
-        let index = Index::create_in_ram(fields.schema.clone());
-        schema::register_tokenizers(&index);
-        let mut writer: IndexWriter<TantivyDocument> =
-            index.writer_with_num_threads(1, 15_000_000).unwrap();
-        for size in [10, 40, 20, 30] {
-            for _ in 0..size {
-                let mut doc = TantivyDocument::default();
-                doc.add_u64(fields.kind, 0);
-                writer.add_document(doc).unwrap();
-            }
-            writer.commit().unwrap();
-        }
-        let records = |group: &Vec<tantivy::index::SegmentId>| -> u32 {
-            let metas = index.searchable_segment_metas().unwrap();
-            group
-                .iter()
-                .map(|id| metas.iter().find(|m| m.id() == *id).unwrap().num_docs())
-                .sum()
-        };
-        // 100 records, 25 per segment at least, 2 cores: two groups of 50
-        let groups = segment_groups(&index, 2, 25).unwrap();
-        let sizes: Vec<u32> = groups.iter().map(records).collect();
-        assert_eq!(sizes, vec![50, 50]);
-        // too small to split, or one core: everything in one group
-        for (cores, per) in [(2, 1000), (1, 25)] {
-            let groups = segment_groups(&index, cores, per).unwrap();
-            assert_eq!(groups.len(), 1);
-            assert_eq!(records(&groups[0]), 100);
-        }
     }
 
     #[test]
