@@ -4,8 +4,14 @@
 //! kept for every prefix of a value whose parent is a drill-down node (for most fields only the
 //! root, for skills every inner node of the taxonomy), and a record counts once per prefix however
 //! many of its values share it. Which prefixes a value of a segment's dictionary contributes to
-//! depends only on the segment, so it is worked out once per segment and field and cached; a
-//! search then only walks each matching document's value ordinals and bumps dense counters.
+//! depends only on the segment, so it is worked out once per segment and field and cached, with
+//! each record's value ordinals decoded into plain arrays; a search then only walks each matching
+//! record's ordinals and bumps dense counters (single-valued fields: one counter per value,
+//! spread over its prefixes at the end).
+//!
+//! A filter the caller set on a faceted field is checked here ([`Gated`]) rather than in the
+//! query, so its own facet can count every value "as if the filter were unset" in the same pass.
+//! The caller's marking is never a gate: it stays in the query.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -190,7 +196,8 @@ impl FieldTable {
 /// Field tables by segment and field.
 type Tables = HashMap<(SegmentId, String), Arc<FieldTable>>;
 
-/// Per-segment bucket tables, shared by every search over the same segments.
+/// Per-segment field tables (prefix buckets and decoded ordinals), shared by every search over
+/// the same segments.
 #[derive(Default, Clone)]
 pub struct FacetCache {
     tables: Arc<Mutex<Tables>>,
