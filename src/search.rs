@@ -466,7 +466,12 @@ fn skill_targets(taxonomy: &Taxonomy, names: &[String]) -> Vec<SkillTarget> {
 
 /// Level-weighted scoring for skills: each level held adds a point, narrower skills count half,
 /// recent assessments add a little.
-fn skill_scoring(fields: &Fields, targets: &[SkillTarget], today: Date) -> Vec<Box<dyn Query>> {
+fn skill_scoring(
+    fields: &Fields,
+    kind: Kind,
+    targets: &[SkillTarget],
+    today: Date,
+) -> Vec<Box<dyn Query>> {
     let mut out = Vec::new();
     for target in targets {
         let mut bases = vec![(target.base.clone(), 3.0f32)];
@@ -475,9 +480,16 @@ fn skill_scoring(fields: &Fields, targets: &[SkillTarget], today: Date) -> Vec<B
         }
         for (base, points) in bases {
             for level in 1..=4 {
+                // a member holding a skill holds level 1 of it, so the term naming the skill
+                // (below) matches exactly the members with `#1`: one union member fewer
+                let weight = if level == 1 && kind == Kind::Member {
+                    2.0 * points
+                } else {
+                    points
+                };
                 out.push(constant(
                     term(fields.skill, &format!("{base}#{level}")),
-                    points,
+                    weight,
                 ));
             }
             for (age, bonus) in [(0, 1.0f32), (1, 1.0), (2, 0.5), (3, 0.5)] {
@@ -488,7 +500,9 @@ fn skill_scoring(fields: &Fields, targets: &[SkillTarget], today: Date) -> Vec<B
                 ));
             }
             // a case study or facility that names the skill (no level)
-            out.push(constant(term(fields.skill, &base), points));
+            if kind != Kind::Member {
+                out.push(constant(term(fields.skill, &base), points));
+            }
         }
     }
     out
@@ -980,7 +994,7 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
             mapped: t.mapped,
         })
         .collect();
-    let skill_parts = skill_scoring(fields, &level_targets, request.today);
+    let skill_parts = skill_scoring(fields, kind, &level_targets, request.today);
     let mut credit_parts: Vec<Box<dyn Query>> = Vec::new();
     let mut credited: Vec<(&String, &f32)> = credit.by_member.iter().collect();
     credited.sort_by(|a, b| a.0.cmp(b.0));
