@@ -1921,18 +1921,23 @@ pub(crate) mod tests {
             && skill_ok
     }
 
-    #[test]
-    fn every_filter_alone_and_combined_matches_a_brute_force_count() {
-        let index = fixture_index();
+    /// The members of the shipped fixtures, read from the files (not from the index).
+    fn fixture_members() -> Vec<crate::model::Member> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
         let (records, _) = crate::index::load_records(&dir).unwrap();
-        let members: Vec<&crate::model::Member> = records
-            .iter()
+        records
+            .into_iter()
             .filter_map(|r| match r {
                 Record::Member(m) => Some(m),
                 _ => None,
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn every_filter_alone_and_combined_matches_a_brute_force_count() {
+        let index = fixture_index();
+        let members = fixture_members();
         let london = Near {
             lat: 51.5074,
             lon: -0.1278,
@@ -2066,15 +2071,7 @@ pub(crate) mod tests {
         // The facets of set filters are counted in the same pass as the hits: compare each with
         // the records that pass every other filter, counted by hand.
         let index = fixture_index();
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-        let (records, _) = crate::index::load_records(&dir).unwrap();
-        let members: Vec<&crate::model::Member> = records
-            .iter()
-            .filter_map(|r| match r {
-                Record::Member(m) => Some(m),
-                _ => None,
-            })
-            .collect();
+        let members = fixture_members();
         let cases = [
             Filters {
                 departments: vec!["DHSC".into(), "MOD".into()],
