@@ -3,9 +3,10 @@
 //!
 //! `MUSTER_BENCH_MEMBERS` sets the size (default 100,000 members), `MUSTER_BENCH_ROUNDS` the
 //! rounds of the mix (default 50); `MUSTER_BENCH_INDEX` names an index already built (then the
-//! member count is only a label); `MUSTER_BENCH_ONLY` keeps the queries containing its text. Prints p50/p95/p99 over the
-//! mix, typeahead and emergency muster latency, then criterion's estimate for the headline query
-//! (q + 2 filters + facets).
+//! member count is only a label); `MUSTER_BENCH_ONLY` keeps the queries containing its text;
+//! `MUSTER_BENCH_SIZES` also prints each response's size in bytes and skill facet values.
+//! Prints the time to build the facet tables, p50/p95/p99 over the mix, typeahead and emergency
+//! muster latency, then criterion's estimate for the headline query (q + 2 filters + facets).
 
 use std::time::Instant;
 

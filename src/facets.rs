@@ -173,6 +173,8 @@ impl DocOrds {
 
 /// What counting one facet field of one segment needs, built once and shared by every search.
 struct FieldTable {
+    /// The column itself (its dictionary names the ordinals); `None` when the segment has none.
+    column: Option<StrColumn>,
     buckets: SegmentBuckets,
     values: DocOrds,
 }
@@ -180,6 +182,7 @@ struct FieldTable {
 impl FieldTable {
     fn empty() -> Self {
         FieldTable {
+            column: None,
             buckets: SegmentBuckets {
                 starts: vec![0],
                 bucket_ids: Vec::new(),
@@ -214,6 +217,7 @@ impl FacetCache {
             Some(column) => FieldTable {
                 buckets: SegmentBuckets::build(&column, &spec.parents)?,
                 values: DocOrds::build(&column, segment.max_doc()),
+                column: Some(column),
             },
             None => FieldTable::empty(),
         });
@@ -480,7 +484,7 @@ impl<C: Collector> Collector for Gated<C> {
                 ))
             })?;
             let mut passes = Vec::new();
-            if let Some(column) = segment.fast_fields().str(&gate.field)? {
+            if let Some(column) = &counting.table.column {
                 let mut stream = column.dictionary().stream()?;
                 while stream.advance() {
                     passes.push(gate.admits(stream.key()));

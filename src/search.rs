@@ -1071,7 +1071,7 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
     }
     let query = combine(&filters, &gated, scoring.as_deref());
     let tally = FacetTally {
-        specs: specs.clone(),
+        specs,
         cache: index.facet_cache.clone(),
     };
     let limit = request.limit.clamp(1, MAX_LIMIT);
@@ -1117,10 +1117,10 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
             (top, total, facets)
         }
     };
-    let facets: BTreeMap<String, BTreeMap<String, u64>> = specs
+    let facets: BTreeMap<String, BTreeMap<String, u64>> = names
         .iter()
         .zip(&facet_counts)
-        .map(|(spec, counts)| (spec.name.to_string(), FacetTally::flatten(counts)))
+        .map(|(name, counts)| (name.to_string(), FacetTally::flatten(counts)))
         .collect();
     let sort_by_distance = request.sort == SortOrder::Distance && request.filters.near.is_some();
     let mut hits = Vec::with_capacity(ranked.len());
