@@ -432,8 +432,16 @@ pub fn parse_search(
         };
         let value = value.trim();
         if value.is_empty() {
-            // an empty form field means "no filter"
-            continue;
+            if *known == "q" {
+                // an empty search box means "everything"
+                continue;
+            }
+            // `within_km=` is not a number: reject it rather than silently drop the filter
+            // (the web form drops its empty fields before it gets here)
+            return Err(bad(
+                key,
+                "is empty: give a value or leave the parameter out",
+            ));
         }
         let list = values.entry(known).or_default();
         if !LIST_PARAMS.contains(known) && !list.is_empty() {
@@ -947,6 +955,8 @@ mod tests {
             ("/v1/experts?near=91,0", "near"),
             ("/v1/experts?within_km=10", "within_km"),
             ("/v1/experts?near=51,0&within_km=-5", "within_km"),
+            ("/v1/experts?near=51,0&within_km=", "within_km"),
+            ("/v1/experts?q=virology&availability=%20", "availability"),
             ("/v1/experts?min_level=3", "min_level"),
             ("/v1/experts?skill=x&min_level=9", "min_level"),
             ("/v1/experts?q=a&q=b", "q"),
@@ -998,10 +1008,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn empty_form_fields_mean_no_filter() {
-        let (status, _, body) = get_json(&app(), "/v1/experts?q=&department=&clearance=").await;
+    async fn an_empty_query_means_everything_but_an_empty_filter_is_an_error() {
+        let app = app();
+        let (status, _, body) = get_json(&app, "/v1/experts?q=").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["total"], 5, "every visible member: {body}");
+        // dropping `within_km=` silently would widen the search the caller asked for
+        let (status, _, body) = get_json(&app, "/v1/experts?q=&department=").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["parameter"], "department", "{body}");
     }
 
     #[tokio::test]

@@ -467,7 +467,12 @@ async fn search_page(
         }
     }
     let searching = !pairs.is_empty();
-    let mut request_pairs = pairs.clone();
+    // an empty form field means "no filter" (the API itself rejects empty values)
+    let mut request_pairs: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .cloned()
+        .collect();
     request_pairs.push(("limit".into(), PAGE_SIZE.to_string()));
     request_pairs.push(("offset".into(), ((page - 1) * PAGE_SIZE).to_string()));
     let fields = [
@@ -1911,6 +1916,27 @@ mod tests {
                 "{uri}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn the_forms_empty_fields_mean_no_filter() {
+        let app = router(
+            AppState::new(crate::search::tests::small_index(), HttpConfig::default()).unwrap(),
+        );
+        let (status, _, page) = send(
+            &app,
+            Method::GET,
+            "/?q=&skill=&department=&clearance=&availability=&near=&within_km=",
+            None,
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(!page.contains("govuk-error-summary"), "{page}");
+        assert!(
+            page.contains("Erin Expert"),
+            "every visible member is listed"
+        );
     }
 
     #[tokio::test]
