@@ -3,8 +3,8 @@
 //!
 //! `MUSTER_BENCH_MEMBERS` sets the size (default 100,000 members), `MUSTER_BENCH_ROUNDS` the
 //! rounds of the mix (default 50); `MUSTER_BENCH_INDEX` names an index already built (then the
-//! member count is only a label); `MUSTER_BENCH_ONLY` keeps the queries containing its text;
-//! `MUSTER_BENCH_SIZES` also prints each response's size in bytes and skill facet values.
+//! member count is only a label); `MUSTER_BENCH_ONLY` keeps the queries containing its text and skips the rest;
+//! `MUSTER_BENCH_SIZES` also prints each response's total, size in bytes and skill facet values.
 //! Prints the time to build the facet tables, p50/p95/p99 over the mix, typeahead and emergency
 //! muster latency, then criterion's estimate for the headline query (q + 2 filters + facets).
 
@@ -64,7 +64,10 @@ fn search_latency(c: &mut Criterion) {
             let response = search(&index, r).expect("search");
             let skill = response.facets.get("skill").map_or(0, |f| f.len());
             let bytes = serde_json::to_vec(&response).expect("json").len();
-            println!("  {bytes:>8} bytes, {skill:>5} skill facet values  {q}");
+            println!(
+                "  {:>8} matches, {bytes:>8} bytes, {skill:>5} skill facet values  {q}",
+                response.total
+            );
         }
     }
     let mut latencies = Vec::new();
@@ -102,6 +105,10 @@ fn search_latency(c: &mut Criterion) {
         latencies[latencies.len() - 1],
         latencies.len() as f64 / wall
     );
+
+    if !only.is_empty() {
+        return; // profiling one query: nothing else
+    }
 
     let suggest = muster::suggest::SuggestIndex::build(&index).expect("suggest index");
     let prefixes = [

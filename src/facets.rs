@@ -126,6 +126,13 @@ struct DocOrds {
 impl DocOrds {
     const NONE: u32 = u32::MAX;
 
+    fn empty() -> Self {
+        DocOrds {
+            starts: Vec::new(),
+            ords: Vec::new(),
+        }
+    }
+
     fn build(column: &StrColumn, max_doc: DocId) -> Self {
         let ords = column.ords();
         if ords.get_cardinality() != Cardinality::Multivalued {
@@ -177,9 +184,47 @@ struct FieldTable {
     column: Option<StrColumn>,
     buckets: SegmentBuckets,
     values: DocOrds,
+    /// For a multi-valued column, each record's prefix buckets, each once (however many of its
+    /// values share it): counting a record is then one increment per bucket, with no
+    /// de-duplication and no hop through the value ordinals. Empty for single-valued columns.
+    doc_buckets: DocOrds,
 }
 
 impl FieldTable {
+    fn build(
+        column: StrColumn,
+        parents: &HashSet<Vec<u8>>,
+        max_doc: DocId,
+    ) -> tantivy::Result<Self> {
+        let buckets = SegmentBuckets::build(&column, parents)?;
+        let values = DocOrds::build(&column, max_doc);
+        let mut doc_buckets = DocOrds::empty();
+        if !values.single_valued() {
+            let mut starts = Vec::with_capacity(max_doc as usize + 1);
+            let mut ids: Vec<u32> = Vec::new();
+            let mut own: Vec<u32> = Vec::new();
+            starts.push(0);
+            for doc in 0..max_doc {
+                own.clear();
+                for &ord in values.of(doc) {
+                    own.extend_from_slice(buckets.of(ord as u64));
+                }
+                own.sort_unstable();
+                own.dedup();
+                ids.extend_from_slice(&own);
+                starts.push(ids.len() as u32);
+            }
+            ids.shrink_to_fit();
+            doc_buckets = DocOrds { starts, ords: ids };
+        }
+        Ok(FieldTable {
+            column: Some(column),
+            buckets,
+            values,
+            doc_buckets,
+        })
+    }
+
     fn empty() -> Self {
         FieldTable {
             column: None,
@@ -188,10 +233,8 @@ impl FieldTable {
                 bucket_ids: Vec::new(),
                 buckets: Vec::new(),
             },
-            values: DocOrds {
-                starts: Vec::new(),
-                ords: Vec::new(),
-            },
+            values: DocOrds::empty(),
+            doc_buckets: DocOrds::empty(),
         }
     }
 }
@@ -214,11 +257,7 @@ impl FacetCache {
         }
         // built outside the lock: another search may build the same table meanwhile
         let built = Arc::new(match segment.fast_fields().str(&spec.field)? {
-            Some(column) => FieldTable {
-                buckets: SegmentBuckets::build(&column, &spec.parents)?,
-                values: DocOrds::build(&column, segment.max_doc()),
-                column: Some(column),
-            },
+            Some(column) => FieldTable::build(column, &spec.parents, segment.max_doc())?,
             None => FieldTable::empty(),
         });
         let mut tables = self.lock();
@@ -284,8 +323,6 @@ struct Counting {
     /// counting is one increment per record, spread over the prefixes at harvest.
     by_ord: Vec<u64>,
     counts: Vec<u64>,
-    /// Per bucket, 1 + the last document counted (so a record counts once per prefix).
-    last: Vec<DocId>,
 }
 
 /// [`FacetTally`] in one segment.
@@ -312,7 +349,6 @@ impl Collector for FacetTally {
                 table,
                 by_ord,
                 counts: vec![0; n],
-                last: vec![0; n],
             });
         }
         Ok(FacetTallySegment(out))
@@ -338,9 +374,11 @@ impl Collector for FacetTally {
 impl Counting {
     #[inline]
     fn count(&mut self, doc: DocId) {
-        let values = self.table.values.of(doc);
         if self.table.values.single_valued() {
-            if let Some(slot) = values
+            if let Some(slot) = self
+                .table
+                .values
+                .of(doc)
                 .first()
                 .and_then(|o| self.by_ord.get_mut(*o as usize))
             {
@@ -348,13 +386,9 @@ impl Counting {
             }
             return;
         }
-        for &ord in values {
-            for &b in self.table.buckets.of(ord as u64) {
-                let b = b as usize;
-                if self.last[b] != doc + 1 {
-                    self.last[b] = doc + 1;
-                    self.counts[b] += 1;
-                }
+        for &b in self.table.doc_buckets.of(doc) {
+            if let Some(n) = self.counts.get_mut(b as usize) {
+                *n += 1;
             }
         }
     }

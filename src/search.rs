@@ -1765,6 +1765,28 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_skill_facet_counts_each_record_once_however_many_of_its_skills_fall_under_it() {
+        let index = fixture_index();
+        let taxonomy = &index.taxonomy;
+        let all = search(index, &request(Kind::Member)).unwrap();
+        let mut checked = 0;
+        for (label, count) in &all.facets["skill"] {
+            let Some(node) = taxonomy.lookup(label) else {
+                continue;
+            };
+            if taxonomy.node(node).children.is_empty() {
+                continue;
+            }
+            // the skill filter admits the holders of the skill or a narrower one: each once
+            let mut r = request(Kind::Member);
+            r.filters.skills = vec![label.clone()];
+            assert_eq!(search(index, &r).unwrap().total, *count, "{label}");
+            checked += 1;
+        }
+        assert!(checked >= 5, "only {checked} inner skills counted");
+    }
+
+    #[test]
     fn a_filtered_facet_still_counts_the_other_values() {
         let index = fixture_index();
         let mut r = request(Kind::Member);
