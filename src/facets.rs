@@ -481,6 +481,22 @@ struct SegmentGate {
 }
 
 impl SegmentGate {
+    /// `gate` in one segment, whose facet column's table is `table`.
+    fn new(gate: &Gate, table: Arc<FieldTable>) -> tantivy::Result<Self> {
+        let mut passes = Vec::new();
+        if let Some(column) = &table.column {
+            let mut stream = column.dictionary().stream()?;
+            while stream.advance() {
+                passes.push(gate.admits(stream.key()));
+            }
+        }
+        Ok(SegmentGate {
+            table,
+            passes,
+            facet: gate.facet,
+        })
+    }
+
     #[inline]
     fn admits(&self, doc: DocId) -> bool {
         self.table
@@ -517,18 +533,7 @@ impl<C: Collector> Collector for Gated<C> {
                     gate.field
                 ))
             })?;
-            let mut passes = Vec::new();
-            if let Some(column) = &counting.table.column {
-                let mut stream = column.dictionary().stream()?;
-                while stream.advance() {
-                    passes.push(gate.admits(stream.key()));
-                }
-            }
-            gates.push(SegmentGate {
-                table: counting.table.clone(),
-                passes,
-                facet: gate.facet,
-            });
+            gates.push(SegmentGate::new(gate, counting.table.clone())?);
         }
         Ok(GatedSegment {
             inner: self.inner.for_segment(ord, segment)?,
