@@ -5,9 +5,10 @@
 //! root, for skills every inner node of the taxonomy), and a record counts once per prefix however
 //! many of its values share it. Which prefixes a value of a segment's dictionary contributes to
 //! depends only on the segment, so it is worked out once per segment and field and cached, with
-//! each record's value ordinals decoded into plain arrays; a search then only walks each matching
-//! record's ordinals and bumps dense counters (single-valued fields: one counter per value,
-//! spread over its prefixes at the end).
+//! each record's value ordinals decoded into plain arrays (and, for a multi-valued field such as
+//! skills, each record's prefixes listed once); a search then only bumps dense counters for each
+//! matching record (single-valued fields: one counter per value, spread over its prefixes at the
+//! end; multi-valued: one per listed prefix).
 //!
 //! A filter the caller set on a faceted field is checked here ([`Gated`]) rather than in the
 //! query, so its own facet can count every value "as if the filter were unset" in the same pass.
@@ -183,6 +184,7 @@ struct FieldTable {
     /// The column itself (its dictionary names the ordinals); `None` when the segment has none.
     column: Option<StrColumn>,
     buckets: SegmentBuckets,
+    /// Each record's value ordinals: what gates check, and what single-valued facets count by.
     values: DocOrds,
     /// For a multi-valued column, each record's prefix buckets, each once (however many of its
     /// values share it): counting a record is then one increment per bucket, with no

@@ -1013,7 +1013,7 @@ mod tests {
         let (status, _, body) = get_json(&app, "/v1/experts?q=").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["total"], 5, "every visible member: {body}");
-        // dropping `within_km=` silently would widen the search the caller asked for
+        // dropping an empty filter silently would widen the search the caller asked for
         let (status, _, body) = get_json(&app, "/v1/experts?q=&department=").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["parameter"], "department", "{body}");
