@@ -25,10 +25,7 @@ fn indexing(c: &mut Criterion) {
     };
     let written = generate(&spec, &taxonomy, data.path()).expect("generate");
     let records = (written.members + written.case_studies + written.facilities) as u64;
-    let options = BuildOptions {
-        strict: false,
-        progress: false,
-    };
+    let options = BuildOptions::default();
 
     let mut group = c.benchmark_group("indexing");
     group.sample_size(10);

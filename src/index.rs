@@ -104,6 +104,51 @@ pub struct BuildOptions {
     pub strict: bool,
     /// Show a progress bar on a terminal, log lines otherwise.
     pub progress: bool,
+    /// At most this many segments: a search runs one thread per segment, so a large index split
+    /// over the cores answers sooner. The cores of the building machine by default.
+    pub segments: usize,
+    /// Fewest records in a segment: below this per-segment costs outweigh the parallelism.
+    pub min_segment_records: u64,
+}
+
+/// Fewest records a segment of a build holds, unless the whole index is smaller.
+pub const MIN_SEGMENT_RECORDS: u64 = 50_000;
+
+/// The cores this process may use (looked up once).
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            strict: false,
+            progress: false,
+            segments: cores(),
+            min_segment_records: MIN_SEGMENT_RECORDS,
+        }
+    }
+}
+
+/// Splits segments (given by record count) into at most `groups` groups of about equal records,
+/// each to be merged into one segment: largest first, each into the group with fewest records.
+/// Returns the positions of the segments in each group; no group is empty.
+fn merge_groups(records: &[u64], groups: usize) -> Vec<Vec<usize>> {
+    let groups = groups.clamp(1, records.len().max(1));
+    let mut order: Vec<usize> = (0..records.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(records[i]), i));
+    let mut out: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); groups];
+    for i in order {
+        if let Some(lightest) = out.iter_mut().min_by_key(|(total, _)| *total) {
+            lightest.0 += records[i];
+            lightest.1.push(i);
+        }
+    }
+    out.into_iter()
+        .map(|(_, g)| g)
+        .filter(|g| !g.is_empty())
+        .collect()
 }
 
 /// Builds an index of the data files in `data_dir` into `index_dir` and makes it current.
@@ -195,13 +240,28 @@ fn build_generation(
     }
     progress.finish("committing");
     writer.commit()?;
-    // one segment: every search then pays the per-segment costs (term lookups, fuzzy
-    // automata, facet ordinals) once instead of once per segment
-    let segments = index.searchable_segment_ids()?;
-    if segments.len() > 1 {
+    // few segments: every search pays the per-segment costs (term lookups, fuzzy automata,
+    // facet ordinals) once per segment, but runs its segments in parallel; so one segment per
+    // core for a large index, one segment for a small one
+    let metas = index.searchable_segment_metas()?;
+    let records: Vec<u64> = metas.iter().map(|m| u64::from(m.num_docs())).collect();
+    let total: u64 = records.iter().sum();
+    let wanted = (total / options.min_segment_records.max(1)) as usize;
+    let groups: Vec<Vec<_>> = merge_groups(&records, wanted.clamp(1, options.segments.max(1)))
+        .into_iter()
+        .filter(|g| g.len() > 1)
+        .map(|g| g.iter().map(|&i| metas[i].id()).collect())
+        .collect();
+    // a live segment meta keeps its files from the garbage collection below
+    drop(metas);
+    if !groups.is_empty() {
         progress.finish("merging");
-        writer.merge(&segments).wait()?;
     }
+    for ids in &groups {
+        writer.merge(ids).wait()?;
+    }
+    // the merged-away segments' files
+    writer.garbage_collect_files().wait()?;
     writer.wait_merging_threads()?;
     let format = generation.join(FORMAT_FILE);
     fs::write(&format, format!("{FORMAT_VERSION}\n")).map_err(|e| Error::Index {
@@ -303,21 +363,37 @@ pub fn current_generation(index_dir: &Path) -> Result<Option<PathBuf>> {
     Ok(Some(generation))
 }
 
-/// Builds an index in RAM from records (tests and benches).
+/// Builds an index in RAM from records (tests and benches), in one segment.
 pub fn in_ram(records: &[Record], taxonomy: Arc<Taxonomy>) -> Result<MusterIndex> {
+    in_ram_segments(records, taxonomy, 1)
+}
+
+/// [`in_ram`] in `segments` segments of consecutive records (one commit each).
+pub fn in_ram_segments(
+    records: &[Record],
+    taxonomy: Arc<Taxonomy>,
+    segments: usize,
+) -> Result<MusterIndex> {
     let fields = Fields::build();
     let index = Index::create_in_ram(fields.schema.clone());
     schema::register_tokenizers(&index);
     let mut writer: IndexWriter<TantivyDocument> = index.writer_with_num_threads(1, 50_000_000)?;
+    writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
     let builder = DocumentBuilder::new(&fields, &taxonomy);
-    for record in records {
-        writer.delete_term(Term::from_field_text(
-            fields.key,
-            &schema::record_key(record.kind(), record.id()),
-        ));
-        writer.add_document(builder.document(record).0)?;
+    let per_segment = records.len().div_ceil(segments.max(1)).max(1);
+    if records.is_empty() {
+        writer.commit()?;
     }
-    writer.commit()?;
+    for part in records.chunks(per_segment) {
+        for record in part {
+            writer.delete_term(Term::from_field_text(
+                fields.key,
+                &schema::record_key(record.kind(), record.id()),
+            ));
+            writer.add_document(builder.document(record).0)?;
+        }
+        writer.commit()?;
+    }
     let muster = MusterIndex::from_index(index, taxonomy, None)?;
     muster.reader.reload()?;
     Ok(muster)
@@ -613,16 +689,86 @@ mod tests {
 "#;
 
     fn options() -> BuildOptions {
-        BuildOptions {
-            strict: false,
-            progress: false,
-        }
+        BuildOptions::default()
     }
 
     fn data(text: &str) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("members.jsonl"), text).unwrap();
         dir
+    }
+
+    #[test]
+    fn a_large_build_splits_into_segments_of_about_equal_size_and_loses_nothing() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let index_dir = tempfile::tempdir().unwrap();
+        let taxonomy = Taxonomy::builtin();
+        // 2,239 records, at least 1,000 a segment: at most two (the writer's two threads
+        // usually leave two segments to merge from; a single one is not split)
+        let split = BuildOptions {
+            segments: 4,
+            min_segment_records: 1_000,
+            ..options()
+        };
+        let outcome = build(&fixtures, index_dir.path(), taxonomy.clone(), &split).unwrap();
+        let index = open(index_dir.path(), taxonomy.clone()).unwrap();
+        let searcher = index.reader.searcher();
+        let sizes: Vec<u32> = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.num_docs())
+            .collect();
+        assert!((1..=2).contains(&sizes.len()), "{sizes:?}");
+        assert_eq!(sizes.iter().map(|n| u64::from(*n)).sum::<u64>(), 2_239);
+        assert_eq!(outcome.documents, 2_239);
+        // the merged-away segments' files are gone: only the live segments' files remain
+        let live: std::collections::HashSet<String> = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.segment_id().uuid_string())
+            .collect();
+        for entry in fs::read_dir(&outcome.generation).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if let Some((stem, _)) = name.split_once('.')
+                && stem.len() == 32
+            {
+                assert!(live.contains(stem), "{name} belongs to no live segment");
+            }
+        }
+        // one core or a small index: one segment
+        for one in [
+            BuildOptions {
+                segments: 1,
+                min_segment_records: 1,
+                ..options()
+            },
+            options(),
+        ] {
+            build(&fixtures, index_dir.path(), taxonomy.clone(), &one).unwrap();
+            let index = open(index_dir.path(), taxonomy.clone()).unwrap();
+            assert_eq!(index.reader.searcher().segment_readers().len(), 1);
+        }
+    }
+
+    #[test]
+    fn merge_groups_are_balanced_and_use_every_segment_once() {
+        assert_eq!(
+            merge_groups(&[5, 1, 1, 1, 1, 1], 2),
+            vec![vec![0], vec![1, 2, 3, 4, 5]]
+        );
+        assert_eq!(merge_groups(&[3, 4], 5), vec![vec![1], vec![0]]);
+        assert_eq!(merge_groups(&[], 2), Vec::<Vec<usize>>::new());
+        let sizes = [90, 10, 40, 40, 60, 30, 20, 70];
+        let groups = merge_groups(&sizes, 3);
+        let mut all: Vec<usize> = groups.iter().flatten().copied().collect();
+        all.sort();
+        assert_eq!(all, (0..sizes.len()).collect::<Vec<_>>());
+        let totals: Vec<u64> = groups
+            .iter()
+            .map(|g| g.iter().map(|&i| sizes[i]).sum())
+            .collect();
+        // 360 records in three, largest first into the lightest group: even
+        assert_eq!(totals, vec![120, 120, 120]);
     }
 
     #[test]
@@ -675,7 +821,7 @@ mod tests {
         let bad = format!("{MEMBERS}{{\"id\":\"m-3\"}}\n");
         let strict = BuildOptions {
             strict: true,
-            progress: false,
+            ..BuildOptions::default()
         };
         let err = build(
             data(&bad).path(),

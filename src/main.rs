@@ -37,6 +37,10 @@ enum Command {
         /// Exit non-zero (and keep the previous index) if any line is rejected.
         #[arg(long)]
         strict: bool,
+        /// At most this many segments, each of at least 50,000 records: a search runs one
+        /// thread per segment (default: this machine's cores; give the serving machine's).
+        #[arg(long)]
+        segments: Option<usize>,
     },
     /// Serve the API and web page; builds the index from --data first if there is none.
     Serve {
@@ -244,10 +248,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data,
             index,
             strict,
+            segments,
         } => {
+            let defaults = BuildOptions::default();
             let options = BuildOptions {
                 strict,
                 progress: true,
+                segments: segments.unwrap_or(defaults.segments),
+                ..defaults
             };
             match index::build(&data, &index, taxonomy, &options) {
                 Ok(outcome) => {
@@ -504,8 +512,8 @@ fn serve(
             &lock,
             taxonomy.clone(),
             &BuildOptions {
-                strict: false,
                 progress: true,
+                ..BuildOptions::default()
             },
         )?;
         eprintln!("{}", outcome.report);

@@ -26,11 +26,13 @@ use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use tantivy::collector::{Count, TopDocs};
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+
+use tantivy::collector::{Collector, Count, TopDocs};
 use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur,
-    PhraseQuery, Query, RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, EnableScoring, FuzzyTermQuery,
+    Occur, PhraseQuery, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Facet, Field, IndexRecordOption, Value as _};
 use tantivy::snippet::SnippetGenerator;
@@ -783,7 +785,8 @@ fn case_study_credit(
         ),
     ];
     let query = combine(&filters, &[], Some(scoring.as_ref()));
-    let top = searcher.search(
+    let top = collect(
+        searcher,
         &query,
         &TopDocs::with_limit(EVIDENCE_DEPTH).order_by_score(),
     )?;
@@ -944,6 +947,89 @@ pub fn warm_facets(index: &MusterIndex) -> Result<()> {
 }
 
 /// Runs a search.
+/// Searches now running in this process (see [`collect`]).
+static SEARCHING: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a running search until dropped.
+struct Running;
+
+impl Running {
+    /// Starts counting; true when a core is left idle by the other searches.
+    fn start() -> (Running, bool) {
+        let before = SEARCHING.fetch_add(1, AtomicOrdering::Relaxed);
+        (Running, before + 1 < crate::index::cores())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        SEARCHING.fetch_sub(1, AtomicOrdering::Relaxed);
+    }
+}
+
+/// `searcher.search`, but with the segments of a large index (one per core, see
+/// [`crate::index::BuildOptions`]) searched in parallel on scoped threads while other searches
+/// leave cores idle; one after another otherwise, so a busy server does no extra work. (Not
+/// tantivy's thread-pool executor: its idle workers spin, taking the cores the request threads
+/// need.)
+fn collect<C: Collector>(
+    searcher: &Searcher,
+    query: &dyn Query,
+    collector: &C,
+) -> Result<C::Fruit> {
+    let (_running, idle_core) = Running::start();
+    let threads = if idle_core { crate::index::cores() } else { 1 };
+    collect_on(searcher, query, collector, threads)
+}
+
+/// [`collect`] on at most `threads` threads (the calling thread among them).
+fn collect_on<C: Collector>(
+    searcher: &Searcher,
+    query: &dyn Query,
+    collector: &C,
+    threads: usize,
+) -> Result<C::Fruit> {
+    let scoring = if collector.requires_scoring() {
+        EnableScoring::enabled_from_searcher(searcher)
+    } else {
+        EnableScoring::disabled_from_searcher(searcher)
+    };
+    let weight = query.weight(scoring)?;
+    let segments = searcher.segment_readers();
+    let one = |ord: usize| collector.collect_segment(weight.as_ref(), ord as u32, &segments[ord]);
+    let threads = threads.min(segments.len());
+    let fruits = if threads > 1 {
+        // thread `t` takes segments t, t + threads, ... (small segments of live writes ride
+        // along); the fruits are merged in segment order, as tantivy's top-k merge expects
+        let share = |t: usize| {
+            (t..segments.len())
+                .step_by(threads)
+                .map(|ord| one(ord).map(|fruit| (ord, fruit)))
+                .collect::<tantivy::Result<Vec<_>>>()
+        };
+        let mut fruits = std::thread::scope(|scope| {
+            let others: Vec<_> = (1..threads)
+                .map(|t| scope.spawn(move || share(t)))
+                .collect();
+            let mut fruits = share(0)?;
+            for handle in others {
+                let theirs = handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+                fruits.extend(theirs);
+            }
+            Ok::<_, tantivy::TantivyError>(fruits)
+        })?;
+        fruits.sort_by_key(|(ord, _)| *ord);
+        fruits.into_iter().map(|(_, fruit)| fruit).collect()
+    } else {
+        (0..segments.len())
+            .map(one)
+            .collect::<tantivy::Result<Vec<_>>>()?
+    };
+    Ok(collector.merge_fruits(fruits)?)
+}
+
 pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResponse> {
     let started = Instant::now();
     let searcher = index.reader.searcher();
@@ -1099,7 +1185,7 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
                 tally,
                 gates,
             };
-            let ((top, total), facets) = searcher.search(&query, &collector)?;
+            let ((top, total), facets) = collect(&searcher, &query, &collector)?;
             let ranked: Vec<(f32, DocAddress)> =
                 top.into_iter().map(|(d, a)| (-d as f32, a)).collect();
             (ranked, total, facets)
@@ -1113,7 +1199,7 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
                 tally,
                 gates,
             };
-            let ((top, total), facets) = searcher.search(&query, &collector)?;
+            let ((top, total), facets) = collect(&searcher, &query, &collector)?;
             (top, total, facets)
         }
     };
@@ -1412,12 +1498,7 @@ fn explain(
     id: &str,
     evidence: &[Evidence],
 ) -> Result<Value> {
-    let value_of = |query: &dyn Query| -> f32 {
-        query
-            .explain(searcher, ctx.address)
-            .map(|e| e.value())
-            .unwrap_or(0.0)
-    };
+    let value_of = |query: &dyn Query| -> f32 { score_of(searcher, query, ctx.address) };
     let text = ctx.text.map(value_of).unwrap_or(0.0);
     let skills: f32 = ctx.skill_parts.iter().map(|q| value_of(q.as_ref())).sum();
     let case_studies = ctx.credit.by_member.get(id).copied().unwrap_or(0.0);
@@ -1430,6 +1511,22 @@ fn explain(
         "case_studies_counted": evidence.len(),
         "note": "score = text relevance (BM25 over name, skills, role, summary) + points per skill level held (narrower skills count half, recent assessments add) + credit from matching case studies authored; filters do not score"
     }))
+}
+
+/// What `query` scores the record at `address`, 0 when it does not match. (tantivy's `explain`
+/// seeks a boolean query's scorer backwards when the record comes before the query's first
+/// match, which its debug assertions refuse.)
+fn score_of(searcher: &Searcher, query: &dyn Query, address: DocAddress) -> f32 {
+    let scored = || -> tantivy::Result<f32> {
+        let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
+        let mut scorer = weight.scorer(searcher.segment_reader(address.segment_ord), 1.0)?;
+        // past it already (or no match at all): it does not match
+        if scorer.doc() > address.doc_id || scorer.seek(address.doc_id) != address.doc_id {
+            return Ok(0.0);
+        }
+        Ok(scorer.score())
+    };
+    scored().unwrap_or(0.0)
 }
 
 fn round3(x: f32) -> f64 {
@@ -1605,6 +1702,100 @@ pub(crate) mod tests {
 
     fn ids(response: &SearchResponse) -> Vec<&str> {
         response.hits.iter().map(|h| h.id.as_str()).collect()
+    }
+
+    /// Two answers to one search agree: total, every facet count, the scores down the page, and
+    /// each hit in full. Records with equal scores come in record order, which differs between
+    /// indexes, so hits scoring as the first or last on the page may be other records of that
+    /// score; every hit scoring strictly between is the same, with the same explanation. Returns
+    /// how many such hits were compared.
+    fn assert_same_answer(a: &SearchResponse, b: &SearchResponse, what: &str) -> usize {
+        assert_eq!(a.total, b.total, "{what}: total");
+        assert_eq!(a.facets, b.facets, "{what}: facets");
+        let scores = |r: &SearchResponse| r.hits.iter().map(|h| h.score).collect::<Vec<_>>();
+        assert_eq!(scores(a), scores(b), "{what}: scores");
+        let inside = |r: &SearchResponse| -> BTreeMap<String, String> {
+            let (Some(first), Some(last)) = (r.hits.first(), r.hits.last()) else {
+                return BTreeMap::new();
+            };
+            r.hits
+                .iter()
+                .filter(|h| h.score != first.score && h.score != last.score)
+                .map(|h| (h.id.clone(), serde_json::to_string(h).unwrap()))
+                .collect()
+        };
+        assert_eq!(inside(a), inside(b), "{what}: hits");
+        inside(a).len()
+    }
+
+    #[test]
+    fn an_index_in_several_segments_answers_exactly_as_one_segment_does() {
+        // a large build is split into one segment per core, searched in parallel
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let (records, _) = crate::index::load_records(&dir).unwrap();
+        let split = crate::index::in_ram_segments(&records, Taxonomy::builtin(), 3).unwrap();
+        assert_eq!(split.reader.searcher().segment_readers().len(), 3);
+        let one = fixture_index();
+        let caller = crate::access::Caller::demo();
+        let mut queries: Vec<&str> = crate::workload::QUERIES.to_vec();
+        queries.extend([
+            "q=modelling",
+            "q=statistcs",
+            "q=%22dispersion%20modelling%22&sort=distance&near=51.5,-0.12",
+            "department=MOD&offset=5&limit=7",
+            "",
+        ]);
+        let (mut found, mut compared) = (0, 0);
+        for kind in [Kind::Member, Kind::CaseStudy, Kind::Facility] {
+            for q in &queries {
+                let pairs = crate::http::api::query_pairs(Some(q));
+                let Ok(mut r) = crate::http::api::parse_search(Some(kind), &pairs, &caller, TODAY)
+                else {
+                    continue; // a parameter this kind does not take
+                };
+                r.explain = true;
+                for marking in [Marking::Official, Marking::OfficialSensitive] {
+                    r.max_marking = marking;
+                    let a = search(one, &r).unwrap();
+                    let b = search(&split, &r).unwrap();
+                    found += usize::from(a.total > 0);
+                    compared += assert_same_answer(&a, &b, &format!("{kind:?} {q} at {marking}"));
+                }
+            }
+        }
+        for body in crate::workload::MUSTERS {
+            let answer = |index: &MusterIndex| {
+                let request = crate::muster::MusterRequest::from_body(
+                    serde_json::from_str(body).unwrap(),
+                    index,
+                    Marking::OfficialSensitive,
+                    TODAY,
+                )
+                .unwrap();
+                let mut value =
+                    serde_json::to_value(crate::muster::muster(index, &request).unwrap()).unwrap();
+                value["took_ms"] = json!(0);
+                value
+            };
+            assert_eq!(answer(one), answer(&split), "muster {body}");
+        }
+        // the segments on one, two (one thread taking two segments) and three threads
+        let searcher = split.reader.searcher();
+        for q in ["modelling", "statistics", "health", "risk"] {
+            let clauses = parse_text(q);
+            let query = text_query(&split, &searcher, Kind::Member, &clauses, true)
+                .unwrap()
+                .unwrap();
+            let collector = (TopDocs::with_limit(30).order_by_score(), Count);
+            let alone = collect_on(&searcher, query.as_ref(), &collector, 1).unwrap();
+            assert!(alone.1 > 30, "{q}: {}", alone.1);
+            for threads in [2, 3] {
+                let parallel = collect_on(&searcher, query.as_ref(), &collector, threads).unwrap();
+                assert_eq!(alone, parallel, "{q} on {threads} threads");
+            }
+        }
+        assert!(found >= 50, "only {found} searches found something");
+        assert!(compared >= 200, "only {compared} hits compared in full");
     }
 
     #[test]

@@ -151,10 +151,7 @@ pub fn generate_and_index(members: usize, data: &Path, index_dir: &Path) {
         data,
         index_dir,
         taxonomy,
-        &muster::index::BuildOptions {
-            strict: false,
-            progress: false,
-        },
+        &muster::index::BuildOptions::default(),
     )
     .expect("build");
 }

@@ -667,10 +667,7 @@ pub(crate) mod tests {
         write_data(&data, records);
         let index_dir = dir.path().join("index");
         let lock = crate::index::IndexLock::acquire(&index_dir).unwrap();
-        let options = crate::index::BuildOptions {
-            strict: false,
-            progress: false,
-        };
+        let options = crate::index::BuildOptions::default();
         let taxonomy = crate::taxonomy::Taxonomy::builtin();
         crate::index::build_locked(&data, &lock, taxonomy.clone(), &options).unwrap();
         let index = crate::index::open(&index_dir, taxonomy).unwrap();
