@@ -916,7 +916,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(outcome.report.rejected(), 0);
-        // a build merges into one segment and records the format it wrote
+        // a small build is one segment, and records the format it wrote
         let opened = open(index_dir.path(), Taxonomy::builtin()).unwrap();
         assert_eq!(opened.reader.searcher().segment_readers().len(), 1);
         drop(opened);

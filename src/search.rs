@@ -5,10 +5,12 @@
 //! Every query is one tantivy boolean query: hard filters (kind, the caller's marking, clearance
 //! still in date, availability, department including children, distance, ...) as non-scoring
 //! `Must` clauses, and a scoring group that must match at least once when the caller asked for
-//! something (`q` or `skill`). Hits, total and facet counts are collected in the same pass. A facet
-//! whose own field is filtered is counted again without that filter (so the counts show what
-//! choosing another value would give); that extra pass still carries every other filter,
-//! including the marking, so no count can reveal a hidden record.
+//! something (`q` or `skill`). Hits, total and facet counts are collected in the same pass, the
+//! segments of a large index in parallel while a core is idle ([`collect`]). A facet whose own
+//! field is filtered counts as if that filter were unset (so the counts show what choosing another
+//! value would give): that filter is checked by the collector instead of the query, and a record
+//! failing only it counts in that facet and nowhere else. The kind and the caller's marking always
+//! stay in the query, so no count can reveal a hidden record.
 //!
 //! Ranking of people uses all the evidence held:
 //! - BM25 over their own profile (name, skills, role, summary), exact forms outranking stems;
@@ -21,13 +23,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
-
 use tantivy::collector::{Collector, Count, TopDocs};
 use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{
@@ -946,7 +947,6 @@ pub fn warm_facets(index: &MusterIndex) -> Result<()> {
     Ok(())
 }
 
-/// Runs a search.
 /// Searches now running in this process (see [`collect`]).
 static SEARCHING: AtomicUsize = AtomicUsize::new(0);
 
@@ -1030,6 +1030,7 @@ fn collect_on<C: Collector>(
     Ok(collector.merge_fruits(fruits)?)
 }
 
+/// Runs a search.
 pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResponse> {
     let started = Instant::now();
     let searcher = index.reader.searcher();
