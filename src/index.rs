@@ -131,10 +131,11 @@ impl Default for BuildOptions {
     }
 }
 
-/// Splits segments (given by record count) into at most `groups` groups of about equal records,
-/// each to be merged into one segment: largest first, each into the group with fewest records.
-/// Returns the positions of the segments in each group; no group is empty.
-fn merge_groups(records: &[u64], groups: usize) -> Vec<Vec<usize>> {
+/// Splits segments (given by record count) into at most `groups` groups of about equal records
+/// (to merge each into one segment, or to search each on one thread): largest first, each into
+/// the group with fewest records. Returns the positions of the segments in each group; no group
+/// is empty.
+pub(crate) fn balanced_groups(records: &[u64], groups: usize) -> Vec<Vec<usize>> {
     let groups = groups.clamp(1, records.len().max(1));
     let mut order: Vec<usize> = (0..records.len()).collect();
     order.sort_by_key(|&i| (std::cmp::Reverse(records[i]), i));
@@ -247,7 +248,7 @@ fn build_generation(
     let records: Vec<u64> = metas.iter().map(|m| u64::from(m.num_docs())).collect();
     let total: u64 = records.iter().sum();
     let wanted = (total / options.min_segment_records.max(1)) as usize;
-    let groups: Vec<Vec<_>> = merge_groups(&records, wanted.clamp(1, options.segments.max(1)))
+    let groups: Vec<Vec<_>> = balanced_groups(&records, wanted.clamp(1, options.segments.max(1)))
         .into_iter()
         .filter(|g| g.len() > 1)
         .map(|g| g.iter().map(|&i| metas[i].id()).collect())
@@ -751,15 +752,15 @@ mod tests {
     }
 
     #[test]
-    fn merge_groups_are_balanced_and_use_every_segment_once() {
+    fn balanced_groups_are_balanced_and_use_every_segment_once() {
         assert_eq!(
-            merge_groups(&[5, 1, 1, 1, 1, 1], 2),
+            balanced_groups(&[5, 1, 1, 1, 1, 1], 2),
             vec![vec![0], vec![1, 2, 3, 4, 5]]
         );
-        assert_eq!(merge_groups(&[3, 4], 5), vec![vec![1], vec![0]]);
-        assert_eq!(merge_groups(&[], 2), Vec::<Vec<usize>>::new());
+        assert_eq!(balanced_groups(&[3, 4], 5), vec![vec![1], vec![0]]);
+        assert_eq!(balanced_groups(&[], 2), Vec::<Vec<usize>>::new());
         let sizes = [90, 10, 40, 40, 60, 30, 20, 70];
-        let groups = merge_groups(&sizes, 3);
+        let groups = balanced_groups(&sizes, 3);
         let mut all: Vec<usize> = groups.iter().flatten().copied().collect();
         all.sort();
         assert_eq!(all, (0..sizes.len()).collect::<Vec<_>>());

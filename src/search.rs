@@ -978,9 +978,23 @@ fn collect<C: Collector>(
     collector: &C,
 ) -> Result<C::Fruit> {
     let (_running, idle_core) = Running::start();
-    let threads = if idle_core { crate::index::cores() } else { 1 };
+    // a thread is worth starting for a share of at least a large segment, not for the small
+    // segments that live writes add to a small index
+    let large = searcher
+        .segment_readers()
+        .iter()
+        .filter(|s| s.max_doc() >= PARALLEL_SEGMENT_RECORDS)
+        .count();
+    let threads = if idle_core && large > 1 {
+        crate::index::cores().min(large)
+    } else {
+        1
+    };
     collect_on(searcher, query, collector, threads)
 }
+
+/// Segments smaller than this are not worth a thread of their own.
+const PARALLEL_SEGMENT_RECORDS: u32 = 10_000;
 
 /// [`collect`] on at most `threads` threads (the calling thread among them).
 fn collect_on<C: Collector>(
@@ -999,19 +1013,21 @@ fn collect_on<C: Collector>(
     let one = |ord: usize| collector.collect_segment(weight.as_ref(), ord as u32, &segments[ord]);
     let threads = threads.min(segments.len());
     let fruits = if threads > 1 {
-        // thread `t` takes segments t, t + threads, ... (small segments of live writes ride
+        // each thread takes a share of about equal records (small segments of live writes ride
         // along); the fruits are merged in segment order, as tantivy's top-k merge expects
-        let share = |t: usize| {
-            (t..segments.len())
-                .step_by(threads)
-                .map(|ord| one(ord).map(|fruit| (ord, fruit)))
+        let sizes: Vec<u64> = segments.iter().map(|s| u64::from(s.max_doc())).collect();
+        let shares = crate::index::balanced_groups(&sizes, threads);
+        let share = |ords: &[usize]| {
+            ords.iter()
+                .map(|&ord| one(ord).map(|fruit| (ord, fruit)))
                 .collect::<tantivy::Result<Vec<_>>>()
         };
         let mut fruits = std::thread::scope(|scope| {
-            let others: Vec<_> = (1..threads)
-                .map(|t| scope.spawn(move || share(t)))
+            let others: Vec<_> = shares[1..]
+                .iter()
+                .map(|ords| scope.spawn(move || share(ords)))
                 .collect();
-            let mut fruits = share(0)?;
+            let mut fruits = share(&shares[0])?;
             for handle in others {
                 let theirs = handle
                     .join()
