@@ -104,8 +104,8 @@ pub struct BuildOptions {
     pub strict: bool,
     /// Show a progress bar on a terminal, log lines otherwise.
     pub progress: bool,
-    /// At most this many segments: a search runs one thread per segment, so a large index split
-    /// over the cores answers sooner. The cores of the building machine by default.
+    /// At most this many segments: a search reads them in parallel on idle cores, so a large
+    /// index split over the cores answers sooner. The cores of the building machine by default.
     pub segments: usize,
     /// Fewest records in a segment: below this per-segment costs outweigh the parallelism.
     pub min_segment_records: u64,
@@ -700,7 +700,7 @@ mod tests {
     }
 
     #[test]
-    fn a_large_build_splits_into_segments_of_about_equal_size_and_loses_nothing() {
+    fn a_split_build_keeps_every_record_and_no_files_of_merged_away_segments() {
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
         let index_dir = tempfile::tempdir().unwrap();
         let taxonomy = Taxonomy::builtin();

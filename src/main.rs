@@ -37,8 +37,8 @@ enum Command {
         /// Exit non-zero (and keep the previous index) if any line is rejected.
         #[arg(long)]
         strict: bool,
-        /// At most this many segments, each of at least 50,000 records: a search runs one
-        /// thread per segment (default: this machine's cores; give the serving machine's).
+        /// At most this many segments, each of at least 50,000 records: searches read them in
+        /// parallel on idle cores (default: this machine's cores; give the serving machine's).
         #[arg(long)]
         segments: Option<usize>,
     },
