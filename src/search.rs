@@ -21,23 +21,27 @@
 //!   request are retrieved first, and each author is credited in proportion to the relevance of
 //!   what they wrote, so a thin profile with strong case studies still ranks high.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::{Value, json};
 use tantivy::collector::{Collector, Count, TopDocs};
+use tantivy::index::SegmentId;
 use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, EnableScoring, FuzzyTermQuery,
-    Occur, PhraseQuery, Query, RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, EnableScoring, Explanation,
+    FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{Facet, Field, IndexRecordOption, Value as _};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, Score, Searcher, SegmentReader, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED, TantivyDocument, Term,
+};
 use time::Date;
 
 use crate::facets::{FacetSpec, FacetTally, Gate, Gated};
@@ -421,6 +425,111 @@ fn constant(query: Box<dyn Query>, score: f32) -> Box<dyn Query> {
     Box::new(ConstScoreQuery::new(query, score))
 }
 
+/// Records given by address, each with its own score: the members case studies credit. One
+/// scorer over a short sorted list per segment instead of a term query per member (each looked up
+/// in the dictionary for its statistics, then again for its postings, then unioned).
+#[derive(Clone, Debug)]
+struct Listed {
+    /// Per segment, `(record, score)` sorted by record.
+    by_segment: Arc<HashMap<SegmentId, Vec<(DocId, Score)>>>,
+}
+
+impl Listed {
+    /// The live records whose `key` is one of `keys`, scored by it, in every segment.
+    fn keys(searcher: &Searcher, field: Field, keys: &[(String, Score)]) -> Result<Listed> {
+        let mut by_segment = HashMap::new();
+        for segment in searcher.segment_readers() {
+            let terms = segment.inverted_index(field)?;
+            let mut listed = Vec::new();
+            for (key, score) in keys {
+                let term = Term::from_field_text(field, key);
+                if let Some(mut postings) = terms.read_postings(&term, IndexRecordOption::Basic)? {
+                    let mut doc = postings.doc();
+                    while doc != TERMINATED {
+                        listed.push((doc, *score));
+                        doc = postings.advance();
+                    }
+                }
+            }
+            listed.sort_by_key(|(doc, _)| *doc);
+            by_segment.insert(segment.segment_id(), listed);
+        }
+        Ok(Listed {
+            by_segment: Arc::new(by_segment),
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.by_segment.values().all(Vec::is_empty)
+    }
+}
+
+impl Query for Listed {
+    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+impl Weight for Listed {
+    fn scorer(&self, segment: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let listed = self
+            .by_segment
+            .get(&segment.segment_id())
+            .cloned()
+            .unwrap_or_default();
+        Ok(Box::new(ListedScorer {
+            listed,
+            at: 0,
+            boost,
+        }))
+    }
+
+    fn explain(&self, segment: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut scorer = self.scorer(segment, 1.0)?;
+        if scorer.seek(doc) != doc {
+            return Err(tantivy::TantivyError::InvalidArgument(format!(
+                "record {doc} is not listed"
+            )));
+        }
+        Ok(Explanation::new("listed", scorer.score()))
+    }
+}
+
+struct ListedScorer {
+    listed: Vec<(DocId, Score)>,
+    at: usize,
+    boost: Score,
+}
+
+impl DocSet for ListedScorer {
+    fn advance(&mut self) -> DocId {
+        self.at = (self.at + 1).min(self.listed.len());
+        self.doc()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        let rest = &self.listed[self.at..];
+        self.at += rest.partition_point(|(doc, _)| *doc < target);
+        self.doc()
+    }
+
+    fn doc(&self) -> DocId {
+        self.listed.get(self.at).map_or(TERMINATED, |(doc, _)| *doc)
+    }
+
+    fn size_hint(&self) -> u32 {
+        (self.listed.len() - self.at) as u32
+    }
+}
+
+impl Scorer for ListedScorer {
+    fn score(&mut self) -> Score {
+        self.listed
+            .get(self.at)
+            .map_or(0.0, |(_, s)| *s * self.boost)
+    }
+}
+
 fn any_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
     if queries.is_empty() {
         return Box::new(EmptyQuery);
@@ -797,11 +906,18 @@ fn case_study_credit(
     let mut credit = Credit::default();
     let mut pending: Vec<(String, f32, DocAddress)> = Vec::new();
     let people = fields.schema.get_field_name(fields.people);
-    let addresses: Vec<DocAddress> = top.iter().map(|(_, a)| *a).collect();
-    let authors = fast_strings(searcher, people, &addresses)?;
-    for ((score, address), names) in top.into_iter().zip(authors) {
-        for author in names {
-            pending.push((author, score / best, address));
+    let mut tables = HashMap::new();
+    for (score, address) in top {
+        let table = match tables.entry(address.segment_ord) {
+            Entry::Occupied(found) => found.into_mut(),
+            Entry::Vacant(slot) => slot.insert(
+                index
+                    .facet_cache
+                    .strings(searcher.segment_reader(address.segment_ord), people)?,
+            ),
+        };
+        for author in table.of(address.doc_id) {
+            pending.push((author.to_string(), score / best, address));
         }
     }
     // Authors above the caller's marking may be credited here, but the expert query carries the
@@ -932,8 +1048,8 @@ fn facet_spec(fields: &Fields, name: &'static str, taxonomy: &Taxonomy) -> Facet
         .clone()
 }
 
-/// Builds every facet's per-segment tables now, so the first searches after start-up do not
-/// (about a tenth of a second at a million members).
+/// Builds every facet's per-segment tables (and the decoded authors) now, so the first searches
+/// after start-up do not (a few tenths of a second at a million members).
 pub fn warm_facets(index: &MusterIndex) -> Result<()> {
     let searcher = index.reader.searcher();
     for kind in Kind::ALL {
@@ -943,6 +1059,10 @@ pub fn warm_facets(index: &MusterIndex) -> Result<()> {
                 index.facet_cache.warm(segment, &spec)?;
             }
         }
+    }
+    let people = index.fields.schema.get_field_name(index.fields.people);
+    for segment in searcher.segment_readers() {
+        index.facet_cache.strings(segment, people)?;
     }
     Ok(())
 }
@@ -1098,15 +1218,16 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
         })
         .collect();
     let skill_parts = skill_scoring(fields, kind, &level_targets, request.today);
-    let mut credit_parts: Vec<Box<dyn Query>> = Vec::new();
-    let mut credited: Vec<(&String, &f32)> = credit.by_member.iter().collect();
-    credited.sort_by(|a, b| a.0.cmp(b.0));
-    for (member, points) in credited {
-        credit_parts.push(constant(
-            term(fields.key, &schema::record_key(Kind::Member, member)),
-            *points,
-        ));
-    }
+    let credited: Vec<(String, Score)> = credit
+        .by_member
+        .iter()
+        .map(|(member, points)| (schema::record_key(Kind::Member, member), *points))
+        .collect();
+    let credited = Listed::keys(&searcher, fields.key, &credited)?;
+    let credit_parts: Vec<Box<dyn Query>> = match credited.is_empty() {
+        true => Vec::new(),
+        false => vec![Box::new(credited.clone())],
+    };
     let scoring: Option<Box<dyn Query>> = if text.is_some() {
         // must match the text or be credited; skill levels only add to the score
         // only the text scores here; authorship and named skills admit without scoring twice
@@ -1115,12 +1236,9 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
                 .map(|t| t.box_clone())
                 .unwrap_or_else(|| Box::new(EmptyQuery)),
         ];
-        required.extend(
-            credit
-                .by_member
-                .keys()
-                .map(|m| constant(term(fields.key, &schema::record_key(Kind::Member, m)), 0.0)),
-        );
+        if !credited.is_empty() {
+            required.push(constant(Box::new(credited.clone()), 0.0));
+        }
         required.extend(text_targets.iter().map(|t| {
             constant(
                 skill_filter(fields, kind, std::slice::from_ref(t), None),
@@ -1832,6 +1950,60 @@ pub(crate) mod tests {
             pos("m-exp") < pos("m-pra") && pos("m-pra") < pos("m-beg"),
             "{order:?}"
         );
+    }
+
+    #[test]
+    fn a_listed_scorer_advances_and_seeks_like_a_posting_list() {
+        let mut scorer = ListedScorer {
+            listed: vec![(3, 1.0), (8, 2.0), (9, 3.0), (40, 4.0)],
+            at: 0,
+            boost: 2.0,
+        };
+        assert_eq!((scorer.doc(), scorer.score()), (3, 2.0));
+        assert_eq!(scorer.seek(3), 3, "seeking the current record stays");
+        assert_eq!(
+            scorer.seek(4),
+            8,
+            "seeking past a gap lands on the next record"
+        );
+        assert_eq!(scorer.size_hint(), 3);
+        assert_eq!((scorer.advance(), scorer.score()), (9, 6.0));
+        assert_eq!(scorer.seek(41), TERMINATED);
+        assert_eq!(
+            scorer.advance(),
+            TERMINATED,
+            "advancing past the end stays there"
+        );
+        assert_eq!(scorer.score(), 0.0);
+        let mut empty = ListedScorer {
+            listed: Vec::new(),
+            at: 0,
+            boost: 1.0,
+        };
+        assert_eq!(empty.doc(), TERMINATED);
+        assert_eq!(empty.seek(0), TERMINATED);
+    }
+
+    #[test]
+    fn a_credited_author_is_listed_in_the_segment_holding_them_and_nowhere_else() {
+        let index = small_index();
+        let searcher = index.reader.searcher();
+        let key = |id: &str| schema::record_key(Kind::Member, id);
+        let listed = Listed::keys(
+            &searcher,
+            index.fields.key,
+            &[(key("m-author"), 4.5), (key("m-nobody-by-this-id"), 1.0)],
+        )
+        .unwrap();
+        let found: Vec<Score> = listed
+            .by_segment
+            .values()
+            .flatten()
+            .map(|(_, s)| *s)
+            .collect();
+        assert_eq!(found, vec![4.5], "one live record, scored as credited");
+        let none = Listed::keys(&searcher, index.fields.key, &[]).unwrap();
+        assert!(none.is_empty());
     }
 
     #[test]
