@@ -297,8 +297,7 @@ struct Tables {
 }
 
 /// Per-segment field tables (prefix buckets and decoded ordinals; decoded author values), shared
-/// by every search over
-/// the same segments.
+/// by every search over the same segments.
 #[derive(Default, Clone)]
 pub struct FacetCache {
     tables: Arc<Mutex<Tables>>,
