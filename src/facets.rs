@@ -116,33 +116,50 @@ impl SegmentBuckets {
 }
 
 /// Each record's value ordinals of one facet column in one segment, decoded once into plain
-/// arrays: reading a tantivy column per record and value cost more than counting itself.
+/// arrays: reading a tantivy column per record and value cost more than counting itself. A
+/// single-valued column with few values (every facet but skills) takes a byte per record, so that
+/// the arrays a search reads at random stay small enough for the processor's caches.
 struct DocOrds {
     /// For a multi-valued column, record `d`'s values are `ords[starts[d]..starts[d + 1]]`;
-    /// empty for a column with at most one value per record (then `ords[d]`, or `NONE`).
+    /// empty for a column with at most one value per record.
     starts: Vec<u32>,
+    /// Multi-valued: the values; single-valued with many values: `ords[d]` or `NONE`.
     ords: Vec<u32>,
+    /// Single-valued with fewer than 255 values: `narrow[d]`, or `NARROW_NONE` (`ords` empty).
+    narrow: Vec<u8>,
 }
 
 impl DocOrds {
     const NONE: u32 = u32::MAX;
+    const NARROW_NONE: u8 = u8::MAX;
 
     fn empty() -> Self {
         DocOrds {
             starts: Vec::new(),
             ords: Vec::new(),
+            narrow: Vec::new(),
         }
     }
 
-    fn build(column: &StrColumn, max_doc: DocId) -> Self {
+    /// Decodes `column`; `narrow` allows the byte-per-record form.
+    fn build(column: &StrColumn, max_doc: DocId, narrow: bool) -> Self {
         let ords = column.ords();
         if ords.get_cardinality() != Cardinality::Multivalued {
+            if narrow && column.num_terms() < Self::NARROW_NONE as usize {
+                let narrow = (0..max_doc)
+                    .map(|doc| ords.first(doc).map_or(Self::NARROW_NONE, |o| o as u8))
+                    .collect();
+                return DocOrds {
+                    narrow,
+                    ..Self::empty()
+                };
+            }
             let ords = (0..max_doc)
                 .map(|doc| ords.first(doc).map_or(Self::NONE, |o| o as u32))
                 .collect();
             return DocOrds {
-                starts: Vec::new(),
                 ords,
+                ..Self::empty()
             };
         }
         let mut starts = Vec::with_capacity(max_doc as usize + 1);
@@ -155,6 +172,7 @@ impl DocOrds {
         DocOrds {
             starts,
             ords: values,
+            narrow: Vec::new(),
         }
     }
 
@@ -162,6 +180,23 @@ impl DocOrds {
         self.starts.is_empty()
     }
 
+    /// The value of record `doc` of a single-valued column.
+    #[inline]
+    fn first(&self, doc: DocId) -> Option<u32> {
+        let d = doc as usize;
+        if self.ords.is_empty() {
+            return match self.narrow.get(d) {
+                Some(&o) if o != Self::NARROW_NONE => Some(o as u32),
+                _ => None,
+            };
+        }
+        match self.ords.get(d) {
+            Some(&o) if o != Self::NONE => Some(o),
+            _ => None,
+        }
+    }
+
+    /// The values of record `doc` of a multi-valued column (or one held in `ords`).
     #[inline]
     fn of(&self, doc: DocId) -> &[u32] {
         let d = doc as usize;
@@ -179,6 +214,54 @@ impl DocOrds {
     }
 }
 
+/// Each record's prefix buckets of a multi-valued facet, each once: two bytes a bucket when the
+/// segment has fewer than 65,536 of them.
+struct DocBuckets {
+    /// Record `d`'s buckets are `ids[starts[d]..starts[d + 1]]`.
+    starts: Vec<u32>,
+    ids: BucketIds,
+}
+
+enum BucketIds {
+    Short(Vec<u16>),
+    Long(Vec<u32>),
+}
+
+impl DocBuckets {
+    fn empty() -> Self {
+        DocBuckets {
+            starts: Vec::new(),
+            ids: BucketIds::Long(Vec::new()),
+        }
+    }
+
+    /// Adds one to `counts` for each bucket of record `doc`.
+    #[inline]
+    fn count(&self, doc: DocId, counts: &mut [u64]) {
+        let d = doc as usize;
+        let (Some(&a), Some(&b)) = (self.starts.get(d), self.starts.get(d + 1)) else {
+            return;
+        };
+        let range = a as usize..b as usize;
+        match &self.ids {
+            BucketIds::Short(ids) => {
+                for &id in ids.get(range).unwrap_or_default() {
+                    if let Some(n) = counts.get_mut(id as usize) {
+                        *n += 1;
+                    }
+                }
+            }
+            BucketIds::Long(ids) => {
+                for &id in ids.get(range).unwrap_or_default() {
+                    if let Some(n) = counts.get_mut(id as usize) {
+                        *n += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// What counting one facet field of one segment needs, built once and shared by every search.
 struct FieldTable {
     /// The column itself (its dictionary names the ordinals); `None` when the segment has none.
@@ -189,7 +272,7 @@ struct FieldTable {
     /// For a multi-valued column, each record's prefix buckets, each once (however many of its
     /// values share it): counting a record is then one increment per bucket, with no
     /// de-duplication and no hop through the value ordinals. Empty for single-valued columns.
-    doc_buckets: DocOrds,
+    doc_buckets: DocBuckets,
 }
 
 impl FieldTable {
@@ -199,8 +282,8 @@ impl FieldTable {
         max_doc: DocId,
     ) -> tantivy::Result<Self> {
         let buckets = SegmentBuckets::build(&column, parents)?;
-        let values = DocOrds::build(&column, max_doc);
-        let mut doc_buckets = DocOrds::empty();
+        let values = DocOrds::build(&column, max_doc, true);
+        let mut doc_buckets = DocBuckets::empty();
         if !values.single_valued() {
             let mut starts = Vec::with_capacity(max_doc as usize + 1);
             let mut ids: Vec<u32> = Vec::new();
@@ -216,8 +299,11 @@ impl FieldTable {
                 ids.extend_from_slice(&own);
                 starts.push(ids.len() as u32);
             }
-            ids.shrink_to_fit();
-            doc_buckets = DocOrds { starts, ords: ids };
+            let ids = match buckets.buckets.len() <= u16::MAX as usize + 1 {
+                true => BucketIds::Short(ids.iter().map(|&id| id as u16).collect()),
+                false => BucketIds::Long(ids),
+            };
+            doc_buckets = DocBuckets { starts, ids };
         }
         Ok(FieldTable {
             column: Some(column),
@@ -236,7 +322,7 @@ impl FieldTable {
                 buckets: Vec::new(),
             },
             values: DocOrds::empty(),
-            doc_buckets: DocOrds::empty(),
+            doc_buckets: DocBuckets::empty(),
         }
     }
 }
@@ -261,7 +347,7 @@ impl StrTable {
             ends.push(text.len() as u32);
         }
         Ok(StrTable {
-            values: DocOrds::build(column, max_doc),
+            values: DocOrds::build(column, max_doc, false),
             text,
             ends,
         })
@@ -450,19 +536,14 @@ impl Counting {
             if let Some(slot) = self
                 .table
                 .values
-                .of(doc)
-                .first()
-                .and_then(|o| self.by_ord.get_mut(*o as usize))
+                .first(doc)
+                .and_then(|o| self.by_ord.get_mut(o as usize))
             {
                 *slot += 1;
             }
             return;
         }
-        for &b in self.table.doc_buckets.of(doc) {
-            if let Some(n) = self.counts.get_mut(b as usize) {
-                *n += 1;
-            }
-        }
+        self.table.doc_buckets.count(doc, &mut self.counts);
     }
 }
 
@@ -571,11 +652,11 @@ impl SegmentGate {
 
     #[inline]
     fn admits(&self, doc: DocId) -> bool {
-        self.table
-            .values
-            .of(doc)
-            .iter()
-            .any(|ord| self.passes.get(*ord as usize).copied().unwrap_or(false))
+        let passes = |ord: &u32| self.passes.get(*ord as usize).copied().unwrap_or(false);
+        match self.table.values.single_valued() {
+            true => self.table.values.first(doc).as_ref().is_some_and(passes),
+            false => self.table.values.of(doc).iter().any(passes),
+        }
     }
 }
 

@@ -256,13 +256,72 @@ fn facet_field(fields: &Fields, name: &str) -> Field {
     }
 }
 
+/// Mean earth radius.
+const EARTH_RADIUS_KM: f64 = 6371.0088;
+
 /// Great-circle distance in km.
 pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
     let dp = p2 - p1;
     let dl = (lon2 - lon1).to_radians();
     let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    6371.0088 * 2.0 * a.sqrt().atan2((1.0 - a).sqrt())
+    EARTH_RADIUS_KM * 2.0 * a.sqrt().atan2((1.0 - a).sqrt())
+}
+
+/// The records within `within_km` of a point: a latitude and longitude box around the circle
+/// rejects most records with two comparisons, before the great-circle distance (with its
+/// trigonometry) decides the rest.
+#[derive(Debug, Clone, Copy)]
+struct Circle {
+    near: Near,
+    km: f64,
+    /// Latitudes outside `lat_min..=lat_max` are farther than `km`.
+    lat_min: f64,
+    lat_max: f64,
+    /// Longitudes more than this from the centre's are farther (none near a pole).
+    lon_delta: Option<f64>,
+}
+
+impl Circle {
+    /// Slack on the box's angles, so that rounding never rejects a record on the circle.
+    const SLACK: f64 = 1.0 + 1e-6;
+
+    fn new(near: Near) -> Self {
+        let km = near.within_km.unwrap_or(f64::INFINITY);
+        // the angle the radius subtends at the earth's centre; latitude apart by more is
+        // farther whatever the longitude
+        let angle = (km / EARTH_RADIUS_KM) * Self::SLACK;
+        let lat = near.lat.to_radians();
+        let (lat_min, lat_max) = (lat - angle, lat + angle);
+        let half_pi = std::f64::consts::FRAC_PI_2;
+        // farthest longitude of the circle (Matuschek's bounding coordinates)
+        let lon_delta = if lat_min > -half_pi && lat_max < half_pi {
+            Some((angle.sin() / lat.cos()).asin().to_degrees() * Self::SLACK)
+        } else {
+            None
+        };
+        Circle {
+            near,
+            km,
+            lat_min: lat_min.to_degrees(),
+            lat_max: lat_max.to_degrees(),
+            lon_delta: lon_delta.filter(|d| d.is_finite()),
+        }
+    }
+
+    #[inline]
+    fn contains(&self, lat: f64, lon: f64) -> bool {
+        if lat < self.lat_min || lat > self.lat_max {
+            return false;
+        }
+        if let Some(delta) = self.lon_delta {
+            let apart = ((lon - self.near.lon).rem_euclid(360.0) + 180.0).rem_euclid(360.0) - 180.0;
+            if apart.abs() > delta {
+                return false;
+            }
+        }
+        haversine_km(self.near.lat, self.near.lon, lat, lon) <= self.km
+    }
 }
 
 /// A word or a quoted phrase of `q`.
@@ -654,12 +713,12 @@ fn facet_term(field: Field, facet: &Facet) -> Box<dyn Query> {
 fn distance_predicate(fields: &Fields, near: Near) -> Box<dyn Query> {
     let lat_name = fields.schema.get_field_name(fields.lat).to_string();
     let lon_name = fields.schema.get_field_name(fields.lon).to_string();
-    let radius = near.within_km.unwrap_or(f64::INFINITY);
+    let circle = Circle::new(near);
     let predicate = FunctionPredicate::from(move |segment: &SegmentReader| {
         let lat = segment.fast_fields().f64(&lat_name)?;
         let lon = segment.fast_fields().f64(&lon_name)?;
         Ok(move |doc| match (lat.first(doc), lon.first(doc)) {
-            (Some(a), Some(b)) => haversine_km(near.lat, near.lon, a, b) <= radius,
+            (Some(a), Some(b)) => circle.contains(a, b),
             _ => false,
         })
     });
@@ -2697,6 +2756,35 @@ mod properties {
                 })
                 .collect();
             prop_assert_eq!(parse_text(&text), expected);
+        }
+
+        #[test]
+        fn the_box_around_a_circle_never_drops_a_record_inside_it(
+            lat in -90.0f64..=90.0,
+            lon in -180.0f64..=180.0,
+            km in 0.0f64..3000.0,
+            d_lat in -30.0f64..30.0,
+            d_lon in -40.0f64..40.0,
+            edge in 0.99f64..1.01,
+            bearing in 0.0f64..std::f64::consts::TAU,
+        ) {
+            let circle = Circle::new(Near { lat, lon, within_km: Some(km) });
+            // a record anywhere around, and one about on the circle in any direction
+            let there_lat = (lat + d_lat).clamp(-90.0, 90.0);
+            let there_lon = (lon + d_lon + 180.0).rem_euclid(360.0) - 180.0;
+            let (p1, l1) = (lat.to_radians(), lon.to_radians());
+            let angle = edge * km / EARTH_RADIUS_KM;
+            let p2 = (p1.sin() * angle.cos() + p1.cos() * angle.sin() * bearing.cos()).asin();
+            let l2 = l1
+                + (bearing.sin() * angle.sin() * p1.cos()).atan2(angle.cos() - p1.sin() * p2.sin());
+            let edge_lon = (l2.to_degrees() + 180.0).rem_euclid(360.0) - 180.0;
+            for (a, b) in [(there_lat, there_lon), (p2.to_degrees(), edge_lon)] {
+                prop_assert_eq!(
+                    circle.contains(a, b),
+                    haversine_km(lat, lon, a, b) <= km,
+                    "({}, {}) from ({}, {}) within {} km", a, b, lat, lon, km
+                );
+            }
         }
     }
 }
