@@ -23,6 +23,8 @@ use tantivy::index::SegmentId;
 use tantivy::schema::Facet;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
+use crate::visible::DocBits;
+
 /// One facet to count: its name in the response, its tantivy field, and the prefixes (as
 /// `Facet` path strings, `/` for the root) whose children are counted.
 #[derive(Clone)]
@@ -380,6 +382,8 @@ impl StrTable {
 struct Tables {
     facets: HashMap<(SegmentId, String), Arc<FieldTable>>,
     strings: HashMap<(SegmentId, String), Arc<StrTable>>,
+    /// By segment, kind code and marking rank.
+    visible: HashMap<(SegmentId, u64, u64), Arc<DocBits>>,
 }
 
 /// Per-segment field tables (prefix buckets and decoded ordinals; decoded author values), shared
@@ -418,6 +422,23 @@ impl FacetCache {
         Ok(built)
     }
 
+    /// The records of `segment` of one kind at or below one marking (`(kind code, marking
+    /// rank)`), built by `build` on first use.
+    pub fn visible(
+        &self,
+        segment: &SegmentReader,
+        (kind, marking): (u64, u64),
+        build: impl FnOnce() -> tantivy::Result<DocBits>,
+    ) -> tantivy::Result<Arc<DocBits>> {
+        let key = (segment.segment_id(), kind, marking);
+        if let Some(found) = self.lock().visible.get(&key) {
+            return Ok(found.clone());
+        }
+        let built = Arc::new(build()?);
+        self.lock().visible.insert(key, built.clone());
+        Ok(built)
+    }
+
     /// Builds the tables of `spec` for `segment` now, if not yet built.
     pub fn warm(&self, segment: &SegmentReader, spec: &FacetSpec) -> tantivy::Result<()> {
         self.get(segment, spec).map(|_| ())
@@ -428,7 +449,7 @@ impl FacetCache {
     pub fn prune(&self, searcher: &tantivy::Searcher) {
         let readers = searcher.segment_readers();
         let mut tables = self.lock();
-        if tables.facets.len() + tables.strings.len() <= readers.len() * 16 {
+        if tables.facets.len() + tables.strings.len() + tables.visible.len() <= readers.len() * 32 {
             return;
         }
         let live: HashSet<SegmentId> = readers.iter().map(|r| r.segment_id()).collect();
@@ -438,6 +459,9 @@ impl FacetCache {
         tables
             .strings
             .retain(|(segment, _), _| live.contains(segment));
+        tables
+            .visible
+            .retain(|(segment, _, _), _| live.contains(segment));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {

@@ -44,6 +44,7 @@ pub mod search;
 pub mod suggest;
 pub mod taxonomy;
 pub mod text;
+pub mod visible;
 pub mod workload;
 
 pub use error::{Error, Result};

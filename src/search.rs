@@ -51,6 +51,7 @@ use crate::reference::Reference;
 use crate::schema::{self, ANCESTOR_PREFIX, Fields};
 use crate::taxonomy::Taxonomy;
 use crate::text;
+use crate::visible::Visible;
 use crate::{Error, Result};
 
 /// Longest `q` accepted, in characters.
@@ -735,19 +736,17 @@ fn filter_clauses(
     let fields = &index.fields;
     let f = &request.filters;
     let kind = request.kind;
-    let mut out: Vec<(&'static str, Box<dyn Query>)> = vec![
-        (
-            "kind",
-            Box::new(TermQuery::new(
-                Term::from_field_u64(fields.kind, schema::kind_code(kind)),
-                IndexRecordOption::Basic,
-            )),
-        ),
-        (
-            "marking",
-            u64_at_most(fields.marking, request.max_marking.rank()),
-        ),
-    ];
+    // the caller's marking (and the kind) stay in the query, as a cached set per segment
+    let mut out: Vec<(&'static str, Box<dyn Query>)> = vec![(
+        "visible",
+        Box::new(Visible::new(
+            kind,
+            request.max_marking,
+            fields.kind,
+            fields.marking,
+            index.facet_cache.clone(),
+        )),
+    )];
     if !targets.is_empty() {
         out.push(("skill", skill_filter(fields, kind, targets, f.min_level)));
     }
@@ -940,19 +939,16 @@ fn case_study_credit(
         return Ok(Credit::default());
     }
     let scoring = any_of(scoring);
-    let filters: Vec<(&'static str, Box<dyn Query>)> = vec![
-        (
-            "kind",
-            Box::new(TermQuery::new(
-                Term::from_field_u64(fields.kind, schema::kind_code(Kind::CaseStudy)),
-                IndexRecordOption::Basic,
-            )),
-        ),
-        (
-            "marking",
-            u64_at_most(fields.marking, request.max_marking.rank()),
-        ),
-    ];
+    let filters: Vec<(&'static str, Box<dyn Query>)> = vec![(
+        "visible",
+        Box::new(Visible::new(
+            Kind::CaseStudy,
+            request.max_marking,
+            fields.kind,
+            fields.marking,
+            index.facet_cache.clone(),
+        )),
+    )];
     let query = combine(&filters, &[], Some(scoring.as_ref()));
     let top = collect(
         searcher,
@@ -1122,6 +1118,18 @@ pub fn warm_facets(index: &MusterIndex) -> Result<()> {
     let people = index.fields.schema.get_field_name(index.fields.people);
     for segment in searcher.segment_readers() {
         index.facet_cache.strings(segment, people)?;
+        for kind in Kind::ALL {
+            for marking in Marking::ALL {
+                let visible = Visible::new(
+                    kind,
+                    *marking,
+                    index.fields.kind,
+                    index.fields.marking,
+                    index.facet_cache.clone(),
+                );
+                visible.bits(segment)?;
+            }
+        }
     }
     Ok(())
 }

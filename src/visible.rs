@@ -1,0 +1,253 @@
+//! The records of one kind a caller may see, as a cached bit set per segment.
+//!
+//! Every search is limited to one kind of record at or below the caller's marking. As query
+//! clauses these were a term query over a posting list of most of the segment and a range over
+//! the marking column, both sought for every candidate record. A segment never changes once
+//! written (deletions are applied separately, when hits are collected), so the records the two
+//! clauses admit are worked out once per segment, kind and marking, by running exactly those
+//! clauses, and kept as a bit set (Lucene's filter cache does the same). A new segment, from a
+//! write, gets its own sets; sets of segments merged away are pruned with the facet tables.
+
+use std::sync::Arc;
+
+use tantivy::query::{
+    BooleanQuery, EnableScoring, Explanation, Occur, Query, RangeQuery, Scorer, TermQuery, Weight,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
+
+use crate::facets::FacetCache;
+use crate::model::{Kind, Marking};
+use crate::schema;
+
+/// One segment's records admitted by a [`Visible`] filter.
+pub struct DocBits {
+    words: Vec<u64>,
+    count: u32,
+}
+
+impl DocBits {
+    fn build(segment: &SegmentReader, clauses: &dyn Query) -> tantivy::Result<DocBits> {
+        let max_doc = segment.max_doc() as usize;
+        let mut words = vec![0u64; max_doc.div_ceil(64)];
+        let mut count = 0u32;
+        let weight = clauses.weight(EnableScoring::disabled_from_schema(segment.schema()))?;
+        weight.for_each_no_score(segment, &mut |docs| {
+            for &doc in docs {
+                if let Some(word) = words.get_mut(doc as usize / 64) {
+                    *word |= 1 << (doc % 64);
+                    count += 1;
+                }
+            }
+        })?;
+        Ok(DocBits { words, count })
+    }
+
+    #[cfg(test)]
+    fn from_docs(docs: &[DocId], max_doc: DocId) -> DocBits {
+        let mut words = vec![0u64; (max_doc as usize).div_ceil(64)];
+        for &doc in docs {
+            words[doc as usize / 64] |= 1 << (doc % 64);
+        }
+        DocBits {
+            words,
+            count: docs.len() as u32,
+        }
+    }
+}
+
+/// Filter: records of `kind` marked at most `max_marking`.
+#[derive(Clone)]
+pub struct Visible {
+    kind: Kind,
+    max_marking: Marking,
+    kind_field: Field,
+    marking_field: Field,
+    cache: FacetCache,
+}
+
+impl Visible {
+    /// The filter for `kind` at `max_marking` over the schema's `kind` and `marking` fields.
+    pub fn new(
+        kind: Kind,
+        max_marking: Marking,
+        kind_field: Field,
+        marking_field: Field,
+        cache: FacetCache,
+    ) -> Self {
+        Visible {
+            kind,
+            max_marking,
+            kind_field,
+            marking_field,
+            cache,
+        }
+    }
+
+    /// The query clauses the filter stands for: what its bit sets are built from.
+    fn clauses(&self) -> BooleanQuery {
+        BooleanQuery::new(vec![
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_u64(self.kind_field, schema::kind_code(self.kind)),
+                    IndexRecordOption::Basic,
+                )) as Box<dyn Query>,
+            ),
+            (
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    std::ops::Bound::Included(Term::from_field_u64(self.marking_field, 0)),
+                    std::ops::Bound::Included(Term::from_field_u64(
+                        self.marking_field,
+                        self.max_marking.rank(),
+                    )),
+                )),
+            ),
+        ])
+    }
+
+    /// The admitted records of `segment` (built on first use).
+    pub fn bits(&self, segment: &SegmentReader) -> tantivy::Result<Arc<DocBits>> {
+        self.cache.visible(
+            segment,
+            (schema::kind_code(self.kind), self.max_marking.rank()),
+            || DocBits::build(segment, &self.clauses()),
+        )
+    }
+}
+
+impl std::fmt::Debug for Visible {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Visible")
+            .field("kind", &self.kind)
+            .field("max_marking", &self.max_marking)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Query for Visible {
+    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+impl Weight for Visible {
+    fn scorer(&self, segment: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        Ok(Box::new(BitsScorer::new(self.bits(segment)?, boost)))
+    }
+
+    fn explain(&self, segment: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut scorer = self.scorer(segment, 1.0)?;
+        if scorer.seek(doc) != doc {
+            return Err(tantivy::TantivyError::InvalidArgument(format!(
+                "record {doc} is not visible"
+            )));
+        }
+        Ok(Explanation::new("visible", scorer.score()))
+    }
+}
+
+/// The records of a [`DocBits`], in order, each scoring `boost`.
+struct BitsScorer {
+    bits: Arc<DocBits>,
+    doc: DocId,
+    boost: Score,
+}
+
+impl BitsScorer {
+    fn new(bits: Arc<DocBits>, boost: Score) -> Self {
+        let mut scorer = BitsScorer {
+            bits,
+            doc: 0,
+            boost,
+        };
+        scorer.doc = scorer.first_from(0);
+        scorer
+    }
+
+    /// The first record at or after `target`.
+    #[inline]
+    fn first_from(&self, target: DocId) -> DocId {
+        let words = &self.bits.words;
+        let mut at = target as usize / 64;
+        let Some(&first) = words.get(at) else {
+            return TERMINATED;
+        };
+        let mut word = first & (u64::MAX << (target % 64));
+        while word == 0 {
+            at += 1;
+            match words.get(at) {
+                Some(&w) => word = w,
+                None => return TERMINATED,
+            }
+        }
+        (at * 64) as DocId + word.trailing_zeros()
+    }
+}
+
+impl DocSet for BitsScorer {
+    fn advance(&mut self) -> DocId {
+        if self.doc != TERMINATED {
+            self.doc = self.first_from(self.doc + 1);
+        }
+        self.doc
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc != TERMINATED && target > self.doc {
+            self.doc = self.first_from(target);
+        }
+        self.doc
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.bits.count
+    }
+}
+
+impl Scorer for BitsScorer {
+    fn score(&mut self) -> Score {
+        self.boost
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_bit_set_scorer_advances_and_seeks_like_the_sorted_records(
+            docs in prop::collection::btree_set(0u32..700, 0..80),
+            seeks in prop::collection::vec(0u32..760, 0..20),
+        ) {
+            let docs: Vec<DocId> = docs.into_iter().collect();
+            let max_doc = 700;
+            let next = |from: DocId| docs.iter().copied().find(|d| *d >= from).unwrap_or(TERMINATED);
+            // advancing visits every record in order
+            let mut scorer = BitsScorer::new(Arc::new(DocBits::from_docs(&docs, max_doc)), 1.0);
+            let mut seen = Vec::new();
+            while scorer.doc() != TERMINATED {
+                seen.push(scorer.doc());
+                scorer.advance();
+            }
+            prop_assert_eq!(&seen, &docs);
+            prop_assert_eq!(scorer.advance(), TERMINATED);
+            // seeking lands on the first record at or after the target, never going back
+            let mut scorer = BitsScorer::new(Arc::new(DocBits::from_docs(&docs, max_doc)), 1.0);
+            let mut at = next(0);
+            for target in seeks {
+                if at != TERMINATED && target > at {
+                    at = next(target);
+                }
+                prop_assert_eq!(scorer.seek(target), at);
+            }
+        }
+    }
+}
