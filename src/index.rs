@@ -318,17 +318,25 @@ fn department_of(record: &Record) -> &str {
     }
 }
 
-/// Records held back by cluster. When too many are held, the largest cluster's are written to
-/// that cluster's file next to the new index and read back at the end, so every cluster is added
-/// in one piece with at most `limit` records in memory.
+/// Records held back by cluster. When too many are held, the largest cluster's are appended to
+/// that cluster's file inside the new generation and read back at the end, so every cluster is
+/// added in one piece with at most `limit` records in memory.
 #[derive(Default)]
 struct Clusters {
     held: BTreeMap<(u8, usize), Vec<(u64, Record)>>,
     count: usize,
     limit: usize,
-    /// Where the spilled clusters go, and the files written so far.
+    /// Where the clusters' files go.
     dir: PathBuf,
+    /// The clusters with a file, and the file.
     spilled: BTreeMap<(u8, usize), std::io::BufWriter<File>>,
+}
+
+fn spill_error(dir: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Index {
+        path: dir.to_path_buf(),
+        reason: format!("cannot set records aside while building: {e} (is the disk full?)"),
+    }
 }
 
 /// A record as a spill file holds it: its line number and the record.
@@ -345,13 +353,6 @@ impl Clusters {
             dir,
             limit: limit.max(1),
             ..Clusters::default()
-        }
-    }
-
-    fn spill_error(&self, e: impl std::fmt::Display) -> Error {
-        Error::Index {
-            path: self.dir.clone(),
-            reason: format!("cannot hold records aside while building: {e} (is the disk full?)"),
         }
     }
 
@@ -378,9 +379,9 @@ impl Clusters {
         let run = self.held.remove(&largest).unwrap_or_default();
         self.count -= run.len();
         if !self.spilled.contains_key(&largest) {
-            fs::create_dir_all(&self.dir).map_err(|e| self.spill_error(e))?;
+            fs::create_dir_all(&self.dir).map_err(|e| spill_error(&self.dir, e))?;
             let path = self.dir.join(format!("{}-{}.jsonl", largest.0, largest.1));
-            let file = File::create(&path).map_err(|e| self.spill_error(e))?;
+            let file = File::create(&path).map_err(|e| spill_error(&self.dir, e))?;
             self.spilled.insert(largest, std::io::BufWriter::new(file));
         }
         let mut lines = Vec::new();
@@ -390,16 +391,12 @@ impl Clusters {
                 Record::CaseStudy(c) => Spilled::CaseStudy(sequence, c),
                 Record::Facility(f) => Spilled::Facility(sequence, f),
             };
-            serde_json::to_writer(&mut lines, &spilled).map_err(|e| self.spill_error(e))?;
+            serde_json::to_writer(&mut lines, &spilled).map_err(|e| spill_error(&self.dir, e))?;
             lines.push(b'\n');
         }
         if let Some(file) = self.spilled.get_mut(&largest) {
-            file.write_all(&lines).map_err(|e| Error::Index {
-                path: self.dir.clone(),
-                reason: format!(
-                    "cannot hold records aside while building: {e} (is the disk full?)"
-                ),
-            })?;
+            file.write_all(&lines)
+                .map_err(|e| spill_error(&self.dir, e))?;
         }
         Ok(())
     }
@@ -413,16 +410,17 @@ impl Clusters {
         clusters.dedup();
         for cluster in clusters {
             if let Some(file) = self.spilled.remove(&cluster) {
-                let file = file.into_inner().map_err(|e| self.spill_error(e))?;
+                let file = file.into_inner().map_err(|e| spill_error(&self.dir, e))?;
                 drop(file);
                 let path = self.dir.join(format!("{}-{}.jsonl", cluster.0, cluster.1));
-                let reader =
-                    std::io::BufReader::new(File::open(&path).map_err(|e| self.spill_error(e))?);
+                let reader = std::io::BufReader::new(
+                    File::open(&path).map_err(|e| spill_error(&self.dir, e))?,
+                );
                 let mut run = Vec::new();
                 for line in std::io::BufRead::lines(reader) {
-                    let line = line.map_err(|e| self.spill_error(e))?;
+                    let line = line.map_err(|e| spill_error(&self.dir, e))?;
                     let record =
-                        match serde_json::from_str(&line).map_err(|e| self.spill_error(e))? {
+                        match serde_json::from_str(&line).map_err(|e| spill_error(&self.dir, e))? {
                             Spilled::Member(sequence, m) => (sequence, Record::Member(m)),
                             Spilled::CaseStudy(sequence, c) => (sequence, Record::CaseStudy(c)),
                             Spilled::Facility(sequence, f) => (sequence, Record::Facility(f)),

@@ -1103,8 +1103,9 @@ fn facet_spec(fields: &Fields, name: &'static str, taxonomy: &Taxonomy) -> Facet
         .clone()
 }
 
-/// Builds every facet's per-segment tables (and the decoded authors) now, so the first searches
-/// after start-up do not (a few tenths of a second at a million members).
+/// Builds every facet's per-segment tables (and the decoded authors, and the sets of records
+/// each kind and marking may see) now, so the first searches after start-up do not (a few tenths
+/// of a second at a million members).
 pub fn warm_facets(index: &MusterIndex) -> Result<()> {
     let searcher = index.reader.searcher();
     for kind in Kind::ALL {
