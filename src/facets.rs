@@ -246,20 +246,18 @@ impl DocBuckets {
         };
         let range = a as usize..b as usize;
         match &self.ids {
-            BucketIds::Short(ids) => {
-                for &id in ids.get(range).unwrap_or_default() {
-                    if let Some(n) = counts.get_mut(id as usize) {
-                        *n += 1;
-                    }
-                }
-            }
-            BucketIds::Long(ids) => {
-                for &id in ids.get(range).unwrap_or_default() {
-                    if let Some(n) = counts.get_mut(id as usize) {
-                        *n += 1;
-                    }
-                }
-            }
+            BucketIds::Short(ids) => bump(ids.get(range).unwrap_or_default(), counts),
+            BucketIds::Long(ids) => bump(ids.get(range).unwrap_or_default(), counts),
+        }
+    }
+}
+
+/// Adds one to `counts` at each of `ids`.
+#[inline]
+fn bump<T: Copy + Into<u32>>(ids: &[T], counts: &mut [u64]) {
+    for &id in ids {
+        if let Some(n) = counts.get_mut(id.into() as usize) {
+            *n += 1;
         }
     }
 }

@@ -51,7 +51,7 @@ use crate::reference::Reference;
 use crate::schema::{self, ANCESTOR_PREFIX, Fields};
 use crate::taxonomy::Taxonomy;
 use crate::text;
-use crate::visible::Visible;
+use crate::visible::{Visible, explain_by_seeking};
 use crate::{Error, Result};
 
 /// Longest `q` accepted, in characters.
@@ -545,13 +545,7 @@ impl Weight for Listed {
     }
 
     fn explain(&self, segment: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let mut scorer = self.scorer(segment, 1.0)?;
-        if scorer.seek(doc) != doc {
-            return Err(tantivy::TantivyError::InvalidArgument(format!(
-                "record {doc} is not listed"
-            )));
-        }
-        Ok(Explanation::new("listed", scorer.score()))
+        explain_by_seeking(self, segment, doc, "listed")
     }
 }
 

@@ -138,14 +138,25 @@ impl Weight for Visible {
     }
 
     fn explain(&self, segment: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let mut scorer = self.scorer(segment, 1.0)?;
-        if scorer.seek(doc) != doc {
-            return Err(tantivy::TantivyError::InvalidArgument(format!(
-                "record {doc} is not visible"
-            )));
-        }
-        Ok(Explanation::new("visible", scorer.score()))
+        explain_by_seeking(self, segment, doc, "visible")
     }
+}
+
+/// Explains `doc` by seeking `weight`'s scorer to it: `name` and its score, or an error when it
+/// does not match (for the filters and lists this crate implements itself).
+pub(crate) fn explain_by_seeking(
+    weight: &dyn Weight,
+    segment: &SegmentReader,
+    doc: DocId,
+    name: &'static str,
+) -> tantivy::Result<Explanation> {
+    let mut scorer = weight.scorer(segment, 1.0)?;
+    if scorer.seek(doc) != doc {
+        return Err(tantivy::TantivyError::InvalidArgument(format!(
+            "record {doc} is not {name}"
+        )));
+    }
+    Ok(Explanation::new(name, scorer.score()))
 }
 
 /// The records of a [`DocBits`], in order, each scoring `boost`.
