@@ -20,8 +20,9 @@ use std::sync::{Arc, Mutex};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Cardinality, StrColumn};
 use tantivy::index::SegmentId;
+use tantivy::query::Weight;
 use tantivy::schema::Facet;
-use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::{DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
 use crate::visible::DocBits;
 
@@ -721,6 +722,28 @@ impl<C: Collector> Collector for Gated<C> {
         self.inner.requires_scoring()
     }
 
+    /// tantivy's loop, but a record is scored only once it passes every gate: the records that
+    /// fail one only count in its facet, so their score (the optional skill-level and credit
+    /// clauses sought, every clause summed) would be thrown away.
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        segment_ord: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<<Self::Child as SegmentCollector>::Fruit> {
+        let mut segment = self.for_segment(segment_ord, reader)?;
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let alive = reader.alive_bitset();
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                segment.collect_scoring(doc, || scorer.score());
+            }
+            doc = scorer.advance();
+        }
+        Ok(segment.harvest())
+    }
+
     fn merge_fruits(
         &self,
         fruits: Vec<<Self::Child as SegmentCollector>::Fruit>,
@@ -733,10 +756,11 @@ impl<C: Collector> Collector for Gated<C> {
     }
 }
 
-impl<S: SegmentCollector> SegmentCollector for GatedSegment<S> {
-    type Fruit = (S::Fruit, Vec<PrefixCounts>);
-
-    fn collect(&mut self, doc: DocId, score: Score) {
+impl<S: SegmentCollector> GatedSegment<S> {
+    /// [`SegmentCollector::collect`], asking for the score only when the record passes every
+    /// gate.
+    #[inline]
+    fn collect_scoring(&mut self, doc: DocId, score: impl FnOnce() -> Score) {
         let mut failed = None;
         for gate in &self.gates {
             if !gate.admits(doc) {
@@ -748,6 +772,7 @@ impl<S: SegmentCollector> SegmentCollector for GatedSegment<S> {
         }
         match failed {
             None => {
+                let score = score();
                 self.inner.collect(doc, score);
                 self.tally.collect(doc, score);
             }
@@ -757,6 +782,14 @@ impl<S: SegmentCollector> SegmentCollector for GatedSegment<S> {
                 }
             }
         }
+    }
+}
+
+impl<S: SegmentCollector> SegmentCollector for GatedSegment<S> {
+    type Fruit = (S::Fruit, Vec<PrefixCounts>);
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        self.collect_scoring(doc, || score);
     }
 
     fn harvest(self) -> Self::Fruit {

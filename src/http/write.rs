@@ -746,6 +746,67 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_replaced_record_counts_nowhere_while_its_old_version_stays_in_a_segment() {
+        let s = secured(None);
+        // one commit: both records in one segment, which the replacement below leaves holding
+        // the old version of m-r1 (deleted, not yet merged away) beside the live m-r2
+        let lines = [
+            r#"{"id":"m-r1","name":"Rae One","department":"Met Office","location":{"town":"Exeter","region":"South West","lat":50.72,"lon":-3.53},"skills":[{"name":"Numerical weather prediction","level":3}]}"#,
+            r#"{"id":"m-r2","name":"Rae Two","department":"Met Office","skills":[{"name":"Numerical weather prediction","level":2}]}"#,
+        ]
+        .join("\n");
+        let (status, _, body) = send(
+            &s.app,
+            Method::POST,
+            "/v1/experts/bulk",
+            Some(&s.editor),
+            &lines,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let (_, _, found) = call(&s.app, "/v1/experts?skill=NWP", Some(&s.reader)).await;
+        assert_eq!(json(&found)["facets"]["region"]["South West"], 1, "{found}");
+        let moved = r#"{"id":"m-r1","name":"Rae One","department":"UKHSA","skills":[{"name":"Numerical weather prediction","level":4}]}"#;
+        let (status, _, body) = send(
+            &s.app,
+            Method::PUT,
+            "/v1/experts/m-r1",
+            Some(&s.editor),
+            moved,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        // filtered on a department, so that the department facet is counted by the collector
+        // (the records failing only that filter count there), as well as unfiltered
+        for url in [
+            "/v1/experts?skill=NWP",
+            "/v1/experts?skill=NWP&department=Met%20Office",
+        ] {
+            let (_, _, found) = call(&s.app, url, Some(&s.reader)).await;
+            let found = json(&found);
+            let departments = &found["facets"]["department"];
+            assert_eq!(departments["UKHSA"], 1, "{url}: {departments}");
+            assert_eq!(departments["Met Office"], 1, "{url}: {departments}");
+            assert!(
+                found["facets"]["region"].get("South West").is_none(),
+                "{url}: the old version's region is counted: {}",
+                found["facets"]["region"]
+            );
+        }
+        let (_, _, found) = call(&s.app, "/v1/experts?skill=NWP", Some(&s.reader)).await;
+        assert_eq!(ids(&found), vec!["m-r1", "m-r2"], "the new version, once");
+        assert_eq!(json(&found)["total"], 2);
+        let (_, _, found) = call(
+            &s.app,
+            "/v1/experts?skill=NWP&department=Met%20Office",
+            Some(&s.reader),
+        )
+        .await;
+        assert_eq!(ids(&found), vec!["m-r2"]);
+        assert_eq!(json(&found)["total"], 1);
+    }
+
+    #[tokio::test]
     async fn bulk_lines_above_the_token_marking_are_rejected_alone() {
         let s = secured(None);
         let lines = [
