@@ -24,7 +24,7 @@ use tantivy::query::Weight;
 use tantivy::schema::Facet;
 use tantivy::{DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
-use crate::visible::DocBits;
+use crate::visible::{DocBits, SetKey};
 
 /// One facet to count: its name in the response, its tantivy field, and the prefixes (as
 /// `Facet` path strings, `/` for the root) whose children are counted.
@@ -381,8 +381,8 @@ impl StrTable {
 struct Tables {
     facets: HashMap<(SegmentId, String), Arc<FieldTable>>,
     strings: HashMap<(SegmentId, String), Arc<StrTable>>,
-    /// By segment, kind code and marking rank.
-    visible: HashMap<(SegmentId, u64, u64), Arc<DocBits>>,
+    /// Cached filter sets by segment and key.
+    sets: HashMap<(SegmentId, SetKey), Arc<DocBits>>,
 }
 
 /// Per-segment field tables (prefix buckets and decoded ordinals; decoded author values), shared
@@ -421,20 +421,26 @@ impl FacetCache {
         Ok(built)
     }
 
-    /// The records of `segment` of one kind at or below one marking (`(kind code, marking
-    /// rank)`), built by `build` on first use.
-    pub fn visible(
+    /// The records of `segment` in the set `key`, built by `build` on first use. A set for a
+    /// day replaces the sets of the days before (a search asks for today's).
+    pub fn set(
         &self,
         segment: &SegmentReader,
-        (kind, marking): (u64, u64),
+        key: SetKey,
         build: impl FnOnce() -> tantivy::Result<DocBits>,
     ) -> tantivy::Result<Arc<DocBits>> {
-        let key = (segment.segment_id(), kind, marking);
-        if let Some(found) = self.lock().visible.get(&key) {
+        let key = (segment.segment_id(), key);
+        if let Some(found) = self.lock().sets.get(&key) {
             return Ok(found.clone());
         }
         let built = Arc::new(build()?);
-        self.lock().visible.insert(key, built.clone());
+        let mut tables = self.lock();
+        if let SetKey::InDate { day } = key.1 {
+            tables.sets.retain(|(segment, set), _| {
+                *segment != key.0 || !matches!(set, SetKey::InDate { day: d } if *d < day)
+            });
+        }
+        tables.sets.insert(key, built.clone());
         Ok(built)
     }
 
@@ -448,7 +454,7 @@ impl FacetCache {
     pub fn prune(&self, searcher: &tantivy::Searcher) {
         let readers = searcher.segment_readers();
         let mut tables = self.lock();
-        if tables.facets.len() + tables.strings.len() + tables.visible.len() <= readers.len() * 32 {
+        if tables.facets.len() + tables.strings.len() + tables.sets.len() <= readers.len() * 32 {
             return;
         }
         let live: HashSet<SegmentId> = readers.iter().map(|r| r.segment_id()).collect();
@@ -458,9 +464,7 @@ impl FacetCache {
         tables
             .strings
             .retain(|(segment, _), _| live.contains(segment));
-        tables
-            .visible
-            .retain(|(segment, _, _), _| live.contains(segment));
+        tables.sets.retain(|(segment, _), _| live.contains(segment));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {

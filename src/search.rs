@@ -51,7 +51,7 @@ use crate::reference::Reference;
 use crate::schema::{self, ANCESTOR_PREFIX, Fields};
 use crate::taxonomy::Taxonomy;
 use crate::text;
-use crate::visible::{Visible, explain_by_seeking};
+use crate::visible::{CachedSet, explain_by_seeking};
 use crate::{Error, Result};
 
 /// Longest `q` accepted, in characters.
@@ -733,7 +733,7 @@ fn filter_clauses(
     // the caller's marking (and the kind) stay in the query, as a cached set per segment
     let mut out: Vec<(&'static str, Box<dyn Query>)> = vec![(
         "visible",
-        Box::new(Visible::new(
+        Box::new(CachedSet::visible(
             kind,
             request.max_marking,
             fields.kind,
@@ -761,20 +761,16 @@ fn filter_clauses(
                     "clearance",
                     u64_at_least(fields.clearance, clearance.rank()),
                 ));
-                // a clearance past its review date does not count
-                let today = schema::day_number(request.today);
-                let lapsed: Box<dyn Query> = Box::new(RangeQuery::new(
-                    Bound::Unbounded,
-                    Bound::Excluded(Term::from_field_i64(fields.clearance_due, today)),
-                ));
-                // kept when the clearance facet is counted without the minimum: a lapsed
-                // clearance is no clearance for any value of the facet
+                // a clearance past its review date does not count; kept when the clearance
+                // facet is counted without the minimum: a lapsed clearance is no clearance for
+                // any value of the facet
                 out.push((
                     "clearance_in_date",
-                    Box::new(BooleanQuery::new(vec![
-                        (Occur::Must, Box::new(AllQuery) as Box<dyn Query>),
-                        (Occur::MustNot, lapsed),
-                    ])),
+                    Box::new(CachedSet::in_date(
+                        schema::day_number(request.today),
+                        fields.clearance_due,
+                        index.facet_cache.clone(),
+                    )),
                 ));
             }
             Kind::Facility => {
@@ -935,7 +931,7 @@ fn case_study_credit(
     let scoring = any_of(scoring);
     let filters: Vec<(&'static str, Box<dyn Query>)> = vec![(
         "visible",
-        Box::new(Visible::new(
+        Box::new(CachedSet::visible(
             Kind::CaseStudy,
             request.max_marking,
             fields.kind,
@@ -1097,9 +1093,9 @@ fn facet_spec(fields: &Fields, name: &'static str, taxonomy: &Taxonomy) -> Facet
         .clone()
 }
 
-/// Builds every facet's per-segment tables (and the decoded authors, and the sets of records
-/// each kind and marking may see) now, so the first searches after start-up do not (a few tenths
-/// of a second at a million members).
+/// Builds every facet's per-segment tables (and the decoded authors, the sets of records each
+/// kind and marking may see, and today's clearances in date) now, so the first searches after
+/// start-up do not (a few tenths of a second at a million members).
 pub fn warm_facets(index: &MusterIndex) -> Result<()> {
     let searcher = index.reader.searcher();
     for kind in Kind::ALL {
@@ -1115,7 +1111,7 @@ pub fn warm_facets(index: &MusterIndex) -> Result<()> {
         index.facet_cache.strings(segment, people)?;
         for kind in Kind::ALL {
             for marking in Marking::ALL {
-                let visible = Visible::new(
+                let visible = CachedSet::visible(
                     kind,
                     *marking,
                     index.fields.kind,
@@ -1125,6 +1121,10 @@ pub fn warm_facets(index: &MusterIndex) -> Result<()> {
                 visible.bits(segment)?;
             }
         }
+        // today's clearances in date (a search on a later day builds that day's on first use)
+        let today = schema::day_number(time::OffsetDateTime::now_utc().date());
+        CachedSet::in_date(today, index.fields.clearance_due, index.facet_cache.clone())
+            .bits(segment)?;
     }
     Ok(())
 }
@@ -2116,6 +2116,27 @@ pub(crate) mod tests {
             vec!["m-author", "m-exp", "m-pra"],
             "m-lapsed's DV review date has passed"
         );
+    }
+
+    #[test]
+    fn a_clearance_lapses_after_its_review_date_whichever_days_were_searched_before() {
+        // the records in date are a set cached per segment and day: searches on several days of
+        // one index each see their own day's
+        let index = small_index();
+        let on = |day: Date| {
+            let mut r = request(Kind::Member);
+            r.today = day;
+            r.filters.clearance = Some(Clearance::Dv);
+            let response = search(&index, &r).unwrap();
+            (ids(&response).contains(&"m-lapsed"), response.total)
+        };
+        let due = time::macros::date!(2025 - 01 - 01);
+        let after = due.next_day().unwrap();
+        assert_eq!(on(TODAY), (false, 0), "long past its review date");
+        assert_eq!(on(due), (true, 1), "on its review date");
+        assert_eq!(on(after), (false, 0), "the day after its review date");
+        assert_eq!(on(due), (true, 1), "on its review date, asked again");
+        assert_eq!(on(TODAY), (false, 0));
     }
 
     #[test]

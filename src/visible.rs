@@ -1,17 +1,23 @@
-//! The records of one kind a caller may see, as a cached bit set per segment.
+//! The records of one kind a caller may see, and those whose clearance is in date, as cached
+//! bit sets per segment.
 //!
 //! Every search is limited to one kind of record at or below the caller's marking. As query
 //! clauses these were a term query over a posting list of most of the segment and a range over
-//! the marking column, both sought for every candidate record. A segment never changes once
-//! written (deletions are applied separately, when hits are collected), so the records the two
-//! clauses admit are worked out once per segment, kind and marking, by running exactly those
-//! clauses, and kept as a bit set (Lucene's filter cache does the same). A new segment, from a
-//! write, gets its own sets; sets of segments merged away are pruned with the facet tables.
+//! the marking column, both sought for every candidate record; a clearance filter added a range
+//! over the review-date column, sought the same way. A segment never changes once written
+//! (deletions are applied separately, when hits are collected), so the records such clauses
+//! admit are worked out once per segment and key (kind and marking; day), by running exactly
+//! those clauses, and kept as a bit set (Lucene's filter cache does the same). A new segment,
+//! from a write, gets its own sets; sets of segments merged away are pruned with the facet
+//! tables.
 
 use std::sync::Arc;
 
+use std::ops::Bound;
+
 use tantivy::query::{
-    BooleanQuery, EnableScoring, Explanation, Occur, Query, RangeQuery, Scorer, TermQuery, Weight,
+    AllQuery, BooleanQuery, EnableScoring, Explanation, Occur, Query, RangeQuery, Scorer,
+    TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
@@ -20,7 +26,7 @@ use crate::facets::FacetCache;
 use crate::model::{Kind, Marking};
 use crate::schema;
 
-/// One segment's records admitted by a [`Visible`] filter.
+/// One segment's records admitted by a [`CachedSet`].
 pub struct DocBits {
     words: Vec<u64>,
     count: u32,
@@ -56,89 +62,112 @@ impl DocBits {
     }
 }
 
-/// Filter: records of `kind` marked at most `max_marking`.
+/// What a cached set holds, and the key it is cached under (with the segment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SetKey {
+    /// Records of one kind (its code) marked at most one marking (its rank).
+    Visible { kind: u64, marking: u64 },
+    /// Records whose clearance is not past its review date on a day (its number): every
+    /// record without one. A set for a new day replaces the day before's.
+    InDate { day: i64 },
+}
+
+/// A filter whose records are worked out once per segment, by running `clauses` on it, and kept
+/// as a bit set under `key`.
 #[derive(Clone)]
-pub struct Visible {
-    kind: Kind,
-    max_marking: Marking,
-    kind_field: Field,
-    marking_field: Field,
+pub struct CachedSet {
+    key: SetKey,
+    clauses: Arc<dyn Query>,
     cache: FacetCache,
 }
 
-impl Visible {
-    /// The filter for `kind` at `max_marking` over the schema's `kind` and `marking` fields.
-    pub fn new(
+impl CachedSet {
+    /// Records of `kind` marked at most `max_marking`, over the schema's `kind` and `marking`
+    /// fields.
+    pub fn visible(
         kind: Kind,
         max_marking: Marking,
         kind_field: Field,
         marking_field: Field,
         cache: FacetCache,
     ) -> Self {
-        Visible {
-            kind,
-            max_marking,
-            kind_field,
-            marking_field,
-            cache,
-        }
-    }
-
-    /// The query clauses the filter stands for: what its bit sets are built from.
-    fn clauses(&self) -> BooleanQuery {
-        BooleanQuery::new(vec![
+        let clauses = BooleanQuery::new(vec![
             (
                 Occur::Must,
                 Box::new(TermQuery::new(
-                    Term::from_field_u64(self.kind_field, schema::kind_code(self.kind)),
+                    Term::from_field_u64(kind_field, schema::kind_code(kind)),
                     IndexRecordOption::Basic,
                 )) as Box<dyn Query>,
             ),
             (
                 Occur::Must,
                 Box::new(RangeQuery::new(
-                    std::ops::Bound::Included(Term::from_field_u64(self.marking_field, 0)),
-                    std::ops::Bound::Included(Term::from_field_u64(
-                        self.marking_field,
-                        self.max_marking.rank(),
-                    )),
+                    Bound::Included(Term::from_field_u64(marking_field, 0)),
+                    Bound::Included(Term::from_field_u64(marking_field, max_marking.rank())),
                 )),
             ),
-        ])
+        ]);
+        CachedSet {
+            key: SetKey::Visible {
+                kind: schema::kind_code(kind),
+                marking: max_marking.rank(),
+            },
+            clauses: Arc::new(clauses),
+            cache,
+        }
+    }
+
+    /// Records whose clearance (review date in `due_field`) has not lapsed on `today` (a day
+    /// number), and every record without a review date.
+    pub fn in_date(today: i64, due_field: Field, cache: FacetCache) -> Self {
+        let lapsed: Box<dyn Query> = Box::new(RangeQuery::new(
+            Bound::Unbounded,
+            Bound::Excluded(Term::from_field_i64(due_field, today)),
+        ));
+        let clauses = BooleanQuery::new(vec![
+            (Occur::Must, Box::new(AllQuery) as Box<dyn Query>),
+            (Occur::MustNot, lapsed),
+        ]);
+        CachedSet {
+            key: SetKey::InDate { day: today },
+            clauses: Arc::new(clauses),
+            cache,
+        }
     }
 
     /// The admitted records of `segment` (built on first use).
     pub fn bits(&self, segment: &SegmentReader) -> tantivy::Result<Arc<DocBits>> {
-        self.cache.visible(
-            segment,
-            (schema::kind_code(self.kind), self.max_marking.rank()),
-            || DocBits::build(segment, &self.clauses()),
-        )
+        self.cache.set(segment, self.key, || {
+            DocBits::build(segment, self.clauses.as_ref())
+        })
     }
 }
 
-impl std::fmt::Debug for Visible {
+impl std::fmt::Debug for CachedSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Visible")
-            .field("kind", &self.kind)
-            .field("max_marking", &self.max_marking)
+        f.debug_struct("CachedSet")
+            .field("key", &self.key)
             .finish_non_exhaustive()
     }
 }
 
-impl Query for Visible {
+impl Query for CachedSet {
     fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
         Ok(Box::new(self.clone()))
     }
 }
 
-impl Weight for Visible {
+impl Weight for CachedSet {
     fn scorer(&self, segment: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         Ok(Box::new(BitsScorer::new(self.bits(segment)?, boost)))
     }
 
     fn explain(&self, segment: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        explain_by_seeking(self, segment, doc, "visible")
+        let name = match self.key {
+            SetKey::Visible { .. } => "visible",
+            SetKey::InDate { .. } => "clearance in date",
+        };
+        explain_by_seeking(self, segment, doc, name)
     }
 }
 
