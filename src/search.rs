@@ -1093,6 +1093,11 @@ fn facet_spec(fields: &Fields, name: &'static str, taxonomy: &Taxonomy) -> Facet
         .clone()
 }
 
+/// Today's date (UTC), the day clearance review dates are checked against.
+pub fn today() -> Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
 /// Builds every facet's per-segment tables (and the decoded authors, the sets of records each
 /// kind and marking may see, and today's clearances in date) now, so the first searches after
 /// start-up do not (a few tenths of a second at a million members).
@@ -1122,7 +1127,7 @@ pub fn warm_facets(index: &MusterIndex) -> Result<()> {
             }
         }
         // today's clearances in date (a search on a later day builds that day's on first use)
-        let today = schema::day_number(time::OffsetDateTime::now_utc().date());
+        let today = schema::day_number(today());
         CachedSet::in_date(today, index.fields.clearance_due, index.facet_cache.clone())
             .bits(segment)?;
     }

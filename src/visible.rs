@@ -11,9 +11,8 @@
 //! from a write, gets its own sets; sets of segments merged away are pruned with the facet
 //! tables.
 
-use std::sync::Arc;
-
 use std::ops::Bound;
+use std::sync::Arc;
 
 use tantivy::query::{
     AllQuery, BooleanQuery, EnableScoring, Explanation, Occur, Query, RangeQuery, Scorer,

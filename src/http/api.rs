@@ -595,10 +595,7 @@ pub fn parse_search(
     Ok(request)
 }
 
-/// Today's date, for clearance review dates.
-pub fn today() -> Date {
-    time::OffsetDateTime::now_utc().date()
-}
+pub use crate::search::today;
 
 async fn run_search(state: &AppState, request: SearchRequest) -> Result<SearchResponse, Problem> {
     let index = state.index.clone();
