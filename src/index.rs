@@ -380,8 +380,8 @@ impl Clusters {
         self.count -= run.len();
         if !self.spilled.contains_key(&largest) {
             fs::create_dir_all(&self.dir).map_err(|e| spill_error(&self.dir, e))?;
-            let path = self.dir.join(format!("{}-{}.jsonl", largest.0, largest.1));
-            let file = File::create(&path).map_err(|e| spill_error(&self.dir, e))?;
+            let file =
+                File::create(self.file_of(largest)).map_err(|e| spill_error(&self.dir, e))?;
             self.spilled.insert(largest, std::io::BufWriter::new(file));
         }
         let mut lines = Vec::new();
@@ -412,7 +412,7 @@ impl Clusters {
             if let Some(file) = self.spilled.remove(&cluster) {
                 let file = file.into_inner().map_err(|e| spill_error(&self.dir, e))?;
                 drop(file);
-                let path = self.dir.join(format!("{}-{}.jsonl", cluster.0, cluster.1));
+                let path = self.file_of(cluster);
                 let reader = std::io::BufReader::new(
                     File::open(&path).map_err(|e| spill_error(&self.dir, e))?,
                 );
@@ -439,6 +439,11 @@ impl Clusters {
         }
         let _ = fs::remove_dir(&self.dir);
         Ok(())
+    }
+
+    /// The file a cluster's records are set aside in.
+    fn file_of(&self, (kind, specialism): (u8, usize)) -> PathBuf {
+        self.dir.join(format!("{kind}-{specialism}.jsonl"))
     }
 
     fn ordered(mut run: Vec<(u64, Record)>) -> Vec<(u64, Record)> {
