@@ -6,14 +6,15 @@
 //! member count is only a label); `MUSTER_BENCH_ONLY` keeps the queries containing its text and skips the rest;
 //! `MUSTER_BENCH_SIZES` also prints each response's total, size in bytes and skill facet values.
 //! Prints the time to build the facet tables, p50/p95/p99 over the mix, typeahead and emergency
-//! muster latency, then criterion's estimate for the headline query (q + 2 filters + facets).
+//! muster latency, the library's own floor for the mix's words (below), then criterion's
+//! estimate for the headline query (q + 2 filters + facets).
 
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use muster::access::Caller;
-use muster::index::open;
-use muster::search::search;
+use muster::index::{MusterIndex, open};
+use muster::search::{SearchRequest, search};
 use muster::taxonomy::Taxonomy;
 use muster::workload::{MUSTERS, QUERIES, percentile};
 
@@ -173,10 +174,114 @@ fn search_latency(c: &mut Criterion) {
         muster_times[muster_times.len() - 1]
     );
 
+    library_floor(&index, &queries, &requests);
+
     let headline = &requests[0];
     c.bench_function(&format!("search_q_2_filters_facets_{members}"), |b| {
         b.iter(|| search(&index, headline).expect("search"))
     });
+}
+
+/// What tantivy itself takes for the bare words of each text query of the mix, on the same
+/// index: every word must match one of the four member text fields, with no filter, no marking,
+/// no skills named by the text, no misspellings, no case-study credit; counted alone, then with
+/// the ten best by BM25, then with the seven member facets counted by tantivy's own collector at
+/// their first level (Muster counts every level of the skill and department trees). It is the
+/// least any search built on this library does for these requests, set beside what Muster takes
+/// for the whole request.
+fn library_floor(index: &MusterIndex, queries: &[&str], requests: &[SearchRequest]) {
+    use tantivy::Term;
+    use tantivy::collector::{Count, FacetCollector, MultiCollector, TopDocs};
+    use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+    use tantivy::schema::IndexRecordOption;
+
+    let fields = &index.fields;
+    let searcher = index.reader.searcher();
+    let mut english = muster::text::english_analyzer();
+    let facets = [
+        fields.department,
+        fields.skill_facet,
+        fields.clearance_facet,
+        fields.availability_facet,
+        fields.grade_facet,
+        fields.gse_category,
+        fields.region,
+    ];
+    let rounds = 20;
+    let time = |run: &dyn Fn()| {
+        run();
+        let t = Instant::now();
+        for _ in 0..rounds {
+            run();
+        }
+        t.elapsed().as_secs_f64() * 1000.0 / rounds as f64
+    };
+    println!(
+        "library floor: tantivy alone on each query's bare words (every word in one of 4 fields; no filter, marking or skills), mean of {rounds}:"
+    );
+    let mut sums = [0.0f64; 4];
+    let mut n = 0;
+    for (query, request) in queries.iter().zip(requests) {
+        let Some(text) = request.text.as_deref() else {
+            continue;
+        };
+        let words: Vec<(Occur, Box<dyn Query>)> = muster::text::tokens(&mut english, text)
+            .iter()
+            .map(|stem| {
+                let any: Vec<(Occur, Box<dyn Query>)> =
+                    [fields.name, fields.skills_text, fields.role, fields.summary]
+                        .iter()
+                        .map(|field| {
+                            let term: Box<dyn Query> = Box::new(TermQuery::new(
+                                Term::from_field_text(*field, stem),
+                                IndexRecordOption::WithFreqs,
+                            ));
+                            (Occur::Should, term)
+                        })
+                        .collect();
+                let word: Box<dyn Query> = Box::new(BooleanQuery::new(any));
+                (Occur::Must, word)
+            })
+            .collect();
+        let bare = BooleanQuery::new(words);
+        let matches = searcher.search(&bare, &Count).expect("count");
+        let count = time(&|| {
+            searcher.search(&bare, &Count).expect("count");
+        });
+        let top = time(&|| {
+            let collector = (TopDocs::with_limit(10).order_by_score(), Count);
+            searcher.search(&bare, &collector).expect("top");
+        });
+        let faceted = time(&|| {
+            let mut collector = MultiCollector::new();
+            collector.add_collector(TopDocs::with_limit(10).order_by_score());
+            collector.add_collector(Count);
+            for field in facets {
+                let mut facet = FacetCollector::for_field(fields.name_of(field));
+                facet.add_facet("/");
+                collector.add_collector(facet);
+            }
+            searcher.search(&bare, &collector).expect("facets");
+        });
+        let whole = time(&|| {
+            search(index, request).expect("search");
+        });
+        println!(
+            "  {matches:>8} matches  count {count:>6.2} ms  + top 10 {top:>6.2} ms  + 7 facets {faceted:>6.2} ms  Muster, whole request {whole:>6.2} ms  {query}"
+        );
+        for (sum, ms) in sums.iter_mut().zip([count, top, faceted, whole]) {
+            *sum += ms;
+        }
+        n += 1;
+    }
+    if n > 0 {
+        let [count, top, faceted, whole] = sums.map(|s| s / n as f64);
+        println!(
+            "library floor, mean of {n} text queries: count {count:.2} ms, + top 10 {top:.2} ms, + 7 facets {faceted:.2} ms; Muster {whole:.2} ms. At most {:.0} and {:.0} requests/s on two cores for the last two floors",
+            2000.0 / top,
+            2000.0 / faceted
+        );
+    }
 }
 
 criterion_group!(benches, search_latency);
