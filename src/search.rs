@@ -1112,6 +1112,12 @@ pub fn warm_facets(index: &MusterIndex) -> Result<()> {
         }
     }
     let people = index.fields.schema.get_field_name(index.fields.people);
+    // today's clearances in date (a search on a later day builds that day's on first use)
+    let in_date = CachedSet::in_date(
+        schema::day_number(today()),
+        index.fields.clearance_due,
+        index.facet_cache.clone(),
+    );
     for segment in searcher.segment_readers() {
         index.facet_cache.strings(segment, people)?;
         for kind in Kind::ALL {
@@ -1126,10 +1132,7 @@ pub fn warm_facets(index: &MusterIndex) -> Result<()> {
                 visible.bits(segment)?;
             }
         }
-        // today's clearances in date (a search on a later day builds that day's on first use)
-        let today = schema::day_number(today());
-        CachedSet::in_date(today, index.fields.clearance_due, index.facet_cache.clone())
-            .bits(segment)?;
+        in_date.bits(segment)?;
     }
     Ok(())
 }
