@@ -791,17 +791,58 @@ fn clearance(rng: &mut Rng, defence: bool) -> Clearance {
     }
 }
 
-fn grade(rng: &mut Rng) -> Grade {
-    rng.weighted(&[
-        (Grade::Ao, 1),
-        (Grade::Eo, 8),
-        (Grade::Heo, 15),
-        (Grade::Seo, 25),
-        (Grade::G7, 30),
-        (Grade::G6, 14),
-        (Grade::Scs1, 5),
-        (Grade::Scs2, 2),
-    ])
+/// A civil service grade that fits the highest proficiency level held: recognised experts are
+/// senior, people still developing a skill are junior.
+fn grade(rng: &mut Rng, top_level: u8) -> Grade {
+    match top_level {
+        4 => rng.weighted(&[
+            (Grade::Seo, 15),
+            (Grade::G7, 40),
+            (Grade::G6, 30),
+            (Grade::Scs1, 10),
+            (Grade::Scs2, 5),
+        ]),
+        3 => rng.weighted(&[
+            (Grade::Heo, 15),
+            (Grade::Seo, 35),
+            (Grade::G7, 35),
+            (Grade::G6, 15),
+        ]),
+        _ => rng.weighted(&[
+            (Grade::Ao, 2),
+            (Grade::Eo, 20),
+            (Grade::Heo, 35),
+            (Grade::Seo, 30),
+            (Grade::G7, 13),
+        ]),
+    }
+}
+
+/// A GSE category that fits the highest proficiency level held.
+fn category(rng: &mut Rng, top_level: u8) -> GseCategory {
+    match top_level {
+        4 => rng.weighted(&[
+            (GseCategory::DeepSpecialist, 70),
+            (GseCategory::Specialist, 30),
+        ]),
+        3 => rng.weighted(&[
+            (GseCategory::DeepSpecialist, 20),
+            (GseCategory::Specialist, 70),
+            (GseCategory::Affiliate, 10),
+        ]),
+        _ => rng.weighted(&[(GseCategory::Specialist, 40), (GseCategory::Affiliate, 60)]),
+    }
+}
+
+/// A telephone number from the ranges Ofcom keeps for drama and examples, so none is real:
+/// 07700 900000-900999 (mobiles) and 01632 960000-960999 (landlines).
+fn phone(rng: &mut Rng) -> String {
+    let line = rng.below(1000);
+    if rng.chance(0.6) {
+        format!("07700 900{line:03}")
+    } else {
+        format!("01632 960{line:03}")
+    }
 }
 
 fn email_domain(dept: &str) -> String {
@@ -833,7 +874,6 @@ fn member(ctx: &mut Ctx<'_>, n: usize, profile: &Profile) -> (Value, Sketch) {
     let last = *rng.pick(SURNAMES);
     let name = format!("{first} {last}");
     let id = member_id(n);
-    let grade = grade(rng);
     let town = town(rng.weighted(profile.towns));
     let lat = town.2 + (rng.unit() - 0.5) * 0.06;
     let lon = town.3 + (rng.unit() - 0.5) * 0.09;
@@ -852,11 +892,6 @@ fn member(ctx: &mut Ctx<'_>, n: usize, profile: &Profile) -> (Value, Sketch) {
         (Availability::Week, 30),
         (Availability::Month, 30),
         (Availability::Unavailable, 20),
-    ]);
-    let category = rng.weighted(&[
-        (GseCategory::DeepSpecialist, 25),
-        (GseCategory::Specialist, 55),
-        (GseCategory::Affiliate, 20),
     ]);
     let marking_p = if profile.defence { 0.12 } else { 0.04 };
     let marking = if rng.chance(marking_p) {
@@ -905,6 +940,11 @@ fn member(ctx: &mut Ctx<'_>, n: usize, profile: &Profile) -> (Value, Sketch) {
         written.push(json!({"name": free, "level": ctx.level(false), "assessed": date_between(&mut ctx.rng, 2019, AS_OF)}));
     }
     let main = skills[0].0;
+    // seniority and GSE category follow the highest level held
+    let top_level = skills.iter().map(|(_, level)| *level).max().unwrap_or(1);
+    let grade = grade(&mut ctx.rng, top_level);
+    let category = category(&mut ctx.rng, top_level);
+    let phone = phone(&mut ctx.rng);
     let dept_name = Reference::get()
         .department(profile.dept)
         .map(|d| d.name.clone())
@@ -931,6 +971,7 @@ fn member(ctx: &mut Ctx<'_>, n: usize, profile: &Profile) -> (Value, Sketch) {
         "id": id,
         "name": name,
         "email": format!("{}@{}", email_local(&name), email_domain(profile.dept)),
+        "phone": phone,
         "department": profile.dept,
         "role": role,
         "grade": grade.as_str(),
@@ -1033,8 +1074,9 @@ fn facilities(rng: &mut Rng, by_dept: &BTreeMap<&str, Vec<String>>) -> Vec<Value
             } else {
                 Clearance::Bpss
             };
-            let status = if f.name.contains("decommissioning") {
-                "limited"
+            // JET ended operations in December 2023 and is being decommissioned
+            let status = if f.id == "ukaea-jet" {
+                "closed"
             } else {
                 "operational"
             };
@@ -1318,7 +1360,13 @@ fn case_study_from_topic(
     };
     let skill = taxonomy.node(area).label.clone();
     let skill2 = taxonomy.node(second).label.clone();
-    let template = *ctx.rng.pick(TITLE_TEMPLATES);
+    // a title names two skills only when there are two
+    let templates: Vec<&str> = TITLE_TEMPLATES
+        .iter()
+        .copied()
+        .filter(|t| second != area || !t.contains("{skill2_lc}"))
+        .collect();
+    let template = *ctx.rng.pick(&templates);
     let title = capitalise(
         &template
             .replace("{skill}", &skill)
@@ -1395,13 +1443,36 @@ fn case_study_from_topic(
         "title": title,
         "summary": summary,
         "body": body,
-        "date": date_between(&mut ctx.rng, 2012, AS_OF),
+        "date": event_date(&mut ctx.rng, event),
         "departments": departments,
         "authors": authors.iter().map(|&a| sketches[a].id.clone()).collect::<Vec<_>>(),
         "skills": skills,
         "facilities": used,
         "marking": marking.as_str(),
     })
+}
+
+/// When work on `event` was written up: in the event's own years (the last year it names, or
+/// 2020-22 for COVID-19) or up to a year after, never before it; any time since 2012 for an event
+/// without a date.
+fn event_date(rng: &mut Rng, event: &str) -> String {
+    let years: Vec<i32> = event
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| match w.len() {
+            4 => w.parse().ok(),
+            // the end of a range such as 2014-16 or 2022-23
+            2 => w.parse::<i32>().ok().map(|y| 2000 + y),
+            _ => None,
+        })
+        .filter(|y| (1990..=AS_OF.0).contains(y))
+        .collect();
+    let (from, to) = match years.iter().max() {
+        Some(&last) => (last, last + 1),
+        None if event.contains("COVID") => (2020, 2022),
+        None => (2012, AS_OF.0),
+    };
+    let to = if to >= AS_OF.0 { AS_OF } else { (to, 12, 31) };
+    date_between(rng, from.min(AS_OF.0), to)
 }
 
 fn write_jsonl(path: &Path, records: impl IntoIterator<Item = Value>) -> Result<usize> {
@@ -1424,6 +1495,7 @@ const CSV_COLUMNS: &[&str] = &[
     "id",
     "name",
     "email",
+    "phone",
     "department",
     "role",
     "grade",

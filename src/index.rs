@@ -238,8 +238,12 @@ fn build_generation(
         clusters.hold(record, sequence, taxonomy)
     })?;
     clusters.drain(&mut |run| adding.add(run))?;
-    for skill in std::mem::take(&mut adding.unmapped) {
-        *report.unmapped_skills.entry(skill).or_default() += 1;
+    for unlinked in std::mem::take(&mut adding.unmapped) {
+        let (counts, name) = match unlinked {
+            schema::Unlinked::Skill(name) => (&mut report.unmapped_skills, name),
+            schema::Unlinked::Capability(name) => (&mut report.unmapped_capabilities, name),
+        };
+        *counts.entry(name).or_default() += 1;
     }
     progress.finish("committing");
     writer.commit()?;
@@ -292,11 +296,23 @@ fn cluster_of(record: &Record, taxonomy: &Taxonomy) -> (u8, usize) {
         Record::Member(m) => m
             .skills
             .iter()
-            .filter_map(|s| taxonomy.lookup(&s.name).map(|node| (s.level, node)))
+            .filter_map(|s| {
+                taxonomy
+                    .resolve(&s.name)
+                    .0
+                    .first()
+                    .map(|&node| (s.level, node))
+            })
             .max_by_key(|(level, _)| level.number())
             .map(|(_, node)| node),
-        Record::CaseStudy(c) => c.skills.iter().find_map(|s| taxonomy.lookup(s)),
-        Record::Facility(f) => f.capabilities.iter().find_map(|s| taxonomy.lookup(s)),
+        Record::CaseStudy(c) => c
+            .skills
+            .iter()
+            .find_map(|s| taxonomy.resolve(s).0.first().copied()),
+        Record::Facility(f) => f
+            .capabilities
+            .iter()
+            .find_map(|s| taxonomy.resolve(s).0.first().copied()),
     };
     let specialism = skill.map_or(usize::MAX, |node| {
         let path = taxonomy.ancestors(node);
@@ -462,7 +478,7 @@ struct Adding<'a> {
     latest: HashMap<String, u64>,
     /// Lines read so far.
     read: u64,
-    unmapped: Vec<String>,
+    unmapped: Vec<schema::Unlinked>,
     progress: &'a Progress,
 }
 

@@ -79,8 +79,10 @@ pub struct Report {
     pub warnings: Vec<Warning>,
     /// Total warnings, including those not listed.
     pub warning_count: u64,
-    /// Free-text skills that matched no taxonomy node, with how often each was seen.
+    /// Free-text skills that named no concept, with how often each was seen.
     pub unmapped_skills: BTreeMap<String, u64>,
+    /// Facility capabilities that named no concept, with how often each was seen.
+    pub unmapped_capabilities: BTreeMap<String, u64>,
 }
 
 impl Report {
@@ -145,14 +147,11 @@ impl fmt::Display for Report {
                 self.warning_count - self.warnings.len() as u64
             )?;
         }
-        if !self.unmapped_skills.is_empty() {
-            let total: u64 = self.unmapped_skills.values().sum();
-            writeln!(
-                f,
-                "{} distinct skills ({} mentions) matched no taxonomy node and are kept as free text",
-                self.unmapped_skills.len(),
-                total
-            )?;
+        for (what, counts) in [
+            ("skills", &self.unmapped_skills),
+            ("capabilities", &self.unmapped_capabilities),
+        ] {
+            write_unmapped(f, what, counts)?;
         }
         for s in &self.files {
             writeln!(
@@ -170,6 +169,36 @@ impl fmt::Display for Report {
             self.rejected()
         )
     }
+}
+
+/// Most free-text skills or capabilities named one by one in a report.
+pub const MAX_UNMAPPED_LISTED: usize = 100;
+
+/// The skills (or capabilities) that named no concept, most frequent first, so a data owner can
+/// fix the vocabulary where it matters most.
+fn write_unmapped(
+    f: &mut fmt::Formatter<'_>,
+    what: &str,
+    counts: &BTreeMap<String, u64>,
+) -> fmt::Result {
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let total: u64 = counts.values().sum();
+    writeln!(
+        f,
+        "{} {what} ({total} mentions) named no concept of the taxonomy and are kept as free text:",
+        counts.len()
+    )?;
+    let mut by_count: Vec<(&String, &u64)> = counts.iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    for (name, count) in by_count.iter().take(MAX_UNMAPPED_LISTED) {
+        writeln!(f, "  {count:>6}  {name}")?;
+    }
+    if by_count.len() > MAX_UNMAPPED_LISTED {
+        writeln!(f, "  ... and {} more", by_count.len() - MAX_UNMAPPED_LISTED)?;
+    }
+    Ok(())
 }
 
 /// One line from a [`LineReader`].
@@ -481,6 +510,7 @@ const MEMBER_FIELDS: &[&str] = &[
     "id",
     "name",
     "email",
+    "phone",
     "department",
     "parent_department",
     "role",
@@ -567,6 +597,20 @@ pub fn parse_member(map: &Map<String, Value>) -> Result<Parsed<Member>> {
             format!("`{}` is not an email address", truncate(email, 60)),
         ));
     }
+    let phone = f.string("phone")?;
+    if let Some(phone) = &phone {
+        let digits = phone.chars().filter(char::is_ascii_digit).count();
+        let allowed = |c: char| c.is_ascii_digit() || " +()-.".contains(c);
+        if !(6..=20).contains(&digits) || !phone.chars().all(allowed) {
+            return Err(Error::field(
+                "phone",
+                format!(
+                    "`{}` is not a telephone number (digits, spaces and + ( ) - only)",
+                    truncate(phone, 40)
+                ),
+            ));
+        }
+    }
     let skills = match f.get("skills") {
         None => Vec::new(),
         Some(Value::Array(items)) => items
@@ -586,6 +630,7 @@ pub fn parse_member(map: &Map<String, Value>) -> Result<Parsed<Member>> {
         id,
         name: text_limit(Some(name), "name", 200)?.unwrap_or_default(),
         email,
+        phone,
         department,
         role: text_limit(f.string("role")?, "role", 200)?,
         grade: parse_enum(&f, "grade", Grade::parse_field)?,

@@ -206,6 +206,12 @@ enum TokenCommand {
 
 #[derive(Subcommand)]
 enum TaxonomyCommand {
+    /// Check a framework file (labels used once, a synonym naming one concept, ESCO links that
+    /// exist) and list which ESCO concepts each framework concept is linked to.
+    Check {
+        /// The framework file (default: the built-in GSE framework).
+        file: Option<PathBuf>,
+    },
     /// Rebuild the compiled-in ESCO file from the official ESCO v1.1.1 CSV zip.
     ImportEsco {
         /// The ESCO CSV download.
@@ -434,6 +440,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report.ndcg10,
                 report.mrr
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Taxonomy(TaxonomyCommand::Check { file }) => {
+            let (text, source) = match &file {
+                Some(path) => (
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?,
+                    path.display().to_string(),
+                ),
+                None => (
+                    muster::taxonomy::GSE_FRAMEWORK.to_string(),
+                    "built-in framework".to_string(),
+                ),
+            };
+            let links = muster::taxonomy::check(&text, &source)?;
+            for line in &links {
+                println!("{line}");
+            }
+            println!("{source}: valid; {} concepts linked to ESCO", links.len());
             Ok(ExitCode::SUCCESS)
         }
         Command::Taxonomy(TaxonomyCommand::ImportEsco { zip, out }) => {

@@ -319,6 +319,9 @@ pub struct Member {
     /// Contact email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Contact telephone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
     /// Employing organisation (short name from the departments reference).
     pub department: String,
     /// Parent organisation, e.g. `MOD` for `Dstl`.

@@ -1303,7 +1303,7 @@ mod tests {
         "skills": [{"skill": "epidemiological modelling", "min_level": 3},
                    {"skill": "bayesian statistics"}, {"skill": "Health economics", "min_level": "practitioner"}],
         "clearance": "SC", "availability": "24h", "near": {"lat": 51.5, "lon": -0.12}, "within_km": 150,
-        "team_size": 5, "max_per_department": 2, "facility_capabilities": ["CL3"], "exclude": ["m-01093"]}"#;
+        "team_size": 5, "max_per_department": 2, "facility_capabilities": ["whole genome sequencing"], "exclude": ["m-01093"]}"#;
 
     #[test]
     fn the_emergency_team_covers_every_skill_within_every_hard_constraint() {
@@ -1356,7 +1356,7 @@ mod tests {
                 assert!(!answer.team.iter().any(|m| m.id == c.id));
             }
         }
-        // a CL3-capable facility within 150 km, nearest first, with its access clearance
+        // a sequencing facility within 150 km, nearest first, with its access clearance
         assert!(!answer.facilities.is_empty());
         let distances: Vec<f64> = answer
             .facilities

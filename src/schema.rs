@@ -245,26 +245,23 @@ fn tantivy_date(date: Date) -> DateTime {
     DateTime::from_timestamp_secs(day_number(date) * 86_400)
 }
 
-/// The taxonomy node a skill name maps to, and the terms that stand for it.
+/// The concepts a skill name links to (see [`Taxonomy::resolve`]), and the terms that stand for it.
 pub struct SkillKey {
-    /// Taxonomy node, when the name matched one.
-    pub node: Option<usize>,
-    /// The base term: the node id, or `free:` plus the normalised text.
-    pub term: String,
+    /// Taxonomy nodes; empty when the name links to none (free text).
+    pub nodes: Vec<usize>,
+    /// The base terms: the node ids, or `free:` plus the normalised text.
+    pub terms: Vec<String>,
 }
 
-/// Maps a skill name through the taxonomy.
+/// Maps a skill name through the taxonomy's matcher.
 pub fn skill_key(taxonomy: &Taxonomy, name: &str) -> SkillKey {
-    match taxonomy.lookup(name) {
-        Some(node) => SkillKey {
-            node: Some(node),
-            term: taxonomy.node(node).id.clone(),
-        },
-        None => SkillKey {
-            node: None,
-            term: format!("{FREE_SKILL_PREFIX}{}", taxonomy.normalised(name)),
-        },
-    }
+    let (nodes, _) = taxonomy.resolve(name);
+    let terms = if nodes.is_empty() {
+        vec![format!("{FREE_SKILL_PREFIX}{}", taxonomy.normalised(name))]
+    } else {
+        nodes.iter().map(|&n| taxonomy.node(n).id.clone()).collect()
+    };
+    SkillKey { nodes, terms }
 }
 
 /// The facet path for a department, e.g. `/MOD/Dstl`; `None` for an unknown one.
@@ -276,12 +273,31 @@ pub fn department_facet(abbr: &str) -> Option<tantivy::schema::Facet> {
     Some(tantivy::schema::Facet::from_path(path))
 }
 
-/// The facet for a skill: its taxonomy path, or `/Other/<name>` for free text.
-pub fn skill_facet(taxonomy: &Taxonomy, key: &SkillKey, written: &str) -> tantivy::schema::Facet {
-    match key.node {
-        Some(node) => tantivy::schema::Facet::from_path(taxonomy.path(node)),
-        None => tantivy::schema::Facet::from_path([UNMAPPED_FACET, written.trim()]),
+/// The facets for a skill: its concepts' taxonomy paths, or `/Other/<name>` for free text.
+pub fn skill_facets(
+    taxonomy: &Taxonomy,
+    key: &SkillKey,
+    written: &str,
+) -> Vec<tantivy::schema::Facet> {
+    if key.nodes.is_empty() {
+        return vec![tantivy::schema::Facet::from_path([
+            UNMAPPED_FACET,
+            written.trim(),
+        ])];
     }
+    key.nodes
+        .iter()
+        .map(|&node| tantivy::schema::Facet::from_path(taxonomy.path(node)))
+        .collect()
+}
+
+/// A skill or capability of a record that named no concept (kept as free text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unlinked {
+    /// A member's or case study's skill.
+    Skill(String),
+    /// A facility's capability.
+    Capability(String),
 }
 
 /// Builds tantivy documents from records.
@@ -296,8 +312,8 @@ impl<'a> DocumentBuilder<'a> {
         DocumentBuilder { fields, taxonomy }
     }
 
-    /// The tantivy document for `record`, and the skill names that matched no taxonomy node.
-    pub fn document(&self, record: &Record) -> (TantivyDocument, Vec<String>) {
+    /// The tantivy document for `record`, and its skills and capabilities that named no concept.
+    pub fn document(&self, record: &Record) -> (TantivyDocument, Vec<Unlinked>) {
         let f = self.fields;
         let mut doc = TantivyDocument::default();
         let kind = record.kind();
@@ -346,7 +362,7 @@ impl<'a> DocumentBuilder<'a> {
                 for skill in &m.skills {
                     let year = skill.assessed.map(|d| d.year());
                     if !self.skill(&mut doc, &skill.name, skill.level.number(), year) {
-                        unmapped.push(skill.name.clone());
+                        unmapped.push(Unlinked::Skill(skill.name.clone()));
                     }
                 }
             }
@@ -372,7 +388,7 @@ impl<'a> DocumentBuilder<'a> {
                 }
                 for skill in &c.skills {
                     if !self.skill(&mut doc, skill, 0, None) {
-                        unmapped.push(skill.clone());
+                        unmapped.push(Unlinked::Skill(skill.clone()));
                     }
                 }
             }
@@ -398,11 +414,11 @@ impl<'a> DocumentBuilder<'a> {
                     doc.add_text(f.people, contact);
                 }
                 for capability in &fac.capabilities {
-                    // A capability that names a skill is indexed as that skill too, so a
-                    // search for "CL3" or "NWP" finds the lab; it is not "unmapped".
-                    self.skill(&mut doc, capability, 0, None);
-                    doc.add_text(f.skills_text, capability);
-                    doc.add_text(f.exact, capability);
+                    // a capability is matched to concepts like a skill, so a search for "CL3"
+                    // or "NWP" finds the lab, and one that names none is reported
+                    if !self.skill(&mut doc, capability, 0, None) {
+                        unmapped.push(Unlinked::Capability(capability.clone()));
+                    }
                 }
             }
         }
@@ -432,8 +448,8 @@ impl<'a> DocumentBuilder<'a> {
         }
     }
 
-    /// Adds one skill (terms, facet, text). `level` 0 means "no level" (case studies,
-    /// capabilities). Returns whether the name mapped to a taxonomy node.
+    /// Adds one skill (terms, facets, text). `level` 0 means "no level" (case studies,
+    /// capabilities). Returns whether the name linked to a concept.
     fn skill(&self, doc: &mut TantivyDocument, name: &str, level: u8, year: Option<i32>) -> bool {
         let f = self.fields;
         let key = skill_key(self.taxonomy, name);
@@ -446,19 +462,29 @@ impl<'a> DocumentBuilder<'a> {
                 doc.add_text(f.skill, format!("{base}@{year}"));
             }
         };
-        add_terms(&key.term);
-        if let Some(node) = key.node {
-            for ancestor in self.taxonomy.ancestors(node).into_iter().skip(1) {
-                add_terms(&format!(
-                    "{ANCESTOR_PREFIX}{}",
-                    self.taxonomy.node(ancestor).id
-                ));
-            }
+        for term in &key.terms {
+            add_terms(term);
         }
-        doc.add_facet(f.skill_facet, skill_facet(self.taxonomy, &key, name));
+        let mut ancestors: Vec<usize> = key
+            .nodes
+            .iter()
+            .flat_map(|&node| self.taxonomy.ancestors(node).into_iter().skip(1))
+            .filter(|a| !key.nodes.contains(a))
+            .collect();
+        ancestors.sort_unstable();
+        ancestors.dedup();
+        for ancestor in ancestors {
+            add_terms(&format!(
+                "{ANCESTOR_PREFIX}{}",
+                self.taxonomy.node(ancestor).id
+            ));
+        }
+        for facet in skill_facets(self.taxonomy, &key, name) {
+            doc.add_facet(f.skill_facet, facet);
+        }
         doc.add_text(f.skills_text, name);
         doc.add_text(f.exact, name);
-        if let Some(node) = key.node {
+        for &node in &key.nodes {
             let node = self.taxonomy.node(node);
             if !node.label.eq_ignore_ascii_case(name.trim()) {
                 doc.add_text(f.skills_text, &node.label);
@@ -467,7 +493,7 @@ impl<'a> DocumentBuilder<'a> {
                 doc.add_text(f.skills_text, synonym);
             }
         }
-        key.node.is_some()
+        !key.nodes.is_empty()
     }
 }
 
@@ -481,6 +507,7 @@ mod tests {
             id: "m-1".into(),
             name: "Ada".into(),
             email: None,
+            phone: None,
             department: "Dstl".into(),
             parent_department: Some("MOD".into()),
             role: None,
@@ -541,7 +568,10 @@ mod tests {
             skill_terms.contains(&"free:quidditch refere#2".to_string()),
             "{skill_terms:?}"
         );
-        assert_eq!(unmapped, vec!["quidditch refereeing"]);
+        assert_eq!(
+            unmapped,
+            vec![Unlinked::Skill("quidditch refereeing".into())]
+        );
     }
 
     #[test]

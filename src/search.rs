@@ -334,11 +334,6 @@ pub enum Clause {
     Phrase(String),
 }
 
-const STOP_WORDS: &[&str] = &[
-    "a", "an", "and", "or", "not", "of", "the", "in", "on", "for", "to", "with", "at", "by", "who",
-    "can",
-];
-
 /// Splits `q` into words and phrases. Quotes make a phrase; an unbalanced quote is ignored;
 /// operators and punctuation are just text. Never fails on any string.
 pub fn parse_text(q: &str) -> Vec<Clause> {
@@ -354,7 +349,7 @@ pub fn parse_text(q: &str) -> Vec<Clause> {
         }
         for word in part.split_whitespace() {
             let cleaned = word.trim_matches(|c: char| !c.is_alphanumeric());
-            if cleaned.is_empty() || STOP_WORDS.contains(&cleaned.to_lowercase().as_str()) {
+            if cleaned.is_empty() || text::STOP_WORDS.contains(&cleaned.to_lowercase().as_str()) {
                 continue;
             }
             clauses.push(Clause::Word(cleaned.to_string()));
@@ -619,13 +614,13 @@ fn skill_targets(taxonomy: &Taxonomy, names: &[String]) -> Vec<SkillTarget> {
     let mut out: Vec<SkillTarget> = Vec::new();
     for name in names {
         let key = schema::skill_key(taxonomy, name);
-        if out.iter().any(|t| t.base == key.term) {
-            continue;
+        let mapped = !key.nodes.is_empty();
+        for base in key.terms {
+            if out.iter().any(|t| t.base == base) {
+                continue;
+            }
+            out.push(SkillTarget { base, mapped });
         }
-        out.push(SkillTarget {
-            base: key.term,
-            mapped: key.node.is_some(),
-        });
     }
     out
 }
@@ -1598,8 +1593,8 @@ fn matched_skills(
             .unwrap_or(0);
         let key = schema::skill_key(taxonomy, name);
         let by_target = targets.iter().any(|t| {
-            t.base == key.term
-                || key.node.is_some_and(|n| {
+            key.terms.contains(&t.base)
+                || key.nodes.iter().any(|&n| {
                     taxonomy
                         .ancestors(n)
                         .iter()
@@ -1608,7 +1603,7 @@ fn matched_skills(
         });
         let by_text = !words.is_empty() && {
             let mut names = vec![name.to_string()];
-            if let Some(node) = key.node {
+            for &node in &key.nodes {
                 names.push(taxonomy.node(node).label.clone());
                 names.extend(taxonomy.node(node).all_synonyms().cloned());
             }
@@ -1620,7 +1615,7 @@ fn matched_skills(
             out.push(MatchedSkill {
                 name: name.to_string(),
                 level,
-                skill_id: key.node.map(|n| taxonomy.node(n).id.clone()),
+                skill_id: key.nodes.first().map(|&n| taxonomy.node(n).id.clone()),
             });
         }
     }
@@ -2780,7 +2775,7 @@ mod properties {
                 .join(" ");
             let expected: Vec<Clause> = parts
                 .iter()
-                .filter(|(phrase, t)| *phrase || !STOP_WORDS.contains(&t.as_str()))
+                .filter(|(phrase, t)| *phrase || !text::STOP_WORDS.contains(&t.as_str()))
                 .map(|(phrase, t)| if *phrase {
                     Clause::Phrase(t.clone())
                 } else {

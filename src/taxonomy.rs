@@ -1,11 +1,19 @@
-//! The skills taxonomy: a tree of disciplines > specialisms > skills, with synonyms, and the
-//! normalisation that maps a member's free-text skill onto a node.
+//! The skills taxonomy: a tree of concepts (disciplines > specialisms > skills, and narrower
+//! concepts below a skill), each meaning one thing, with its synonyms; ESCO's skills, knowledge and
+//! skill groups beside it; and the one matcher that maps free text onto concepts ([`matcher`]).
 //!
 //! The GSE framework ships compiled in (`src/taxonomy/gse.txt`); `--taxonomy FILE` replaces it.
-//! Matching is case, plural, stemming and punctuation insensitive (see [`crate::text`]).
+//! A framework file is checked when it is read: a label used twice, or a synonym that is another
+//! concept's label or synonym, is refused with its line. ESCO v1.1.1 (`src/taxonomy/esco.tsv`,
+//! see [`crate::esco`]) is added to either: an ESCO concept that is the same thing as a framework
+//! concept (same label, or listed on the framework line) joins it, bringing its URI and labels;
+//! the others sit under `ESCO`, in ESCO's own hierarchy of skill groups where the download gives
+//! it. Matching is case, plural, stemming and punctuation insensitive (see [`crate::text`]).
+
+pub mod matcher;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -14,42 +22,35 @@ use crate::{Error, Result};
 
 /// The compiled-in GSE skills framework.
 pub const GSE_FRAMEWORK: &str = include_str!("taxonomy/gse.txt");
-/// The compiled-in ESCO v1.1.1 concepts (see [`crate::esco`]).
+/// The compiled-in ESCO v1.1.1 concepts and skill groups (see [`crate::esco`]).
 pub const ESCO_CONCEPTS: &str = include_str!("taxonomy/esco.tsv");
 /// Root label of the ESCO part of the tree.
 pub const ESCO_ROOT: &str = "ESCO";
 
-/// One node of the tree.
+/// One concept of the tree.
 #[derive(Debug, Clone)]
 pub struct Node {
-    /// Stable id: the slug of the label (`bayesian-statistics`).
+    /// Stable id: the slug of a framework label (`bayesian-statistics`), or `esco-` and the
+    /// start of an ESCO concept's UUID.
     pub id: String,
     /// Preferred label.
     pub label: String,
-    /// Alternative labels and abbreviations from the GSE framework.
+    /// Other names for the same thing, from the GSE framework.
     pub synonyms: Vec<String>,
-    /// Alternative labels from ESCO.
+    /// Other names for the same thing, from ESCO.
     pub esco_synonyms: Vec<String>,
+    /// URIs of the ESCO concepts this concept is (the first is the one shown).
+    pub esco_uris: Vec<String>,
+    /// Whether the concept belongs to the GSE framework (not the ESCO part).
+    pub framework: bool,
+    /// Whether it is an ESCO skill group (a heading, not a skill anyone holds).
+    pub group: bool,
     /// Index of the parent node.
     pub parent: Option<usize>,
     /// Indices of the child nodes.
     pub children: Vec<usize>,
-    /// 0 for a discipline, 1 for a specialism, 2 for a skill.
+    /// 0 for a discipline (or the ESCO root), 1 for a specialism, and so on down.
     pub depth: usize,
-}
-
-/// The whole taxonomy with its lookup tables.
-#[derive(Debug, Clone)]
-pub struct Taxonomy {
-    nodes: Vec<Node>,
-    by_id: HashMap<String, usize>,
-    by_key: HashMap<String, usize>,
-    /// Every label and synonym as written, with its normalised key: names that records and
-    /// requests use verbatim are looked up without running the stemmer again.
-    keys: HashMap<String, String>,
-    /// Framework labels and synonyms as unstemmed words, for [`Taxonomy::lookup_fuzzy`]; built
-    /// on first use (ESCO nodes are added after parsing).
-    fuzzy_keys: OnceLock<Vec<(usize, Vec<String>)>>,
 }
 
 impl Node {
@@ -57,6 +58,98 @@ impl Node {
     pub fn all_synonyms(&self) -> impl Iterator<Item = &String> {
         self.synonyms.iter().chain(self.esco_synonyms.iter())
     }
+
+    /// The ESCO URI shown for the concept, if it is an ESCO concept.
+    pub fn esco_uri(&self) -> Option<&str> {
+        self.esco_uris.first().map(String::as_str)
+    }
+}
+
+/// A framework concept's link to an ESCO concept, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EscoLink {
+    /// The framework node.
+    pub node: usize,
+    /// The ESCO concept's preferred label.
+    pub esco_label: String,
+    /// Its URI.
+    pub uri: String,
+    /// Listed on the framework line (`true`) or the same label or synonym, letter for letter
+    /// (`false`).
+    pub listed: bool,
+}
+
+/// The whole taxonomy with its lookup tables.
+#[derive(Debug)]
+pub struct Taxonomy {
+    nodes: Vec<Node>,
+    by_id: HashMap<String, usize>,
+    by_uri: HashMap<String, usize>,
+    by_key: HashMap<String, usize>,
+    /// Every label and synonym as written, with its normalised key: names that records and
+    /// requests use verbatim are looked up without running the stemmer again.
+    keys: HashMap<String, String>,
+    /// ESCO preferred labels listed on framework lines, with the node and the line.
+    listed_links: Vec<(usize, String, usize)>,
+    /// The framework's links to ESCO concepts (made by [`Taxonomy::add_esco`]).
+    links: Vec<EscoLink>,
+    /// The matcher's label index, built on first use (see [`matcher`]).
+    label_index: OnceLock<matcher::LabelIndex>,
+    /// Framework labels and synonyms as unstemmed words, for [`Taxonomy::lookup_fuzzy`]; built
+    /// on first use.
+    fuzzy_keys: OnceLock<Vec<(usize, Vec<String>)>>,
+}
+
+/// One line of a framework file, parsed.
+struct Line {
+    number: usize,
+    depth: usize,
+    label: String,
+    synonyms: Vec<String>,
+    esco: Vec<String>,
+}
+
+fn parse_line(number: usize, line: &str) -> std::result::Result<Option<Line>, String> {
+    let trimmed = line.trim_start();
+    if trimmed.is_empty() || trimmed.starts_with('#') {
+        return Ok(None);
+    }
+    let indent = line.len() - trimmed.len();
+    if !indent.is_multiple_of(2) {
+        return Err("indent by two spaces per level".into());
+    }
+    let mut parts = trimmed.split('|').map(str::trim);
+    let label = parts.next().unwrap_or_default().to_string();
+    if label.is_empty() {
+        return Err("empty label".into());
+    }
+    let list = |cell: &str| -> Vec<String> {
+        cell.split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let mut synonyms = Vec::new();
+    let mut esco = Vec::new();
+    for part in parts {
+        match part.split_once(':') {
+            Some((head, rest)) if head.trim().eq_ignore_ascii_case("esco") => {
+                esco.extend(list(rest));
+            }
+            _ if !synonyms.is_empty() || !esco.is_empty() => {
+                return Err("one `|` before the synonyms and one before `ESCO:`, no more".into());
+            }
+            _ => synonyms = list(part),
+        }
+    }
+    Ok(Some(Line {
+        number,
+        depth: indent / 2,
+        label,
+        synonyms,
+        esco,
+    }))
 }
 
 impl Taxonomy {
@@ -67,141 +160,308 @@ impl Taxonomy {
             .get_or_init(|| {
                 let mut taxonomy = Taxonomy::parse(GSE_FRAMEWORK, "builtin taxonomy")
                     .expect("builtin taxonomy is valid");
-                taxonomy.add_esco(&crate::esco::parse_compact(ESCO_CONCEPTS));
+                taxonomy
+                    .add_esco(&crate::esco::parse_compact(ESCO_CONCEPTS))
+                    .expect("builtin taxonomy links only ESCO concepts that exist");
                 Arc::new(taxonomy)
             })
             .clone()
     }
 
-    /// Reads a taxonomy file in the `gse.txt` format.
+    /// Reads a framework file in the `gse.txt` format and adds the compiled-in ESCO concepts.
     pub fn from_file(path: &Path) -> Result<Taxonomy> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Taxonomy::parse(&text, &path.display().to_string())
+        let source = path.display().to_string();
+        let mut taxonomy = Taxonomy::parse(&text, &source)?;
+        taxonomy.add_esco(&crate::esco::parse_compact(ESCO_CONCEPTS))?;
+        Ok(taxonomy)
     }
 
-    /// Parses the indented `label | synonym; synonym` format.
+    /// Parses the indented `label | synonym; synonym | ESCO: label` format, refusing a label
+    /// used twice or a synonym that is another concept's label or synonym (every problem found is
+    /// listed, each with its line).
     pub fn parse(text: &str, source: &str) -> Result<Taxonomy> {
         let mut nodes: Vec<Node> = Vec::new();
+        let mut lines: Vec<Line> = Vec::new();
         // stack[d] = index of the last node seen at depth d
         let mut stack: Vec<usize> = Vec::new();
-        for (number, line) in text.lines().enumerate() {
-            let trimmed = line.trim_start();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            let indent = line.len() - trimmed.len();
-            let bad = |reason: &str| {
-                Error::field(
-                    "taxonomy",
-                    format!("{source} line {}: {reason}", number + 1),
-                )
+        let problem = |number: usize, reason: &str| {
+            Error::field("taxonomy", format!("{source} line {number}: {reason}"))
+        };
+        for (i, raw) in text.lines().enumerate() {
+            let line = match parse_line(i + 1, raw) {
+                Ok(Some(line)) => line,
+                Ok(None) => continue,
+                Err(reason) => return Err(problem(i + 1, &reason)),
             };
-            if indent % 2 != 0 {
-                return Err(bad("indent by two spaces per level"));
+            if line.depth > stack.len() {
+                return Err(problem(
+                    line.number,
+                    "indented more than one level below its parent",
+                ));
             }
-            let depth = indent / 2;
-            if depth > stack.len() {
-                return Err(bad("indented more than one level below its parent"));
-            }
-            stack.truncate(depth);
-            let (label, synonyms) = match trimmed.split_once('|') {
-                Some((label, rest)) => (label.trim(), rest),
-                None => (trimmed.trim(), ""),
-            };
-            if label.is_empty() {
-                return Err(bad("empty label"));
-            }
-            let synonyms = synonyms
-                .split(';')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect();
+            stack.truncate(line.depth);
             let parent = stack.last().copied();
             let index = nodes.len();
             nodes.push(Node {
-                id: text::slug(label),
-                label: label.to_string(),
-                synonyms,
+                id: text::slug(&line.label),
+                label: line.label.clone(),
+                synonyms: line.synonyms.clone(),
                 esco_synonyms: Vec::new(),
+                esco_uris: Vec::new(),
+                framework: true,
+                group: false,
                 parent,
                 children: Vec::new(),
-                depth,
+                depth: line.depth,
             });
             if let Some(p) = parent {
                 nodes[p].children.push(index);
             }
             stack.push(index);
-        }
-        let mut by_id = HashMap::new();
-        for (i, node) in nodes.iter().enumerate() {
-            if by_id.insert(node.id.clone(), i).is_some() {
-                return Err(Error::field(
-                    "taxonomy",
-                    format!("{source}: label `{}` appears twice", node.label),
-                ));
-            }
+            lines.push(line);
         }
         let mut analyzer = text::english_analyzer();
-        let mut by_key = HashMap::new();
+        let mut problems = Vec::new();
+        let mut by_id: HashMap<String, usize> = HashMap::new();
+        let mut by_key: HashMap<String, usize> = HashMap::new();
         let mut keys = HashMap::new();
-        // Labels first so that a synonym never shadows another node's own label; deeper nodes
-        // win ties because a member's skill is usually the specific one.
+        // labels first, so a synonym is always checked against every label
         for (i, node) in nodes.iter().enumerate() {
             let key = text::normalise(&mut analyzer, &node.label);
             keys.insert(node.label.clone(), key.clone());
+            let clash = by_key.get(&key).or_else(|| by_id.get(&node.id));
+            if let Some(&other) = clash {
+                problems.push(format!(
+                    "line {}: label `{}` is already the label of line {} (`{}`)",
+                    lines[i].number, node.label, lines[other].number, nodes[other].label
+                ));
+                continue;
+            }
+            by_id.insert(node.id.clone(), i);
             by_key.insert(key, i);
         }
         for (i, node) in nodes.iter().enumerate() {
             for synonym in &node.synonyms {
                 let key = text::normalise(&mut analyzer, synonym);
                 keys.insert(synonym.clone(), key.clone());
-                by_key.entry(key).or_insert(i);
+                if key.is_empty() {
+                    problems.push(format!(
+                        "line {}: synonym `{synonym}` has no words",
+                        lines[i].number
+                    ));
+                    continue;
+                }
+                match by_key.get(&key) {
+                    Some(&other) if other == i => problems.push(format!(
+                        "line {}: synonym `{synonym}` repeats a name of `{}`",
+                        lines[i].number, node.label
+                    )),
+                    Some(&other) => problems.push(format!(
+                        "line {}: synonym `{synonym}` of `{}` already names `{}` (line {}); \
+                         a synonym must name exactly one concept",
+                        lines[i].number, node.label, nodes[other].label, lines[other].number
+                    )),
+                    None => {
+                        by_key.insert(key, i);
+                    }
+                }
             }
         }
+        if !problems.is_empty() {
+            let shown: Vec<&str> = problems.iter().take(20).map(String::as_str).collect();
+            let more = problems.len().saturating_sub(shown.len());
+            let mut reason = format!("{source}: {}", shown.join("; "));
+            if more > 0 {
+                reason.push_str(&format!("; and {more} more"));
+            }
+            return Err(Error::field("taxonomy", reason));
+        }
+        let listed_links = lines
+            .iter()
+            .enumerate()
+            .flat_map(|(i, line)| line.esco.iter().map(move |l| (i, l.clone(), line.number)))
+            .collect();
         Ok(Taxonomy {
             nodes,
             by_id,
+            by_uri: HashMap::new(),
             by_key,
             keys,
+            listed_links,
+            links: Vec::new(),
+            label_index: OnceLock::new(),
             fuzzy_keys: OnceLock::new(),
         })
     }
 
-    /// Adds ESCO concepts. A concept whose label matches a node already in the tree gives that
-    /// node its labels as synonyms; any other becomes a node under `ESCO > ESCO skills` or
-    /// `ESCO > ESCO knowledge`. Labels already taken keep their node.
-    pub fn add_esco(&mut self, concepts: &[crate::esco::Concept]) {
+    /// Adds ESCO concepts and skill groups. A skill or knowledge concept that is the same thing
+    /// as a framework concept (listed on its line, or with its label or a synonym as preferred
+    /// label) joins it; every other one becomes a node under `ESCO`, below its broader concept
+    /// when ESCO gives one (a skill group, another concept, or a framework concept it joined), or
+    /// else below the `skills` or `knowledge` group. A label already taken keeps its concept:
+    /// framework names first, then ESCO preferred labels, then ESCO's other labels.
+    pub fn add_esco(&mut self, concepts: &[crate::esco::Concept]) -> Result<()> {
         self.fuzzy_keys = OnceLock::new();
+        self.label_index = OnceLock::new();
         let mut analyzer = text::english_analyzer();
-        let root = self.push_node(ESCO_ROOT.to_string(), ESCO_ROOT.to_string(), None);
-        let skills = self.push_node("esco-skills".into(), "ESCO skills".into(), Some(root));
-        let knowledge =
-            self.push_node("esco-knowledge".into(), "ESCO knowledge".into(), Some(root));
+        let key_of = |analyzer: &mut tantivy::tokenizer::TextAnalyzer, label: &str| {
+            text::normalise(analyzer, label)
+        };
+        // framework concepts each ESCO concept joins: listed ones first, then same names
+        let mut joined: HashMap<&str, usize> = HashMap::new();
+        let by_label: HashMap<String, Vec<usize>> = {
+            let mut map: HashMap<String, Vec<usize>> = HashMap::new();
+            for (i, c) in concepts.iter().enumerate() {
+                if c.kind != "group" {
+                    map.entry(key_of(&mut analyzer, &c.label))
+                        .or_default()
+                        .push(i);
+                }
+            }
+            map
+        };
+        let mut problems = Vec::new();
+        for (node, label, line) in self.listed_links.clone() {
+            match by_label.get(&key_of(&mut analyzer, &label)) {
+                Some(found) => {
+                    for &c in found {
+                        joined.entry(concepts[c].reference.as_str()).or_insert(node);
+                    }
+                }
+                None => problems.push(format!(
+                    "line {line}: no ESCO concept has the preferred label `{label}`"
+                )),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::field("taxonomy", problems.join("; ")));
+        }
+        // the same name, letter for letter (ignoring case and punctuation, but not stemming:
+        // "surveying methods" is not "survey methods")
+        let mut exact = text::exact_analyzer();
+        let mut framework_names: HashMap<String, usize> = HashMap::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            for name in std::iter::once(&node.label).chain(&node.synonyms) {
+                framework_names.insert(text::normalise(&mut exact, name), i);
+            }
+        }
+        for concept in concepts.iter().filter(|c| c.kind != "group") {
+            if let Some(&node) = framework_names.get(&text::normalise(&mut exact, &concept.label)) {
+                joined.entry(concept.reference.as_str()).or_insert(node);
+            }
+        }
+        let mut links = Vec::new();
         for concept in concepts {
-            let key = text::normalise(&mut analyzer, &concept.label);
+            if let Some(&node) = joined.get(concept.reference.as_str()) {
+                let listed = self
+                    .listed_links
+                    .iter()
+                    .any(|(n, l, _)| *n == node && l.eq_ignore_ascii_case(&concept.label));
+                let uri = concept.uri();
+                self.nodes[node].esco_uris.push(uri.clone());
+                self.by_uri.insert(uri.clone(), node);
+                links.push(EscoLink {
+                    node,
+                    esco_label: concept.label.clone(),
+                    uri,
+                    listed,
+                });
+            }
+        }
+        links.sort_by(|a, b| (a.node, &a.esco_label).cmp(&(b.node, &b.esco_label)));
+        self.links = links;
+
+        // the ESCO tree: the root, then every concept below its broader one, parents first
+        let root = self.push_node(ESCO_ROOT.to_lowercase(), ESCO_ROOT.to_string(), None);
+        let by_ref: HashMap<&str, usize> = concepts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.reference.as_str(), i))
+            .collect();
+        let top_group = |label: &str| {
+            concepts
+                .iter()
+                .find(|c| c.kind == "group" && c.broader.is_empty() && c.label == label)
+                .map(|c| c.reference.as_str())
+        };
+        let (skills_top, knowledge_top) = (top_group("skills"), top_group("knowledge"));
+        let mut placed: HashMap<&str, usize> = joined.clone();
+        let mut placing: Vec<bool> = vec![false; concepts.len()];
+        for start in 0..concepts.len() {
+            // depth-first: place a concept's parent before it; a cycle falls back to the top
+            let mut path = vec![start];
+            while let Some(&i) = path.last() {
+                let concept = &concepts[i];
+                if placed.contains_key(concept.reference.as_str()) {
+                    path.pop();
+                    continue;
+                }
+                placing[i] = true;
+                let fallback = match concept.kind.as_str() {
+                    "group" => None,
+                    "knowledge" => knowledge_top,
+                    _ => skills_top,
+                };
+                let mut broader: Vec<&str> = concept
+                    .broader
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|r| by_ref.contains_key(r))
+                    .collect();
+                // the narrowest broader concept: a skill before a group
+                broader.sort_by_key(|r| concepts[by_ref[r]].kind == "group");
+                let parent_ref = broader
+                    .first()
+                    .copied()
+                    .filter(|r| !placing[by_ref[r]] || placed.contains_key(r))
+                    .or(fallback.filter(|f| *f != concept.reference));
+                let parent = match parent_ref {
+                    Some(r) => match placed.get(r) {
+                        Some(&node) => node,
+                        None => {
+                            path.push(by_ref[r]);
+                            continue;
+                        }
+                    },
+                    None => root,
+                };
+                let node = self.push_node(concept.id(), concept.label.clone(), Some(parent));
+                let uri = concept.uri();
+                self.nodes[node].esco_uris.push(uri.clone());
+                self.nodes[node].group = concept.kind == "group";
+                self.by_uri.insert(uri, node);
+                placed.insert(concept.reference.as_str(), node);
+                path.pop();
+            }
+        }
+
+        // names: ESCO preferred labels (skills and knowledge before groups), then other labels
+        let mut order: Vec<&crate::esco::Concept> = concepts.iter().collect();
+        order.sort_by_key(|c| c.kind == "group");
+        for concept in &order {
+            let node = placed[concept.reference.as_str()];
+            let key = key_of(&mut analyzer, &concept.label);
             self.keys.insert(concept.label.clone(), key.clone());
             if key.is_empty() {
                 continue;
             }
-            let node = match self.by_key.get(&key) {
-                Some(&existing) => existing,
-                None => {
-                    let parent = if concept.kind == "knowledge" {
-                        knowledge
-                    } else {
-                        skills
-                    };
-                    let i = self.push_node(concept.id.clone(), concept.label.clone(), Some(parent));
-                    self.by_key.insert(key, i);
-                    i
-                }
-            };
+            if self.by_key.contains_key(&key) {
+                continue;
+            }
+            self.by_key.insert(key, node);
+            if self.nodes[node].framework {
+                // joined by listing under another name: the ESCO label is one of its names
+                self.nodes[node].esco_synonyms.push(concept.label.clone());
+            }
+        }
+        for concept in &order {
+            let node = placed[concept.reference.as_str()];
             for synonym in &concept.synonyms {
-                let key = text::normalise(&mut analyzer, synonym);
+                let key = key_of(&mut analyzer, synonym);
                 self.keys.insert(synonym.clone(), key.clone());
                 if key.is_empty() || self.by_key.contains_key(&key) {
                     continue;
@@ -210,6 +470,7 @@ impl Taxonomy {
                 self.nodes[node].esco_synonyms.push(synonym.clone());
             }
         }
+        Ok(())
     }
 
     fn push_node(&mut self, id: String, label: String, parent: Option<usize>) -> usize {
@@ -220,6 +481,9 @@ impl Taxonomy {
             label,
             synonyms: Vec::new(),
             esco_synonyms: Vec::new(),
+            esco_uris: Vec::new(),
+            framework: false,
+            group: false,
             parent,
             children: Vec::new(),
             depth,
@@ -231,9 +495,14 @@ impl Taxonomy {
         index
     }
 
+    /// The framework's links to ESCO concepts, by framework node and ESCO label.
+    pub fn esco_links(&self) -> &[EscoLink] {
+        &self.links
+    }
+
     /// Whether a node belongs to the GSE framework (not the ESCO part).
     pub fn is_gse(&self, index: usize) -> bool {
-        self.path(index).first() != Some(&ESCO_ROOT)
+        self.nodes[index].framework
     }
 
     /// Every node, parents before children.
@@ -246,9 +515,10 @@ impl Taxonomy {
         &self.nodes[index]
     }
 
-    /// Finds the node a skill name refers to: by id, label or synonym.
+    /// Finds the node a name refers to exactly: by id, ESCO URI, label or synonym.
     pub fn lookup(&self, name: &str) -> Option<usize> {
-        if let Some(&i) = self.by_id.get(name.trim()) {
+        let trimmed = name.trim();
+        if let Some(&i) = self.by_id.get(trimmed).or_else(|| self.by_uri.get(trimmed)) {
             return Some(i);
         }
         self.lookup_normalised(&self.normalised(name))
@@ -295,7 +565,7 @@ impl Taxonomy {
             let mut exact = text::exact_analyzer();
             let mut keys = Vec::new();
             for (i, node) in self.nodes.iter().enumerate() {
-                if node.depth == 0 || !self.is_gse(i) {
+                if node.depth == 0 || !node.framework {
                     continue;
                 }
                 for candidate in std::iter::once(&node.label).chain(node.synonyms.iter()) {
@@ -304,29 +574,6 @@ impl Taxonomy {
             }
             keys
         })
-    }
-
-    /// Skills named in free text: the longest runs of up to four words that are a label or
-    /// synonym (or, failing that, close to a framework label), left to right.
-    pub fn find_in_text(&self, words: &[String]) -> Vec<usize> {
-        let mut found = Vec::new();
-        let mut i = 0;
-        while i < words.len() {
-            let mut matched = 0;
-            for len in (1..=4.min(words.len() - i)).rev() {
-                let window = words[i..i + len].join(" ");
-                let node = self.lookup(&window).or_else(|| self.lookup_fuzzy(&window));
-                if let Some(node) = node {
-                    if !found.contains(&node) {
-                        found.push(node);
-                    }
-                    matched = len;
-                    break;
-                }
-            }
-            i += matched.max(1);
-        }
-        found
     }
 
     /// Finds a node by an already normalised key.
@@ -360,10 +607,53 @@ impl Taxonomy {
         out
     }
 
-    /// Indices of the leaf skills (depth 2 or nodes without children).
+    /// Whether `narrower` is `broader` or sits somewhere below it.
+    pub fn is_within(&self, narrower: usize, broader: usize) -> bool {
+        let mut current = Some(narrower);
+        while let Some(i) = current {
+            if i == broader {
+                return true;
+            }
+            current = self.nodes[i].parent;
+        }
+        false
+    }
+
+    /// Indices of the leaf concepts (nodes without children).
     pub fn leaves(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.nodes.len()).filter(|&i| self.nodes[i].children.is_empty())
     }
+
+    /// Every name of every concept, by normalised key, for the matcher: `(key, node, preferred)`.
+    fn names(&self) -> impl Iterator<Item = (&str, &str, usize, bool)> + '_ {
+        self.nodes.iter().enumerate().flat_map(move |(i, node)| {
+            std::iter::once((node.label.as_str(), true))
+                .chain(node.all_synonyms().map(|s| (s.as_str(), false)))
+                .map(move |(name, preferred)| {
+                    let key = self.keys.get(name).map(String::as_str).unwrap_or("");
+                    (name, key, i, preferred)
+                })
+        })
+    }
+}
+
+/// A framework file's problems, or its ESCO links, for `muster taxonomy check`.
+pub fn check(text: &str, source: &str) -> Result<Vec<String>> {
+    let mut taxonomy = Taxonomy::parse(text, source)?;
+    taxonomy.add_esco(&crate::esco::parse_compact(ESCO_CONCEPTS))?;
+    let mut by_node: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for link in taxonomy.esco_links() {
+        by_node.entry(link.node).or_default().push(format!(
+            "{} ({}, {})",
+            link.esco_label,
+            link.uri,
+            if link.listed { "listed" } else { "same name" }
+        ));
+    }
+    Ok(by_node
+        .into_iter()
+        .map(|(node, links)| format!("{} = {}", taxonomy.node(node).label, links.join("; ")))
+        .collect())
 }
 
 #[cfg(test)]
@@ -373,12 +663,13 @@ mod tests {
     #[test]
     fn builtin_framework_has_disciplines_specialisms_and_skills() {
         let t = Taxonomy::builtin();
-        let disciplines = t.nodes().iter().filter(|n| n.depth == 0).count();
-        let specialisms = t.nodes().iter().filter(|n| n.depth == 1).count();
-        let skills = t.nodes().iter().filter(|n| n.depth == 2).count();
+        let framework = || t.nodes().iter().filter(|n| n.framework);
+        let disciplines = framework().filter(|n| n.depth == 0).count();
+        let specialisms = framework().filter(|n| n.depth == 1).count();
+        let skills = framework().filter(|n| n.depth >= 2).count();
         assert!(disciplines >= 8, "{disciplines}");
         assert!(specialisms >= 40, "{specialisms}");
-        assert!(skills >= 120, "{skills}");
+        assert!(skills >= 150, "{skills}");
     }
 
     #[test]
@@ -411,17 +702,152 @@ mod tests {
     }
 
     #[test]
-    fn esco_labels_enrich_matching_nodes_and_add_the_rest() {
+    fn containment_levels_are_distinct_concepts_under_high_containment() {
         let t = Taxonomy::builtin();
-        // ESCO's "epidemiology" merges into the GSE node and brings its synonyms
+        let cl3 = t.lookup("CL3").unwrap();
+        let cl4 = t.lookup("CL4").unwrap();
+        let sapo4 = t.lookup("SAPO4").unwrap();
+        let broad = t.lookup("High containment microbiology").unwrap();
+        assert_eq!(t.lookup("BSL4"), Some(cl4));
+        assert_eq!(t.lookup("containment level 4"), Some(cl4));
+        assert_eq!(t.lookup("BSL-3"), Some(cl3));
+        assert_eq!(t.lookup("hazard group 3 pathogens"), Some(cl3));
+        assert_ne!(cl3, cl4);
+        assert_ne!(sapo4, cl4);
+        for specific in [cl3, cl4, sapo4] {
+            assert!(t.is_within(specific, broad));
+            assert!(!t.is_within(broad, specific));
+        }
+        assert!(!t.is_within(cl3, cl4) && !t.is_within(cl4, cl3));
+    }
+
+    #[test]
+    fn animal_diseases_and_fire_and_explosion_are_siblings_not_synonyms() {
+        let t = Taxonomy::builtin();
+        let exotic = t.lookup("Exotic animal disease").unwrap();
+        let diseases: Vec<usize> = ["avian influenza", "African swine fever", "FMD"]
+            .iter()
+            .map(|d| t.lookup(d).unwrap())
+            .collect();
+        for (i, a) in diseases.iter().enumerate() {
+            assert_eq!(t.node(*a).parent, Some(exotic));
+            for b in &diseases[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(t.lookup("foot and mouth disease"), Some(diseases[2]));
+        let fire = t.lookup("fire safety engineering").unwrap();
+        let gas = t.lookup("gas explosions").unwrap();
+        assert_ne!(fire, gas);
+        assert_eq!(t.node(fire).parent, t.node(gas).parent);
+    }
+
+    #[test]
+    fn esco_labels_enrich_matching_nodes_and_add_the_rest_with_their_uris() {
+        let t = Taxonomy::builtin();
+        // ESCO's "epidemiology" joins the GSE node and brings its URI and synonyms
         let epidemiology = t.lookup("Epidemiology").unwrap();
         assert!(t.is_gse(epidemiology));
+        assert!(
+            t.node(epidemiology)
+                .esco_uri()
+                .unwrap()
+                .starts_with(crate::esco::SKILL_URI_BASE)
+        );
         assert_eq!(t.lookup("disease aetiology"), Some(epidemiology));
         // a concept the GSE framework lacks is its own node under ESCO
         let python = t.lookup("Python (computer programming)").unwrap();
         assert!(!t.is_gse(python));
-        assert_eq!(t.path(python)[..2], ["ESCO", "ESCO knowledge"]);
-        assert!(t.nodes().len() > 13_000);
+        assert_eq!(t.path(python)[0], "ESCO");
+        let uri = t.node(python).esco_uri().unwrap().to_string();
+        assert_eq!(t.lookup(&uri), Some(python));
+        assert!(t.nodes().len() > 14_000);
+    }
+
+    #[test]
+    fn esco_concepts_sit_in_escos_own_hierarchy_where_it_is_known() {
+        let t = Taxonomy::builtin();
+        let groups = t.nodes().iter().filter(|n| n.group).count();
+        assert!(groups > 600, "{groups}");
+        // every ESCO node is below the root, and the tree has no node twice
+        let esco_root = t.lookup("esco").unwrap();
+        for (i, node) in t.nodes().iter().enumerate() {
+            if !node.framework && i != esco_root && !t.is_within(i, esco_root) {
+                assert!(
+                    node.esco_uris.len() == 1 && t.is_gse(node.parent.unwrap()),
+                    "{} is outside ESCO",
+                    node.label
+                );
+            }
+        }
+        let placed = t
+            .nodes()
+            .iter()
+            .filter(|n| !n.framework && !n.group && n.depth > 2)
+            .count();
+        assert!(placed > 1_500, "{placed} ESCO concepts below a group");
+    }
+
+    #[test]
+    fn a_label_used_twice_or_a_synonym_of_two_concepts_is_refused_with_its_lines() {
+        let twice = Taxonomy::parse("A\n  B | bee\n  C\n    B\n", "test").unwrap_err();
+        assert!(
+            twice
+                .to_string()
+                .contains("line 4: label `B` is already the label of line 2"),
+            "{twice}"
+        );
+        let shared = Taxonomy::parse("A\n  B | common name\n  C | common names\n", "test")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            shared.contains("line 3: synonym `common names`"),
+            "{shared}"
+        );
+        assert!(shared.contains("already names `B` (line 2)"), "{shared}");
+        let label = Taxonomy::parse("A\n  B | C\n  C\n", "test")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            label.contains("line 2: synonym `C` of `B` already names `C`"),
+            "{label}"
+        );
+        let unknown = Taxonomy::parse("A\n  B | bee | ESCO: no such concept at all\n", "test")
+            .unwrap()
+            .add_esco(&crate::esco::parse_compact(ESCO_CONCEPTS))
+            .unwrap_err()
+            .to_string();
+        assert!(unknown.contains("line 2: no ESCO concept"), "{unknown}");
+    }
+
+    #[test]
+    fn a_listed_esco_concept_joins_the_framework_concept() {
+        let mut t = Taxonomy::parse(
+            "Social research\n  Questionnaires | survey questionnaires | ESCO: survey techniques\n",
+            "test",
+        )
+        .unwrap();
+        t.add_esco(&crate::esco::parse_compact(ESCO_CONCEPTS))
+            .unwrap();
+        let node = t.lookup("Questionnaires").unwrap();
+        assert_eq!(t.lookup("survey techniques"), Some(node));
+        assert!(t.node(node).esco_uri().is_some());
+        assert!(t.esco_links().iter().any(|l| l.node == node && l.listed));
+        let lines = check(
+            "Social research\n  Questionnaires | survey questionnaires | ESCO: survey techniques\n",
+            "test",
+        )
+        .unwrap();
+        assert!(
+            lines[0].starts_with("Questionnaires = survey techniques"),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn the_builtin_framework_passes_its_own_check() {
+        let links = check(GSE_FRAMEWORK, "gse.txt").unwrap();
+        assert!(links.len() > 40, "{} links", links.len());
     }
 
     #[test]
@@ -435,18 +861,6 @@ mod tests {
         );
         // short words are never fuzzed: CBRX is not CBRN
         assert_eq!(t.lookup_fuzzy("CBRX"), None);
-    }
-
-    #[test]
-    fn skills_are_found_inside_free_text() {
-        let t = Taxonomy::builtin();
-        let words: Vec<String> = "need disease modelling and bayesian statistics support"
-            .split(' ')
-            .map(String::from)
-            .collect();
-        let found = t.find_in_text(&words);
-        assert!(found.contains(&t.lookup("Epidemiological modelling").unwrap()));
-        assert!(found.contains(&t.lookup("Bayesian statistics").unwrap()));
     }
 
     #[test]

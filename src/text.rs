@@ -14,6 +14,12 @@ pub const ENGLISH: &str = "muster_en";
 /// Name under which the unstemmed analyser is registered in the index.
 pub const EXACT: &str = "muster_exact";
 
+/// Words that carry no meaning of their own in a query or a skill name.
+pub const STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "or", "not", "of", "the", "in", "on", "for", "to", "with", "at", "by", "who",
+    "can",
+];
+
 /// Stemmed English analyser: simple tokens, long ones dropped, lowercase, ASCII folding, stemming.
 pub fn english_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())

@@ -28,7 +28,7 @@ pub const MUSTERS: &[&str] = &[
     r#"{"skills": [{"skill": "epidemiological modelling", "min_level": 3}, {"skill": "bayesian statistics"},
                    {"skill": "health economics"}], "clearance": "SC", "availability": "24h",
         "near": {"lat": 51.5, "lon": -0.12}, "within_km": 150, "team_size": 5, "max_per_department": 2,
-        "facility_capabilities": ["CL3"], "exclude": ["m-000042"]}"#,
+        "facility_capabilities": ["CL4"], "exclude": ["m-000042"]}"#,
     r#"{"need": "chemical release at a port: we need toxicology, atmospheric dispersion modelling and decontamination"}"#,
     r#"{"skills": [{"skill": "virology", "min_level": 4}, {"skill": "pathogen genomics", "min_level": 3},
                    {"skill": "statistics"}], "clearance": "DV", "availability": "now", "team_size": 4}"#,
