@@ -1126,8 +1126,14 @@ mod tests {
         assert_eq!(outcome.documents, 4);
         let index = open(index_dir.path(), taxonomy).unwrap();
         let name = |id: &str| {
-            crate::search::get(&index, Kind::Member, id, Marking::OfficialSensitive).unwrap()
-                ["name"]
+            crate::search::get(
+                &index,
+                Kind::Member,
+                id,
+                Marking::OfficialSensitive,
+                crate::search::today(),
+            )
+            .unwrap()["name"]
                 .as_str()
                 .unwrap()
                 .to_string()
@@ -1167,6 +1173,7 @@ mod tests {
                     record.kind(),
                     record.id(),
                     Marking::OfficialSensitive,
+                    crate::search::today(),
                 )
                 .unwrap()
             };

@@ -135,6 +135,11 @@ enum Command {
         /// Query understanding off: plain BM25 (the baseline).
         #[arg(long)]
         plain: bool,
+        /// Instead: measure the concept matcher on the skill_norm_tech benchmark in this
+        /// directory (tech_val.jsonl, tech_test.jsonl), beside its BM25-max reference.
+        #[arg(long, value_name = "DIR", num_args = 0..=1,
+              default_missing_value = "../shared/benchmarks/skill_norm_tech")]
+        skill_norm: Option<PathBuf>,
     },
     /// Skills taxonomy tools.
     #[command(subcommand)]
@@ -400,7 +405,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let answer = muster::muster::muster(&opened, &request)?;
             match format.as_str() {
                 "json" => println!("{}", serde_json::to_string_pretty(&answer)?),
-                "csv" => print!("{}", muster::muster::to_csv(&answer)?),
+                "csv" => print!(
+                    "{}",
+                    muster::muster::to_csv(&answer, muster::search::today())?
+                ),
                 "text" => print_muster(&answer),
                 other => anyhow::bail!("--format `{other}` is not text, json or csv"),
             }
@@ -411,7 +419,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eval,
             write_judgments,
             plain,
+            skill_norm,
         } => {
+            if let Some(dir) = skill_norm {
+                use muster::eval::skill_norm;
+                println!("set        mentions  MAP    MRR    nDCG@10  P@1    (BM25-max reference)");
+                for (set, reference) in [
+                    ("tech_val", "0.497 0.506 0.540 0.371"),
+                    ("tech_test", "0.424 0.438 0.461 0.343"),
+                ] {
+                    let mentions = skill_norm::read_mentions(&dir.join(format!("{set}.jsonl")))?;
+                    let f = skill_norm::evaluate(&taxonomy, &mentions);
+                    println!(
+                        "{set:<10} {:>8}  {:.3}  {:.3}  {:.3}    {:.3}  ({reference})",
+                        f.mentions, f.map, f.mrr, f.ndcg10, f.p1
+                    );
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             let queries = muster::eval::read_queries(&eval.join("queries.jsonl"))?;
             let (records, _) = index::load_records(&data)?;
             let judgments_path = eval.join("judgments.jsonl");
@@ -439,6 +464,78 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if plain { "off" } else { "on" },
                 report.ndcg10,
                 report.mrr
+            );
+            let facility_queries = muster::eval::facilities::read(&eval.join("facilities.jsonl"))?;
+            let facilities = muster::eval::facilities::evaluate(&opened, &facility_queries)?;
+            println!();
+            for (id, ndcg, recall, traps) in &facilities.queries {
+                println!("{id:<4} nDCG@10 {ndcg:.3}  recall@10 {recall:.3}  traps offered {traps}");
+            }
+            println!(
+                "{} facility searches: mean nDCG@10 {:.3}, recall@10 {:.3}, traps offered {}",
+                facilities.queries.len(),
+                facilities.ndcg10,
+                facilities.recall10,
+                facilities.traps
+            );
+            let needs = muster::eval::needs::read(&eval.join("needs.jsonl"))?;
+            let scores = muster::eval::needs::evaluate(&opened, &records, &needs)?;
+            println!();
+            println!(
+                "need  skills  levels  extra(traps)  capabilities  constraints  team right  violations  covered  labs  bad labs"
+            );
+            let sum = |f: &dyn Fn(&muster::eval::needs::NeedScore) -> (usize, usize)| {
+                scores.iter().fold((0, 0), |(a, b), s| {
+                    let (x, y) = f(s);
+                    (a + x, b + y)
+                })
+            };
+            for s in &scores {
+                println!(
+                    "{:<5} {}/{}     {}       {}({})          {}/{}           {:<11}  {}/{}         {}           {}/{}      {}/{}   {}",
+                    s.id,
+                    s.skills_found.0,
+                    s.skills_found.1,
+                    s.levels_right,
+                    s.skills_extra,
+                    s.trap_skills,
+                    s.capabilities_found.0,
+                    s.capabilities_found.1,
+                    if s.constraints_right {
+                        "right"
+                    } else {
+                        "WRONG"
+                    },
+                    s.team_right.0,
+                    s.team_right.1,
+                    s.violations,
+                    s.covered.0,
+                    s.covered.1,
+                    s.labs_found.0,
+                    s.labs_found.1,
+                    s.bad_labs
+                );
+            }
+            let ratio = |(a, b): (usize, usize)| a as f64 / b.max(1) as f64;
+            println!(
+                "{} needs: answered {}, skills read {:.3}, at the asked level {:.3}, capabilities read {:.3}, \
+                 constraints right {}, team qualified and within constraints {:.3}, violations {}, \
+                 skills covered {:.3}, labs found {:.3}, trap or closed labs offered {}, trap skills read {}",
+                scores.len(),
+                scores.iter().filter(|s| s.answered).count(),
+                ratio(sum(&|s| s.skills_found)),
+                ratio((
+                    scores.iter().map(|s| s.levels_right).sum(),
+                    sum(&|s| s.skills_found).0
+                )),
+                ratio(sum(&|s| s.capabilities_found)),
+                scores.iter().filter(|s| s.constraints_right).count(),
+                ratio(sum(&|s| s.team_right)),
+                scores.iter().map(|s| s.violations).sum::<usize>(),
+                ratio(sum(&|s| s.covered)),
+                ratio(sum(&|s| s.labs_found)),
+                scores.iter().map(|s| s.bad_labs).sum::<usize>(),
+                scores.iter().map(|s| s.trap_skills).sum::<usize>(),
             );
             Ok(ExitCode::SUCCESS)
         }

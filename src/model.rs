@@ -209,6 +209,19 @@ ordered_enum! {
     }
 }
 
+impl Availability {
+    /// How soon, in words: `available now`, `available within 24 hours`, `not available`.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Availability::Now => "available now",
+            Availability::Within24h => "available within 24 hours",
+            Availability::Week => "available within a week",
+            Availability::Month => "available within a month",
+            Availability::Unavailable => "not available",
+        }
+    }
+}
+
 impl Level {
     /// The level as the number 1-4 used by `min_level`.
     pub fn number(self) -> u8 {
@@ -218,6 +231,53 @@ impl Level {
     /// The level for a number 1-4.
     pub fn from_number(n: u64) -> Option<Self> {
         n.checked_sub(1).and_then(Self::from_rank)
+    }
+}
+
+/// Whether a clearance counts on a given day: after its review date it does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClearanceStatus {
+    /// No review date, or the review date is today or later.
+    InDate,
+    /// The review date has passed: the clearance does not count.
+    Lapsed,
+}
+
+impl ClearanceStatus {
+    /// The status of `clearance` with review date `due` on `today`; `None` for no clearance.
+    /// The one place the lapse rule is written for records read back (search filters check the
+    /// same rule on the index, see `visible::CachedSet::in_date`).
+    pub fn of(clearance: Clearance, due: Option<Date>, today: Date) -> Option<ClearanceStatus> {
+        if clearance == Clearance::None {
+            return None;
+        }
+        Some(match due {
+            Some(due) if due < today => ClearanceStatus::Lapsed,
+            _ => ClearanceStatus::InDate,
+        })
+    }
+
+    /// `in_date` or `lapsed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClearanceStatus::InDate => "in_date",
+            ClearanceStatus::Lapsed => "lapsed",
+        }
+    }
+}
+
+/// A clearance in words, saying whether it counts: `DV, review due 1 May 2029`, `DV - lapsed,
+/// review was due 14 March 2024`, `no security clearance`.
+pub fn clearance_in_words(clearance: Clearance, due: Option<Date>, today: Date) -> String {
+    match (ClearanceStatus::of(clearance, due, today), due) {
+        (None, _) => "no security clearance".to_string(),
+        (Some(ClearanceStatus::Lapsed), Some(due)) => format!(
+            "{clearance} - lapsed, review was due {}",
+            date_format::words(due)
+        ),
+        (_, Some(due)) => format!("{clearance}, review due {}", date_format::words(due)),
+        (_, None) => clearance.to_string(),
     }
 }
 
@@ -254,6 +314,13 @@ pub mod date_format {
     /// Formats a date as `YYYY-MM-DD`.
     pub fn format(date: Date) -> String {
         date.format(FORMAT).unwrap_or_default()
+    }
+
+    /// Formats a date as people read it, in the GOV.UK style: `14 March 2024`.
+    pub fn words(date: Date) -> String {
+        const WORDS: &[time::format_description::BorrowedFormatItem<'static>] =
+            format_description!("[day padding:none] [month repr:long] [year]");
+        date.format(WORDS).unwrap_or_default()
     }
 
     /// Serde helper for `Option<Date>`.
@@ -621,6 +688,36 @@ mod tests {
         }
         assert_eq!(Level::parse("0"), None);
         assert_eq!(Level::from_number(5), None);
+    }
+
+    #[test]
+    fn a_clearance_lapses_the_day_after_its_review_date_and_says_so_in_words() {
+        let due = date_format::parse("2024-03-14", "d").unwrap();
+        let on = |day: &str| date_format::parse(day, "d").unwrap();
+        assert_eq!(
+            ClearanceStatus::of(Clearance::Dv, Some(due), on("2024-03-14")),
+            Some(ClearanceStatus::InDate)
+        );
+        assert_eq!(
+            ClearanceStatus::of(Clearance::Dv, Some(due), on("2024-03-15")),
+            Some(ClearanceStatus::Lapsed)
+        );
+        assert_eq!(
+            ClearanceStatus::of(Clearance::None, None, on("2024-03-15")),
+            None
+        );
+        assert_eq!(
+            clearance_in_words(Clearance::Dv, Some(due), on("2026-11-30")),
+            "DV - lapsed, review was due 14 March 2024"
+        );
+        assert_eq!(
+            clearance_in_words(Clearance::Sc, Some(on("2029-05-01")), on("2026-11-30")),
+            "SC, review due 1 May 2029"
+        );
+        assert_eq!(
+            clearance_in_words(Clearance::None, None, on("2026-11-30")),
+            "no security clearance"
+        );
     }
 
     #[test]

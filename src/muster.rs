@@ -26,9 +26,12 @@ use time::Date;
 use utoipa::ToSchema;
 
 use crate::index::MusterIndex;
-use crate::model::{Availability, Clearance, Kind, Level, Marking};
+use crate::model::{
+    Availability, Clearance, ClearanceStatus, FacilityStatus, Kind, Level, Marking,
+};
 use crate::reference::Reference;
-use crate::search::{self, Clause, Evidence, Hit, Near, SearchRequest, SortOrder};
+use crate::search::{self, Evidence, Hit, Near, SearchRequest, SortOrder};
+use crate::taxonomy::ConceptKind;
 use crate::{Error, Result};
 
 /// Most skills in one muster.
@@ -49,6 +52,8 @@ const ALTERNATES: usize = 3;
 const PER_RELAXATION: usize = 3;
 /// Facilities listed.
 const MAX_FACILITIES: usize = 10;
+/// Facilities listed per capability when each capability gets its own.
+const PER_CAPABILITY: usize = 3;
 
 /// A point on the map.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -104,9 +109,13 @@ pub struct MusterBody {
     /// Only people from these departments (a parent includes its children).
     #[serde(default)]
     pub departments: Vec<String>,
-    /// Capabilities a facility must have, all of them (e.g. `CL3`).
+    /// Facility capabilities needed (e.g. `CL4`); inferred from `need` when not given.
     #[serde(default)]
     pub facility_capabilities: Vec<String>,
+    /// `all` (default when capabilities are listed): facilities that have every capability;
+    /// `each` (default when they are inferred from `need`): the best facilities for each one.
+    #[serde(default)]
+    pub facility_match: Option<String>,
     /// Member ids to leave out.
     #[serde(default)]
     pub exclude: Vec<String>,
@@ -126,6 +135,24 @@ pub struct Need {
     pub min_level: u8,
     /// Inferred from `need` rather than listed.
     pub inferred: bool,
+    /// For an inferred skill, where its level came from: the words of the need that set it, or
+    /// the default for an emergency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level_from: Option<String>,
+    /// Searched as text: the need names no concept of the taxonomy, so the team is found by
+    /// the words of the need.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub by_text: bool,
+}
+
+/// How facilities must match the capabilities asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FacilityMatchMode {
+    /// One facility with every capability.
+    All,
+    /// A facility for each capability.
+    Each,
 }
 
 /// A validated muster.
@@ -147,8 +174,14 @@ pub struct MusterRequest {
     pub max_per_department: Option<usize>,
     /// Departments (short names).
     pub departments: Vec<String>,
-    /// Facility capabilities, all required.
+    /// Facility capabilities.
     pub facility_capabilities: Vec<String>,
+    /// Whether one facility must have them all, or a facility each.
+    pub facility_match: FacilityMatchMode,
+    /// The capabilities were inferred from `need`.
+    pub capabilities_inferred: bool,
+    /// Constraints taken from the words of `need` (not given as fields), said back plainly.
+    pub taken_from_need: Vec<String>,
     /// Member ids left out.
     pub exclude: BTreeSet<String>,
     /// Highest marking the caller may read.
@@ -207,33 +240,52 @@ impl MusterRequest {
                 None | Some(Value::Null) => Level::ALL[0],
                 Some(v) => level_of(v, &format!("skills[{i}].min_level"))?,
             };
-            let node = taxonomy
-                .lookup(&asked)
-                .or_else(|| taxonomy.lookup_fuzzy(&asked));
-            let (skill, skill_id) = match node {
-                Some(n) => (
-                    taxonomy.node(n).label.clone(),
-                    Some(taxonomy.node(n).id.clone()),
-                ),
-                None => (asked.clone(), None),
+            let (nodes, _) = taxonomy.resolve(&asked);
+            if nodes.len() > 1 {
+                let labels: Vec<&str> = nodes
+                    .iter()
+                    .map(|&n| taxonomy.node(n).label.as_str())
+                    .collect();
+                return Err(Error::field(
+                    field,
+                    format!(
+                        "names several skills ({}): list each as its own skill",
+                        labels.join(", ")
+                    ),
+                ));
+            }
+            let need = match nodes.first() {
+                Some(&n) => Need {
+                    asked,
+                    skill: taxonomy.node(n).label.clone(),
+                    skill_id: Some(taxonomy.node(n).id.clone()),
+                    min_level: min_level.number(),
+                    inferred: false,
+                    level_from: None,
+                    by_text: false,
+                },
+                None => Need {
+                    skill: asked.clone(),
+                    asked,
+                    skill_id: None,
+                    min_level: min_level.number(),
+                    inferred: false,
+                    level_from: None,
+                    by_text: true,
+                },
             };
             if let Some(j) = skills.iter().position(|other| {
-                other.skill_id.is_some() && other.skill_id == skill_id
-                    || other.skill.eq_ignore_ascii_case(&skill)
+                other.skill_id.is_some() && other.skill_id == need.skill_id
+                    || other.skill.eq_ignore_ascii_case(&need.skill)
             }) {
                 return Err(Error::field(
                     field,
-                    format!("names the same skill as skills[{j}] ({skill})"),
+                    format!("names the same skill as skills[{j}] ({})", need.skill),
                 ));
             }
-            skills.push(Need {
-                asked,
-                skill,
-                skill_id,
-                min_level: min_level.rank() as u8 + 1,
-                inferred: false,
-            });
+            skills.push(need);
         }
+        let mut inferred_capabilities = Vec::new();
         if skills.is_empty() {
             let Some(need) = &need else {
                 return Err(Error::field(
@@ -241,22 +293,31 @@ impl MusterRequest {
                     "give at least one skill, or a `need` to infer them from",
                 ));
             };
-            skills = infer_skills(index, need);
-            if skills.is_empty() {
-                return Err(Error::field(
-                    "need",
-                    "names no skill of the taxonomy; list the skills in `skills`",
-                ));
-            }
+            let inferred = infer(index, need, max_marking, today)?;
+            skills = inferred.skills;
+            inferred_capabilities = inferred.capabilities;
         }
-        let clearance = body
-            .clearance
+        let mut taken_from_need = Vec::new();
+        let words = need
             .as_deref()
-            .map(|c| Clearance::parse_field(c, "clearance"))
-            .transpose()?;
+            .map(|n| crate::text::tokens(&mut crate::text::exact_analyzer(), n))
+            .unwrap_or_default();
+        let clearance = match body.clearance.as_deref() {
+            Some(c) => Some(Clearance::parse_field(c, "clearance")?),
+            None => clearance_in(&words).map(|(c, said)| {
+                taken_from_need.push(format!("clearance {c} (the need says \"{said}\")"));
+                c
+            }),
+        };
         let availability = match body.availability.as_deref() {
             Some(a) => Availability::parse_field(a, "availability")?,
-            None => Availability::Month,
+            None => match availability_in(&words) {
+                Some((a, said)) => {
+                    taken_from_need.push(format!("availability {a} (the need says \"{said}\")"));
+                    a
+                }
+                None => Availability::Month,
+            },
         };
         if let Some(p) = body.near {
             if !(-90.0..=90.0).contains(&p.lat) {
@@ -313,12 +374,28 @@ impl MusterRequest {
                 format!("at most {MAX_SKILLS}"),
             ));
         }
-        let facility_capabilities = body
+        let mut facility_capabilities = body
             .facility_capabilities
             .iter()
             .enumerate()
             .map(|(i, c)| bounded_text(c, &format!("facility_capabilities[{i}]"), 200))
             .collect::<Result<Vec<_>>>()?;
+        let capabilities_inferred =
+            facility_capabilities.is_empty() && !inferred_capabilities.is_empty();
+        if capabilities_inferred {
+            facility_capabilities = inferred_capabilities;
+        }
+        let facility_match = match body.facility_match.as_deref() {
+            None if capabilities_inferred => FacilityMatchMode::Each,
+            None | Some("all") => FacilityMatchMode::All,
+            Some("each") => FacilityMatchMode::Each,
+            Some(other) => {
+                return Err(Error::field(
+                    "facility_match",
+                    format!("`{}` is not all or each", crate::model::truncate(other, 30)),
+                ));
+            }
+        };
         if body.exclude.len() > MAX_EXCLUDE {
             return Err(Error::field(
                 "exclude",
@@ -335,6 +412,9 @@ impl MusterRequest {
             max_per_department,
             departments,
             facility_capabilities,
+            facility_match,
+            capabilities_inferred,
+            taken_from_need,
             exclude: body.exclude.iter().map(|s| s.trim().to_string()).collect(),
             max_marking,
             today,
@@ -342,32 +422,301 @@ impl MusterRequest {
     }
 }
 
-/// Skills of the GSE framework named in `need` (labels, synonyms and near misspellings).
-fn infer_skills(index: &MusterIndex, need: &str) -> Vec<Need> {
+/// The level an emergency needs of a skill the need names without saying how well: practitioner,
+/// someone who can apply it unsupervised and advise.
+pub const INFERRED_LEVEL: u8 = 3;
+
+/// What a need's words ask for.
+struct Inferred {
+    skills: Vec<Need>,
+    capabilities: Vec<String>,
+}
+
+/// Words before or after a skill that say how well it is needed.
+const LEVEL_WORDS: &[(&str, u8)] = &[
+    ("expert", 4),
+    ("experts", 4),
+    ("specialist", 4),
+    ("specialists", 4),
+    ("leading", 4),
+    ("senior", 4),
+    ("experienced", 3),
+    ("practitioner", 3),
+    ("practitioners", 3),
+    ("skilled", 3),
+    ("working", 2),
+    ("competent", 2),
+    ("awareness", 1),
+    ("basic", 1),
+];
+
+/// Words near a skill that say people are wanted, not (only) a facility.
+const PEOPLE_WORDS: &[&str] = &[
+    "advice",
+    "adviser",
+    "advisers",
+    "advisor",
+    "advisors",
+    "people",
+    "person",
+    "scientists",
+    "engineers",
+    "analysts",
+    "modellers",
+    "team",
+];
+
+/// Words near a skill that say a facility is wanted.
+const LAB_WORDS: &[&str] = &[
+    "lab",
+    "labs",
+    "laboratory",
+    "laboratories",
+    "facility",
+    "facilities",
+    "capacity",
+    "site",
+    "vessel",
+    "suite",
+];
+
+/// What the words around a mentioned skill say.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Said {
+    /// The level asked for, and the word that says it.
+    level: Option<(&'static str, u8)>,
+    /// People are wanted ("advice", "experts").
+    people: bool,
+    /// A facility is wanted ("lab", "capacity").
+    lab: bool,
+}
+
+/// Skills and facility capabilities named in `need`: the concepts it names (framework specialisms
+/// and skills, and ESCO knowledge named in two words or more). A concept is a capability when a
+/// usable facility has it or the words around it ask for a lab ("a containment level 4
+/// laboratory"); it is a skill when the words ask for people ("decontamination advice",
+/// "experts"), or else when someone holds it or no facility does. A skill's level comes from
+/// words near it ("experts in", "experienced"; the strongest where a skill is named twice), or
+/// else [`INFERRED_LEVEL`]. A need that names no concept is one skill searched by its words.
+fn infer(index: &MusterIndex, need: &str, max_marking: Marking, today: Date) -> Result<Inferred> {
     let taxonomy = &index.taxonomy;
-    let mut words = Vec::new();
-    for clause in search::parse_text(need) {
-        match clause {
-            Clause::Word(w) => words.push(w),
-            Clause::Phrase(p) => words.extend(p.split_whitespace().map(String::from)),
-        }
-    }
-    taxonomy
-        .find_in_text(&words)
+    let words = crate::text::tokens(&mut crate::text::exact_analyzer(), need);
+    let mentions: Vec<_> = taxonomy
+        .mentions(&words)
         .into_iter()
-        .filter(|&n| taxonomy.is_gse(n) && taxonomy.node(n).depth >= 1)
-        .take(MAX_SKILLS)
-        .map(|n| {
-            let node = taxonomy.node(n);
-            Need {
-                asked: node.label.clone(),
-                skill: node.label.clone(),
-                skill_id: Some(node.id.clone()),
-                min_level: 1,
-                inferred: true,
+        .filter(|m| {
+            let node = taxonomy.node(m.node);
+            match node.kind {
+                ConceptKind::Framework => node.depth >= 1,
+                ConceptKind::EscoKnowledge => m.words.len() >= 2,
+                ConceptKind::EscoSkill | ConceptKind::EscoGroup => false,
             }
         })
-        .collect()
+        .collect();
+    let said = words_said(&words, &mentions);
+    // each concept once, in the order first named, with what its mentions say: whether one asks
+    // for people, one for a lab, one for neither, and the highest level one asks
+    let mut concepts: Vec<(usize, String, Said, bool)> = Vec::new();
+    for (mention, said) in mentions.iter().zip(said) {
+        let plain = !said.people && !said.lab;
+        match concepts.iter_mut().find(|(n, ..)| *n == mention.node) {
+            Some((_, _, seen, seen_plain)) => {
+                seen.people |= said.people;
+                seen.lab |= said.lab;
+                *seen_plain |= plain;
+                if said.level.map(|(_, l)| l) > seen.level.map(|(_, l)| l) {
+                    seen.level = said.level;
+                }
+            }
+            None => concepts.push((
+                mention.node,
+                words[mention.words.clone()].join(" "),
+                said,
+                plain,
+            )),
+        }
+    }
+    let held = |kind: Kind, node: usize| -> Result<bool> {
+        let mut r = SearchRequest::new(kind, max_marking, today);
+        r.facets = false;
+        r.limit = 1;
+        r.filters.skills = vec![taxonomy.node(node).id.clone()];
+        Ok(search::search(index, &r)?.total > 0)
+    };
+    let mut out = Inferred {
+        skills: Vec::new(),
+        capabilities: Vec::new(),
+    };
+    for (node_index, asked, said, plain) in concepts {
+        let node = taxonomy.node(node_index);
+        let by_facility = held(Kind::Facility, node_index)?;
+        let by_member = held(Kind::Member, node_index)?;
+        if by_facility || said.lab {
+            out.capabilities.push(node.label.clone());
+        }
+        if said.people || (plain && (by_member || !by_facility)) {
+            let (min_level, level_from) = match said.level {
+                Some((word, level)) => (level, format!("the need says \"{word}\"")),
+                None => (
+                    INFERRED_LEVEL,
+                    format!(
+                        "level {INFERRED_LEVEL} ({}) by default for an emergency",
+                        level_name(INFERRED_LEVEL)
+                    ),
+                ),
+            };
+            out.skills.push(Need {
+                asked,
+                skill: node.label.clone(),
+                skill_id: Some(node.id.clone()),
+                min_level,
+                inferred: true,
+                level_from: Some(level_from),
+                by_text: false,
+            });
+        }
+    }
+    out.skills.truncate(MAX_SKILLS);
+    out.capabilities.truncate(MAX_SKILLS);
+    if out.skills.is_empty() && out.capabilities.is_empty() {
+        out.skills.push(Need {
+            asked: need.to_string(),
+            skill: "the need as written".to_string(),
+            skill_id: None,
+            min_level: 1,
+            inferred: true,
+            level_from: None,
+            by_text: true,
+        });
+    }
+    Ok(out)
+}
+
+/// What the words around each mentioned skill say. People and levels are said of a whole run of
+/// skills joined by "and"/"or", by a word just before it ("experts in avian influenza and
+/// veterinary epidemiology") or just after ("radiological protection and dosimetry experts"); a
+/// lab is said of one skill, by a word right after it ("sequencing capacity", "reference lab") or
+/// just before ("a lab for"), and then that skill is not asked of people. A word right after a
+/// run belongs to it, not to the next.
+fn words_said(words: &[String], mentions: &[crate::taxonomy::matcher::Mention]) -> Vec<Said> {
+    let level = |w: &String| LEVEL_WORDS.iter().find(|(c, _)| c == w).copied();
+    let people = |w: &String| level(w).is_some() || PEOPLE_WORDS.contains(&w.as_str());
+    let lab = |w: &String| LAB_WORDS.contains(&w.as_str());
+    let joined = |gap: &[String]| gap.iter().all(|w| w == "and" || w == "or");
+    // the words before mention i (after the previous one and its own trailing word) and after it
+    let before = |i: usize, reach: usize| {
+        let start = mentions[i].words.start;
+        let from = match i.checked_sub(1) {
+            Some(p) => {
+                let after = mentions[p].words.end;
+                after + usize::from(words.get(after).is_some_and(|w| people(w) || lab(w)))
+            }
+            None => 0,
+        }
+        .max(start.saturating_sub(reach))
+        .min(start);
+        &words[from..start]
+    };
+    let after = |i: usize, reach: usize| {
+        let end = mentions[i].words.end;
+        let to = mentions
+            .get(i + 1)
+            .map_or(words.len(), |n| n.words.start)
+            .min(end + reach);
+        &words[end..to]
+    };
+    let mut out = vec![Said::default(); mentions.len()];
+    let mut start = 0;
+    while start < mentions.len() {
+        let mut end = start + 1;
+        while end < mentions.len()
+            && joined(&words[mentions[end - 1].words.end..mentions[end].words.start])
+        {
+            end += 1;
+        }
+        let near: Vec<&String> = before(start, 4)
+            .iter()
+            .rev()
+            .chain(after(end - 1, 2))
+            .collect();
+        let run_level = near.iter().find_map(|w| level(w));
+        let run_people = near.iter().any(|w| people(w));
+        for (i, slot) in out.iter_mut().enumerate().take(end).skip(start) {
+            // "a lab for X", but not "a lab today and X"
+            let lab_before = before(i, 3)
+                .iter()
+                .rev()
+                .take_while(|w| *w != "and" && *w != "or")
+                .any(lab);
+            let own_lab = after(i, 2).iter().any(lab) || lab_before;
+            *slot = Said {
+                level: run_level.filter(|_| !own_lab),
+                people: run_people && !own_lab,
+                lab: own_lab,
+            };
+        }
+        start = end;
+    }
+    out
+}
+
+/// The lowest clearance a need's words name (`SC`, `DV`, "security check"), and the words.
+fn clearance_in(words: &[String]) -> Option<(Clearance, String)> {
+    let mut found: Option<(Clearance, String)> = None;
+    for (i, word) in words.iter().enumerate() {
+        let named = match (word.as_str(), words.get(i + 1).map(String::as_str)) {
+            ("security", Some("check")) => Some((Clearance::Sc, "security check")),
+            ("developed", Some("vetting")) => Some((Clearance::Dv, "developed vetting")),
+            ("none", _) => None,
+            _ => Clearance::parse(word)
+                .filter(|c| *c != Clearance::None)
+                .map(|c| (c, c.as_str())),
+        };
+        if let Some((c, said)) = named
+            && found.as_ref().is_none_or(|(f, _)| c < *f)
+        {
+            found = Some((c, said.to_string()));
+        }
+    }
+    found
+}
+
+/// How soon a need's words say people are needed, and the words.
+fn availability_in(words: &[String]) -> Option<(Availability, String)> {
+    let text = format!(" {} ", words.join(" "));
+    let phrases: &[(&str, Availability)] = &[
+        ("immediately", Availability::Now),
+        ("right now", Availability::Now),
+        ("straight away", Availability::Now),
+        ("24 hours", Availability::Within24h),
+        ("24h", Availability::Within24h),
+        ("today", Availability::Within24h),
+        ("tonight", Availability::Within24h),
+        ("within a day", Availability::Within24h),
+        ("this week", Availability::Week),
+        ("within a week", Availability::Week),
+        ("7 days", Availability::Week),
+        ("seven days", Availability::Week),
+        ("this month", Availability::Month),
+        ("within a month", Availability::Month),
+    ];
+    phrases
+        .iter()
+        .filter(|(phrase, _)| text.contains(&format!(" {phrase} ")))
+        .min_by_key(|(_, a)| *a)
+        .map(|(phrase, a)| (*a, phrase.to_string()))
+}
+
+/// The clearance in a contact (a search hit's summary) in words: `DV - lapsed, review was due 14
+/// March 2024`.
+pub fn clearance_words(contact: &Value, today: Date) -> String {
+    let text = |name: &str| contact.get(name).and_then(Value::as_str);
+    let clearance = text("clearance")
+        .and_then(Clearance::parse)
+        .unwrap_or(Clearance::None);
+    let due = text("clearance_review_due")
+        .and_then(|d| crate::model::date_format::parse(d, "clearance_review_due").ok());
+    crate::model::clearance_in_words(clearance, due, today)
 }
 
 /// A person who could fill a place, as one skill's search saw them.
@@ -417,6 +766,16 @@ impl Candidate {
 
     fn contact_str(&self, name: &str) -> Option<&str> {
         self.contact.get(name).and_then(Value::as_str)
+    }
+
+    /// Whether their clearance is past its review date (as the search saw it).
+    fn clearance_lapsed(&self) -> bool {
+        self.contact_str("clearance_status") == Some(ClearanceStatus::Lapsed.as_str())
+    }
+
+    /// Their clearance in words, saying whether it counts.
+    fn clearance_in_words(&self, today: Date) -> String {
+        clearance_words(&self.contact, today)
     }
 }
 
@@ -489,7 +848,7 @@ pub struct Alternates {
     pub members: Vec<Candidate>,
 }
 
-/// A facility that has every capability asked for.
+/// A facility offered for one or more of the capabilities asked for.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct FacilityMatch {
     /// Facility id.
@@ -502,9 +861,48 @@ pub struct FacilityMatch {
     /// Km from `near`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance_km: Option<f64>,
-    /// Establishment, capabilities, access clearance, status, town.
+    /// The capabilities asked for that it has.
+    pub covers: Vec<String>,
+    /// Operating status.
+    pub status: FacilityStatus,
+    /// What to know before relying on it (a limited or closed facility).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+    /// Establishment, capabilities, access clearance, status, town, contacts with their details.
     #[schema(value_type = Object)]
     pub details: Value,
+}
+
+impl FacilityMatch {
+    fn from_hit(hit: Hit, capability: &str) -> FacilityMatch {
+        let status = hit
+            .summary
+            .get("status")
+            .and_then(Value::as_str)
+            .and_then(FacilityStatus::parse)
+            .unwrap_or(FacilityStatus::Operational);
+        FacilityMatch {
+            id: hit.id,
+            name: hit.name,
+            department: hit.department,
+            distance_km: hit.distance_km,
+            covers: vec![capability.to_string()],
+            status,
+            warning: facility_warning(status),
+            details: hit.summary,
+        }
+    }
+}
+
+/// What a facility's status means for someone relying on it; `None` when it is operational.
+pub fn facility_warning(status: FacilityStatus) -> Option<String> {
+    match status {
+        FacilityStatus::Operational => None,
+        FacilityStatus::Limited => {
+            Some("limited: only partly available; check with a contact before relying on it".into())
+        }
+        FacilityStatus::Closed => Some("closed: not available for use".into()),
+    }
 }
 
 /// A facility one relaxed constraint away.
@@ -512,8 +910,23 @@ pub struct FacilityMatch {
 pub struct FacilityAlternative {
     /// `within_km`, `clearance` or `facility_capabilities` (has some, not all).
     pub relax: String,
+    /// The capability it stands in for, when facilities are matched one capability each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capability: Option<String>,
     /// The facility.
     pub facility: FacilityMatch,
+}
+
+/// People one constraint away from being eligible for a skill the team covers thinly or not at
+/// the level wanted, or when places are left empty.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct NearlyEligible {
+    /// Taxonomy label.
+    pub skill: String,
+    /// The level they hold at least.
+    pub level: u8,
+    /// Each relaxing one constraint, saying how they fall short.
+    pub alternatives: Vec<Alternative>,
 }
 
 /// The hard constraints applied, defaults included, so nothing is assumed silently.
@@ -560,14 +973,33 @@ pub struct MusterAnswer {
     pub uncovered: Vec<Uncovered>,
     /// Ranked backups per skill.
     pub alternates: Vec<Alternates>,
-    /// Facilities with every capability asked for, nearest (or best) first.
+    /// Capabilities inferred from `need` (empty when they were listed or none were named).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inferred_capabilities: Vec<String>,
+    /// How facilities were matched to the capabilities.
+    pub facility_match: FacilityMatchMode,
+    /// Usable facilities (operational, or limited and flagged): with every capability asked for
+    /// (`all`), or the best few for each (`each`); nearest (or best) first.
     pub facilities: Vec<FacilityMatch>,
     /// When no facility meets every constraint: the nearest, each relaxing one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub facility_alternatives: Vec<FacilityAlternative>,
+    /// Facilities that have the capabilities but are closed: listed apart, never offered.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closed_facilities: Vec<FacilityMatch>,
+    /// People one constraint away, for skills covered thinly or below the level wanted, or when
+    /// places are left empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nearly_eligible: Vec<NearlyEligible>,
+    /// What to know about this answer, in plain words: places left empty, skills covered thinly,
+    /// constraints and levels taken from the need, a need searched as text.
+    pub warnings: Vec<String>,
     /// Time taken.
     pub took_ms: f64,
 }
+
+/// A level below which a team covers a skill thinly: an emergency wants practitioners.
+const THIN_BELOW: u8 = INFERRED_LEVEL;
 
 /// A constraint that an alternative relaxes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -590,10 +1022,7 @@ fn short_of(request: &MusterRequest, need: &Need, relax: Relax, c: &Candidate) -
         Relax::Level => c.level < need.min_level,
         Relax::Clearance => request.clearance.is_some_and(|wanted| {
             let held = text("clearance").and_then(Clearance::parse);
-            let lapsed = text("clearance_review_due")
-                .and_then(|d| crate::model::date_format::parse(d, "clearance_review_due").ok())
-                .is_some_and(|d| d < request.today);
-            held.is_none_or(|h| h < wanted) || lapsed
+            held.is_none_or(|h| h < wanted) || c.clearance_lapsed()
         }),
         Relax::Availability => text("availability")
             .and_then(Availability::parse)
@@ -621,10 +1050,15 @@ fn member_search(
     let mut r = SearchRequest::new(Kind::Member, request.max_marking, request.today);
     r.facets = false;
     r.limit = (CANDIDATES + request.exclude.len()).min(search::MAX_LIMIT);
-    r.filters.skills = vec![need.skill_id.clone().unwrap_or_else(|| need.skill.clone())];
     let keep = |constraint: Relax| relax != constraint && relax != Relax::All;
-    if keep(Relax::Level) {
-        r.filters.min_level = Level::from_number(u64::from(need.min_level));
+    if need.by_text {
+        // the taxonomy does not know it: whoever the words describe best
+        r.text = Some(need.asked.clone());
+    } else {
+        r.filters.skills = vec![need.skill_id.clone().unwrap_or_else(|| need.skill.clone())];
+        if keep(Relax::Level) {
+            r.filters.min_level = Level::from_number(u64::from(need.min_level));
+        }
     }
     if keep(Relax::Clearance) {
         r.filters.clearance = request.clearance;
@@ -664,14 +1098,12 @@ fn shortfall(request: &MusterRequest, need: &Need, relax: Relax, c: &Candidate) 
         Relax::Clearance => {
             let wanted = request.clearance?;
             let held = c.contact_str("clearance").and_then(Clearance::parse);
-            let due = c
-                .contact_str("clearance_review_due")
-                .and_then(|d| crate::model::date_format::parse(d, "clearance_review_due").ok());
-            match (held, due) {
-                (Some(h), Some(d)) if h >= wanted && d < request.today => Some(format!(
-                    "{h} clearance lapsed: review was due {d} (needs {wanted})"
+            match held {
+                Some(h) if h >= wanted && c.clearance_lapsed() => Some(format!(
+                    "{} (needs {wanted})",
+                    c.clearance_in_words(request.today)
                 )),
-                (Some(h), _) if h >= wanted => None,
+                Some(h) if h >= wanted => None,
                 _ => Some(format!("clearance {} (needs {wanted})", text("clearance"))),
             }
         }
@@ -711,9 +1143,10 @@ fn relaxed_alternatives(
     index: &MusterIndex,
     request: &MusterRequest,
     need: &Need,
+    relax_level: bool,
 ) -> Result<Vec<Alternative>> {
     let mut relaxations = Vec::new();
-    if need.min_level > 1 {
+    if relax_level && need.min_level > 1 && !need.by_text {
         relaxations.push((Relax::Level, "min_level"));
     }
     if request.clearance.is_some() {
@@ -888,7 +1321,7 @@ pub fn muster(index: &MusterIndex, request: &MusterRequest) -> Result<MusterAnsw
             continue;
         }
         let (reason, alternatives) = if eligible[i].is_empty() {
-            let alternatives = relaxed_alternatives(index, request, need)?;
+            let alternatives = relaxed_alternatives(index, request, need, true)?;
             let reason = if alternatives.is_empty() {
                 "nobody visible to you (and not excluded) has recorded this skill at all"
                     .to_string()
@@ -960,7 +1393,8 @@ pub fn muster(index: &MusterIndex, request: &MusterRequest) -> Result<MusterAnsw
         })
         .collect();
 
-    let (facilities, facility_alternatives) = facilities(index, request)?;
+    let facilities = facilities(index, request)?;
+    let (warnings, nearly_eligible) = assess(index, request, &team, &people, &eligible, &depth)?;
     Ok(MusterAnswer {
         need: request.need.clone(),
         inferred_skills: request
@@ -986,10 +1420,116 @@ pub fn muster(index: &MusterIndex, request: &MusterRequest) -> Result<MusterAnsw
         team: team_members,
         uncovered,
         alternates,
-        facilities,
-        facility_alternatives,
+        inferred_capabilities: if request.capabilities_inferred {
+            request.facility_capabilities.clone()
+        } else {
+            Vec::new()
+        },
+        facility_match: request.facility_match,
+        facilities: facilities.found,
+        facility_alternatives: facilities.alternatives,
+        closed_facilities: facilities.closed,
+        nearly_eligible,
+        warnings: warnings.into_iter().chain(facilities.warnings).collect(),
         took_ms: (started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
     })
+}
+
+/// What a caller should know about a team, in plain words, and the people one constraint away
+/// for skills it covers thinly (below [`THIN_BELOW`], or by one person when places were left
+/// empty).
+fn assess(
+    index: &MusterIndex,
+    request: &MusterRequest,
+    team: &[String],
+    people: &BTreeMap<String, Person>,
+    eligible: &[Vec<Candidate>],
+    depth: &[usize],
+) -> Result<(Vec<String>, Vec<NearlyEligible>)> {
+    let mut warnings: Vec<String> = request
+        .taken_from_need
+        .iter()
+        .map(|t| format!("Applied {t}; set it in the request to change it."))
+        .collect();
+    if request.skills.iter().any(|n| n.inferred && !n.by_text) {
+        warnings.push(format!(
+            "Skills were worked out from the need; each needs level {INFERRED_LEVEL} ({}) unless \
+             the need says otherwise near it. List the skills to choose levels yourself.",
+            level_name(INFERRED_LEVEL)
+        ));
+    }
+    if request.skills.iter().any(|n| n.by_text) {
+        warnings.push(
+            "Part of the request names no skill the taxonomy knows, so those people were found \
+             by its words; list the skills you need for a precise team."
+                .into(),
+        );
+    }
+    let short = team.len() < request.team_size;
+    if short {
+        warnings.push(format!(
+            "Only {} of the {} places are filled: nobody else you can see holds the skills within \
+             every constraint.",
+            team.len(),
+            request.team_size
+        ));
+    }
+    let mut nearly = Vec::new();
+    for (i, need) in request.skills.iter().enumerate() {
+        if need.by_text {
+            continue;
+        }
+        if depth[i] == 0 {
+            warnings.push(format!(
+                "Nobody you can see covers {} at level {} or above within every constraint; \
+                 see the alternatives.",
+                need.skill, need.min_level
+            ));
+            continue;
+        }
+        let in_team = team
+            .iter()
+            .filter_map(|id| people[id].by_skill.get(&i))
+            .map(|c| c.level)
+            .max()
+            .unwrap_or(0);
+        let best_eligible = eligible[i].iter().map(|c| c.level).max().unwrap_or(0);
+        let thin = best_eligible < THIN_BELOW;
+        if thin {
+            warnings.push(format!(
+                "{} is covered only at level {} ({}): nobody at level {THIN_BELOW} ({}) or above \
+                 meets every constraint.",
+                need.skill,
+                in_team,
+                level_name(in_team),
+                level_name(THIN_BELOW)
+            ));
+        } else if in_team < THIN_BELOW {
+            warnings.push(format!(
+                "{} is covered at level {} ({}) in the team; a backup holds it at level {}.",
+                need.skill,
+                in_team,
+                level_name(in_team),
+                best_eligible
+            ));
+        }
+        let exhausted = eligible[i].iter().all(|c| team.contains(&c.id));
+        if thin || (short && exhausted) {
+            let wanted = Need {
+                min_level: need.min_level.max(THIN_BELOW),
+                ..need.clone()
+            };
+            let alternatives = relaxed_alternatives(index, request, &wanted, false)?;
+            if !alternatives.is_empty() {
+                nearly.push(NearlyEligible {
+                    skill: need.skill.clone(),
+                    level: wanted.min_level,
+                    alternatives,
+                });
+            }
+        }
+    }
+    Ok((warnings, nearly))
 }
 
 fn level_name(level: u8) -> &'static str {
@@ -1051,17 +1591,20 @@ fn team_member(request: &MusterRequest, person: &Person) -> TeamMember {
     }
 }
 
-/// Facilities having one capability, in search order.
+/// Facilities having one capability, in search order (nearest first when `near` is given), of
+/// the given statuses.
 fn facility_search(
     index: &MusterIndex,
     request: &MusterRequest,
     capability: &str,
     relax: Relax,
+    statuses: &[FacilityStatus],
 ) -> Result<Vec<FacilityMatch>> {
     let mut r = SearchRequest::new(Kind::Facility, request.max_marking, request.today);
     r.facets = false;
     r.limit = search::MAX_LIMIT;
     r.filters.skills = vec![capability.to_string()];
+    r.filters.statuses = statuses.to_vec();
     if relax != Relax::Clearance {
         r.filters.clearance = request.clearance;
     }
@@ -1080,13 +1623,7 @@ fn facility_search(
     Ok(response
         .hits
         .into_iter()
-        .map(|h| FacilityMatch {
-            id: h.id,
-            name: h.name,
-            department: h.department,
-            distance_km: h.distance_km,
-            details: h.summary,
-        })
+        .map(|h| FacilityMatch::from_hit(h, capability))
         .collect())
 }
 
@@ -1095,11 +1632,12 @@ fn facilities_with_all(
     index: &MusterIndex,
     request: &MusterRequest,
     relax: Relax,
+    statuses: &[FacilityStatus],
 ) -> Result<Vec<FacilityMatch>> {
     let mut lists = request
         .facility_capabilities
         .iter()
-        .map(|c| facility_search(index, request, c, relax))
+        .map(|c| facility_search(index, request, c, relax, statuses))
         .collect::<Result<Vec<_>>>()?
         .into_iter();
     let Some(first) = lists.next() else {
@@ -1111,61 +1649,140 @@ fn facilities_with_all(
     Ok(first
         .into_iter()
         .filter(|f| others.iter().all(|ids| ids.contains(&f.id)))
+        .map(|mut f| {
+            f.covers = request.facility_capabilities.clone();
+            f
+        })
         .collect())
 }
 
-fn facilities(
+/// The facilities part of an answer.
+#[derive(Default)]
+struct Facilities {
+    found: Vec<FacilityMatch>,
+    alternatives: Vec<FacilityAlternative>,
+    closed: Vec<FacilityMatch>,
+    warnings: Vec<String>,
+}
+
+const USABLE: &[FacilityStatus] = &[FacilityStatus::Operational, FacilityStatus::Limited];
+const CLOSED: &[FacilityStatus] = &[FacilityStatus::Closed];
+
+/// Facilities one constraint away for `capability` (or every capability, `None`).
+fn facility_alternatives(
     index: &MusterIndex,
     request: &MusterRequest,
-) -> Result<(Vec<FacilityMatch>, Vec<FacilityAlternative>)> {
-    if request.facility_capabilities.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
-    }
-    let mut found = facilities_with_all(index, request, Relax::Nothing)?;
-    if !found.is_empty() {
-        found.truncate(MAX_FACILITIES);
-        return Ok((found, Vec::new()));
-    }
-    let mut alternatives = Vec::new();
+    capability: Option<&str>,
+) -> Result<Vec<FacilityAlternative>> {
+    let mut relaxations = Vec::new();
     if request.near.is_some_and(|n| n.within_km.is_some()) {
-        for f in facilities_with_all(index, request, Relax::Distance)?
-            .into_iter()
-            .take(PER_RELAXATION)
-        {
-            alternatives.push(FacilityAlternative {
-                relax: "within_km".into(),
-                facility: f,
-            });
-        }
+        relaxations.push((Relax::Distance, "within_km"));
     }
     if request.clearance.is_some() {
-        for f in facilities_with_all(index, request, Relax::Clearance)?
-            .into_iter()
-            .take(PER_RELAXATION)
-        {
-            alternatives.push(FacilityAlternative {
-                relax: "clearance".into(),
-                facility: f,
-            });
-        }
+        relaxations.push((Relax::Clearance, "clearance"));
     }
-    if request.facility_capabilities.len() > 1 {
-        let mut seen = BTreeSet::new();
-        for capability in &request.facility_capabilities {
-            for f in facility_search(index, request, capability, Relax::Nothing)?
+    let mut out = Vec::new();
+    for (relax, name) in relaxations {
+        let found = match capability {
+            Some(c) => facility_search(index, request, c, relax, USABLE)?,
+            None => facilities_with_all(index, request, relax, USABLE)?,
+        };
+        out.extend(
+            found
                 .into_iter()
                 .take(PER_RELAXATION)
-            {
-                if seen.insert(f.id.clone()) {
-                    alternatives.push(FacilityAlternative {
-                        relax: "facility_capabilities".into(),
-                        facility: f,
-                    });
+                .map(|f| FacilityAlternative {
+                    relax: name.into(),
+                    capability: capability.map(String::from),
+                    facility: f,
+                }),
+        );
+    }
+    Ok(out)
+}
+
+fn facilities(index: &MusterIndex, request: &MusterRequest) -> Result<Facilities> {
+    let mut out = Facilities::default();
+    if request.facility_capabilities.is_empty() {
+        return Ok(out);
+    }
+    match request.facility_match {
+        FacilityMatchMode::All => {
+            out.found = facilities_with_all(index, request, Relax::Nothing, USABLE)?;
+            out.found.truncate(MAX_FACILITIES);
+            out.closed = facilities_with_all(index, request, Relax::Nothing, CLOSED)?;
+            if out.found.is_empty() {
+                out.warnings.push(format!(
+                    "No usable facility you can see has all of {} within every constraint.",
+                    join_words(&request.facility_capabilities)
+                ));
+                out.alternatives = facility_alternatives(index, request, None)?;
+                if request.facility_capabilities.len() > 1 {
+                    let mut seen = BTreeSet::new();
+                    for capability in &request.facility_capabilities {
+                        for f in
+                            facility_search(index, request, capability, Relax::Nothing, USABLE)?
+                                .into_iter()
+                                .take(PER_RELAXATION)
+                        {
+                            if seen.insert(f.id.clone()) {
+                                out.alternatives.push(FacilityAlternative {
+                                    relax: "facility_capabilities".into(),
+                                    capability: Some(capability.clone()),
+                                    facility: f,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        FacilityMatchMode::Each => {
+            for capability in &request.facility_capabilities {
+                let found = facility_search(index, request, capability, Relax::Nothing, USABLE)?;
+                if found.is_empty() {
+                    out.warnings.push(format!(
+                        "No usable facility you can see has {capability} within every constraint."
+                    ));
+                    out.alternatives.extend(facility_alternatives(
+                        index,
+                        request,
+                        Some(capability),
+                    )?);
+                }
+                for f in found.into_iter().take(PER_CAPABILITY) {
+                    match out.found.iter_mut().find(|x| x.id == f.id) {
+                        Some(existing) => existing.covers.push(capability.clone()),
+                        None => out.found.push(f),
+                    }
+                }
+                for f in facility_search(index, request, capability, Relax::Nothing, CLOSED)? {
+                    match out.closed.iter_mut().find(|x| x.id == f.id) {
+                        Some(existing) => existing.covers.push(capability.clone()),
+                        None => out.closed.push(f),
+                    }
                 }
             }
         }
     }
-    Ok((Vec::new(), alternatives))
+    out.closed.truncate(MAX_FACILITIES);
+    for f in &out.closed {
+        out.warnings.push(format!(
+            "{} has {} but is closed, so it is not offered.",
+            f.name,
+            join_words(&f.covers)
+        ));
+    }
+    Ok(out)
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join_words(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// Quotes a spreadsheet cell that would otherwise be read as a formula.
@@ -1177,23 +1794,30 @@ fn cell(text: &str) -> String {
     }
 }
 
-/// The answer as a contact sheet: the team, then alternates per skill, then facilities.
-pub fn to_csv(answer: &MusterAnswer) -> Result<String> {
+/// The columns of the contact sheet.
+const SHEET_COLUMNS: [&str; 14] = [
+    "role",
+    "skills",
+    "name",
+    "department",
+    "email",
+    "phone",
+    "clearance",
+    "availability",
+    "status",
+    "town",
+    "distance_km",
+    "contacts",
+    "id",
+    "notes",
+];
+
+/// The answer as a contact sheet: the team, then alternates per skill, then usable facilities,
+/// then closed ones (listed apart, so nobody relies on them). People's clearances say whether
+/// they are in date; a facility's row names its contacts with their email and phone.
+pub fn to_csv(answer: &MusterAnswer, today: Date) -> Result<String> {
     let mut out = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "role",
-        "skills",
-        "name",
-        "department",
-        "email",
-        "clearance",
-        "availability",
-        "town",
-        "distance_km",
-        "id",
-        "why",
-    ];
-    let write = |out: &mut csv::Writer<Vec<u8>>, row: [String; 11]| {
+    let write = |out: &mut csv::Writer<Vec<u8>>, row: [String; 14]| {
         let row: Vec<String> = row.iter().map(|c| cell(c)).collect();
         out.write_record(&row)
             .map_err(|e| Error::Io(std::io::Error::other(e)))
@@ -1205,73 +1829,98 @@ pub fn to_csv(answer: &MusterAnswer) -> Result<String> {
             .to_string()
     };
     let km = |d: Option<f64>| d.map(|d| format!("{d:.1}")).unwrap_or_default();
-    write(&mut out, header.map(String::from))?;
+    let person = |role: &str, skills: String, c: &Candidate, notes: String| {
+        [
+            role.to_string(),
+            skills,
+            c.name.clone(),
+            c.department.clone().unwrap_or_default(),
+            get(&c.contact, "email"),
+            get(&c.contact, "phone"),
+            c.clearance_in_words(today),
+            get(&c.contact, "availability"),
+            String::new(),
+            get(&c.contact, "town"),
+            km(c.distance_km),
+            String::new(),
+            c.id.clone(),
+            notes,
+        ]
+    };
+    write(&mut out, SHEET_COLUMNS.map(String::from))?;
     for m in &answer.team {
         let skills: Vec<String> = m
             .covers
             .iter()
             .map(|c| format!("{} ({})", c.skill, c.level))
             .collect();
+        let c = Candidate {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            department: m.department.clone(),
+            level: 0,
+            score: 0.0,
+            distance_km: m.distance_km,
+            contact: m.contact.clone(),
+            evidence: Vec::new(),
+        };
         write(
             &mut out,
-            [
-                "team".into(),
-                skills.join("; "),
-                m.name.clone(),
-                m.department.clone().unwrap_or_default(),
-                get(&m.contact, "email"),
-                get(&m.contact, "clearance"),
-                get(&m.contact, "availability"),
-                get(&m.contact, "town"),
-                km(m.distance_km),
-                m.id.clone(),
-                m.why.clone(),
-            ],
+            person("team", skills.join("; "), &c, m.why.clone()),
         )?;
     }
     for a in &answer.alternates {
         for c in &a.members {
-            write(
-                &mut out,
-                [
-                    "alternate".into(),
-                    format!("{} ({})", a.skill, c.level),
-                    c.name.clone(),
-                    c.department.clone().unwrap_or_default(),
-                    get(&c.contact, "email"),
-                    get(&c.contact, "clearance"),
-                    get(&c.contact, "availability"),
-                    get(&c.contact, "town"),
-                    km(c.distance_km),
-                    c.id.clone(),
-                    String::new(),
-                ],
-            )?;
+            let skills = format!("{} ({})", a.skill, c.level);
+            write(&mut out, person("alternate", skills, c, String::new()))?;
         }
     }
-    for f in &answer.facilities {
-        let capabilities: Vec<String> = f.details["capabilities"]
+    let facility = |role: &str, f: &FacilityMatch| {
+        let contacts: Vec<&Value> = f.details["contact_details"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|c| c.as_str().map(String::from))
             .collect();
-        write(
-            &mut out,
-            [
-                "facility".into(),
-                capabilities.join("; "),
-                f.name.clone(),
-                f.department.clone().unwrap_or_default(),
-                String::new(),
-                get(&f.details, "access_clearance"),
-                get(&f.details, "status"),
-                get(&f.details, "town"),
-                km(f.distance_km),
-                f.id.clone(),
-                get(&f.details, "establishment"),
-            ],
-        )?;
+        let joined = |name: &str| {
+            contacts
+                .iter()
+                .map(|c| get(c, name))
+                .filter(|v| !v.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let access = get(&f.details, "access_clearance");
+        let notes: Vec<String> = [get(&f.details, "establishment")]
+            .into_iter()
+            .chain(f.warning.clone())
+            .filter(|n| !n.is_empty())
+            .collect();
+        [
+            role.to_string(),
+            f.covers.join("; "),
+            f.name.clone(),
+            f.department.clone().unwrap_or_default(),
+            joined("email"),
+            joined("phone"),
+            if access.is_empty() {
+                String::new()
+            } else {
+                format!("access needs {access}")
+            },
+            String::new(),
+            f.status.to_string(),
+            get(&f.details, "town"),
+            km(f.distance_km),
+            joined("name"),
+            f.id.clone(),
+            notes.join("; "),
+        ]
+    };
+    for f in &answer.facilities {
+        write(&mut out, facility("facility", f))?;
+    }
+    for f in &answer.closed_facilities {
+        write(&mut out, facility("closed facility", f))?;
     }
     let bytes = out
         .into_inner()
@@ -1513,6 +2162,199 @@ mod tests {
     }
 
     #[test]
+    fn a_lapsed_clearance_is_labelled_in_the_contact_sheet() {
+        let index = index_of(&[
+            r#"{"id":"m-lapsed","name":"Lou Lapsed","department":"Dstl","clearance":"DV","clearance_review_due":"2025-01-01","availability":"now","skills":[{"name":"Virology","level":4}]}"#,
+        ]);
+        let answer = run(
+            &index,
+            r#"{"skills": [{"skill": "virology"}]}"#,
+            Marking::Official,
+        );
+        assert_eq!(contact(&answer.team[0], "clearance_status"), "lapsed");
+        let sheet = to_csv(&answer, TODAY).unwrap();
+        assert!(
+            sheet.contains("DV - lapsed, review was due 1 January 2025"),
+            "{sheet}"
+        );
+    }
+
+    #[test]
+    fn a_specific_skill_never_picks_a_holder_of_its_sibling() {
+        let index = index_of(&[
+            r#"{"id":"m-asf","name":"Ash Swine","department":"APHA","availability":"now","skills":[{"name":"African swine fever","level":4}]}"#,
+            r#"{"id":"m-ai","name":"Avi Ann","department":"APHA","availability":"now","skills":[{"name":"Avian influenza","level":3}]}"#,
+            r#"{"id":"m-fire","name":"Fay Fire","department":"HSE","availability":"now","skills":[{"name":"Fire safety engineering","level":4}]}"#,
+            r#"{"id":"m-gas","name":"Gus Gas","department":"HSE","availability":"now","skills":[{"name":"Gas explosions","level":2}]}"#,
+        ]);
+        let team = |body: &str| -> Vec<String> {
+            run(&index, body, Marking::Official)
+                .team
+                .into_iter()
+                .map(|m| m.id)
+                .collect()
+        };
+        assert_eq!(
+            team(r#"{"skills": [{"skill": "avian influenza"}]}"#),
+            ["m-ai"]
+        );
+        assert_eq!(
+            team(r#"{"skills": [{"skill": "gas explosions"}]}"#),
+            ["m-gas"]
+        );
+        // the broader concept reaches both, the direct holder of the higher level first
+        assert_eq!(
+            team(r#"{"skills": [{"skill": "exotic animal disease"}], "team_size": 2}"#),
+            ["m-asf", "m-ai"]
+        );
+        // and a need names the specific one
+        let answer = run(
+            &index,
+            r#"{"need": "bird flu on a farm: we need avian influenza experts"}"#,
+            Marking::Official,
+        );
+        assert_eq!(answer.inferred_skills, ["Avian influenza"]);
+        assert!(answer.team.iter().all(|m| m.id != "m-asf"));
+    }
+
+    #[test]
+    fn facilities_match_by_concept_and_a_closed_one_is_listed_apart() {
+        let index = fixture_index();
+        let answer = run(
+            index,
+            r#"{"skills": [{"skill": "veterinary epidemiology"}], "facility_capabilities": ["foot-and-mouth disease"]}"#,
+            Marking::Official,
+        );
+        let labs: BTreeSet<&str> = answer.facilities.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(
+            labs,
+            BTreeSet::from(["pirbright-fmd-ref", "pirbright-sapo4"])
+        );
+        // JET has remote handling but is closed: never offered, listed apart with the reason
+        let answer = run(
+            index,
+            r#"{"skills": [{"skill": "robotics and remote handling"}], "facility_capabilities": ["remote handling"]}"#,
+            Marking::Official,
+        );
+        assert!(answer.facilities.iter().all(|f| f.id != "ukaea-jet"));
+        assert!(answer.facilities.iter().any(|f| f.id == "ukaea-race"));
+        let closed = &answer.closed_facilities[0];
+        assert_eq!(
+            (closed.id.as_str(), closed.status),
+            ("ukaea-jet", FacilityStatus::Closed)
+        );
+        assert!(closed.warning.as_deref().unwrap().starts_with("closed"));
+        assert!(answer.warnings.iter().any(|w| w.contains("is closed")));
+        let sheet = to_csv(&answer, TODAY).unwrap();
+        let closed_row = sheet
+            .lines()
+            .find(|l| l.starts_with("closed facility"))
+            .unwrap();
+        assert!(closed_row.contains("ukaea-jet"), "{closed_row}");
+        let race_row = sheet.lines().find(|l| l.contains("ukaea-race")).unwrap();
+        assert!(race_row.contains('@'), "a contact to write to: {race_row}");
+    }
+
+    #[test]
+    fn one_lab_with_all_capabilities_or_a_lab_for_each() {
+        let index = fixture_index();
+        let json = |mode: &str| {
+            format!(
+                r#"{{"skills": [{{"skill": "virology"}}], "facility_capabilities": ["CL4", "whole genome sequencing"], "facility_match": "{mode}"}}"#
+            )
+        };
+        let all = run(index, &json("all"), Marking::Official);
+        assert!(all.facilities.is_empty(), "no lab has both");
+        assert!(
+            all.facility_alternatives
+                .iter()
+                .any(|a| a.relax == "facility_capabilities")
+        );
+        let each = run(index, &json("each"), Marking::Official);
+        let covers = |id: &str| {
+            each.facilities
+                .iter()
+                .find(|f| f.id == id)
+                .map(|f| f.covers.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(covers("ukhsa-cl4"), ["CL4"]);
+        assert_eq!(covers("ukhsa-csl"), ["whole genome sequencing"]);
+        let bad = MusterRequest::from_body(body(&json("some")), index, Marking::Official, TODAY);
+        assert!(
+            matches!(bad, Err(Error::InvalidField { ref field, .. }) if field == "facility_match")
+        );
+    }
+
+    #[test]
+    fn a_thin_or_short_team_says_so_and_shows_who_is_one_step_away() {
+        let index = index_of(&[
+            r#"{"id":"m-aware","name":"Al Aware","department":"ONS","availability":"now","clearance":"SC","skills":[{"name":"Survey methodology","level":1}]}"#,
+            r#"{"id":"m-busy","name":"Bo Busy","department":"ONS","availability":"unavailable","clearance":"SC","skills":[{"name":"Survey methodology","level":4}]}"#,
+        ]);
+        let answer = run(
+            &index,
+            r#"{"skills": [{"skill": "survey methods"}], "team_size": 3}"#,
+            Marking::Official,
+        );
+        assert_eq!(answer.team.len(), 1);
+        assert!(
+            answer
+                .warnings
+                .iter()
+                .any(|w| w.contains("Only 1 of the 3 places"))
+        );
+        assert!(
+            answer
+                .warnings
+                .iter()
+                .any(|w| w.contains("covered only at level 1 (awareness)"))
+        );
+        let near = &answer.nearly_eligible[0];
+        assert_eq!(near.skill, "Survey methodology");
+        assert_eq!(near.alternatives[0].member.id, "m-busy");
+        assert_eq!(near.alternatives[0].relax, "availability");
+    }
+
+    #[test]
+    fn a_paragraph_gives_skills_capabilities_levels_and_constraints_and_never_a_400() {
+        let index = fixture_index();
+        let answer = run(
+            index,
+            r#"{"need": "An Ebola case has been imported. Within 24 hours we need SC cleared experts in high-consequence infectious diseases and a containment level 4 laboratory."}"#,
+            Marking::Official,
+        );
+        assert_eq!(
+            answer.inferred_skills,
+            ["High-consequence infectious diseases"]
+        );
+        assert_eq!(
+            answer.skills[0].min_level, 4,
+            "\"experts\" asks for level 4"
+        );
+        assert!(
+            answer
+                .inferred_capabilities
+                .contains(&"Containment level 4".to_string())
+        );
+        assert_eq!(answer.facility_match, FacilityMatchMode::Each);
+        let labs: BTreeSet<&str> = answer.facilities.iter().map(|f| f.id.as_str()).collect();
+        assert!(
+            labs.contains("dstl-cl4") && labs.contains("ukhsa-cl4"),
+            "{labs:?}"
+        );
+        assert!(!labs.contains("apha-sapo4") && !labs.contains("pirbright-sapo4"));
+        assert_eq!(answer.constraints.clearance, Some(Clearance::Sc));
+        assert_eq!(answer.constraints.availability, Availability::Within24h);
+        assert!(
+            answer
+                .warnings
+                .iter()
+                .any(|w| w.contains("Applied clearance SC"))
+        );
+    }
+
+    #[test]
     fn a_hidden_member_or_facility_never_appears_anywhere_in_a_muster() {
         let members = [
             r#"{"id":"m-open","name":"Olu Open","department":"UKHSA","clearance":"SC","availability":"now","skills":[{"name":"Virology","level":2}]}"#,
@@ -1560,15 +2402,32 @@ mod tests {
             ]
         );
         assert!(answer.skills.iter().all(|s| s.inferred));
+        // no level given: practitioners, and the answer says so
+        assert!(answer.skills.iter().all(|s| s.min_level == INFERRED_LEVEL));
+        assert!(
+            answer
+                .warnings
+                .iter()
+                .any(|w| w.contains("worked out from the need"))
+        );
         assert!(answer.uncovered.is_empty());
-        let error = MusterRequest::from_body(
-            body(r#"{"need": "something vague happened"}"#),
+        // a need the taxonomy does not know is searched by its words, never refused
+        let vague = run(
             index,
+            r#"{"need": "something happened at the port and we need someone who understands ships"}"#,
             Marking::Official,
-            TODAY,
-        )
-        .unwrap_err();
-        assert!(matches!(error, Error::InvalidField { ref field, .. } if field == "need"));
+        );
+        assert!(
+            vague.skills.len() == 1 && vague.skills[0].by_text,
+            "{:?}",
+            vague.skills
+        );
+        assert!(
+            vague
+                .warnings
+                .iter()
+                .any(|w| w.contains("found by its words"))
+        );
     }
 
     #[test]
@@ -1624,7 +2483,7 @@ mod tests {
         let index = fixture_index();
         let mut answer = run(index, EMERGENCY, Marking::Official);
         answer.team[0].name = "=HYPERLINK(\"http://evil\")".into();
-        let sheet = to_csv(&answer).unwrap();
+        let sheet = to_csv(&answer, TODAY).unwrap();
         let mut reader = csv::Reader::from_reader(sheet.as_bytes());
         let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
         let roles: Vec<&str> = rows.iter().map(|r| &r[0]).collect();

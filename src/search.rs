@@ -46,7 +46,9 @@ use time::Date;
 
 use crate::facets::{FacetSpec, FacetTally, Gate, Gated};
 use crate::index::MusterIndex;
-use crate::model::{Availability, Clearance, Grade, GseCategory, Kind, Level, Marking};
+use crate::model::{
+    Availability, Clearance, FacilityStatus, Grade, GseCategory, Kind, Level, Marking,
+};
 use crate::reference::Reference;
 use crate::schema::{self, ANCESTOR_PREFIX, Fields};
 use crate::taxonomy::Taxonomy;
@@ -112,6 +114,20 @@ pub struct Filters {
     pub registrations: Vec<String>,
     /// Distance.
     pub near: Option<Near>,
+    /// Facilities: these operating statuses; none given means the usable ones (operational and
+    /// limited), so a closed facility is listed only when asked for.
+    pub statuses: Vec<FacilityStatus>,
+}
+
+impl Filters {
+    /// The facility statuses searched: those asked for, or the usable ones.
+    pub fn facility_statuses(&self) -> Vec<FacilityStatus> {
+        if self.statuses.is_empty() {
+            vec![FacilityStatus::Operational, FacilityStatus::Limited]
+        } else {
+            self.statuses.clone()
+        }
+    }
 }
 
 /// A validated search.
@@ -819,6 +835,14 @@ fn filter_clauses(
     {
         out.push(("near", distance_predicate(fields, near)));
     }
+    if kind == Kind::Facility {
+        let alternatives = f
+            .facility_statuses()
+            .iter()
+            .map(|s| facet_term(fields.status, &Facet::from_path([s.as_str()])))
+            .collect();
+        out.push(("status", any_of(alternatives)));
+    }
     Ok(out)
 }
 
@@ -861,6 +885,11 @@ fn gate_facets(request: &SearchRequest, name: &str) -> Result<Option<Vec<Facet>>
         "grade" => f.grades.iter().map(|g| one(g.as_str())).collect(),
         "gse_category" => f.gse_categories.iter().map(|g| one(g.as_str())).collect(),
         "region" => f.regions.iter().map(|r| one(r)).collect(),
+        "status" => f
+            .facility_statuses()
+            .iter()
+            .map(|s| one(s.as_str()))
+            .collect(),
         _ => return Ok(None),
     }))
 }
@@ -1244,19 +1273,17 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
 
     // Skills the text names (a label or synonym, or close to one) rank by level like `skill=`.
     let mut text_skill_names: Vec<String> = Vec::new();
-    let mut words: Vec<String> = Vec::new();
     for clause in &clauses {
-        match clause {
-            Clause::Word(w) => words.push(w.clone()),
-            Clause::Phrase(p) => {
-                if let Some(node) = taxonomy.lookup(p) {
-                    text_skill_names.push(taxonomy.node(node).id.clone());
-                }
-            }
+        if let Clause::Phrase(p) = clause
+            && let Some(node) = taxonomy.lookup(p)
+        {
+            text_skill_names.push(taxonomy.node(node).id.clone());
         }
     }
-    for node in taxonomy.find_in_text(&words) {
-        text_skill_names.push(taxonomy.node(node).id.clone());
+    if let Some(q) = &request.text {
+        for node in taxonomy.find_in_text(&q.replace('"', " ")) {
+            text_skill_names.push(taxonomy.node(node).id.clone());
+        }
     }
     if !request.understanding {
         text_skill_names.clear();
@@ -1527,7 +1554,7 @@ fn make_hit(
             );
         }
     }
-    let summary = summarise(kind, record, searcher, index, request.max_marking)?;
+    let summary = summarise(kind, record, searcher, index, request)?;
     let explanation = if request.explain {
         Some(explain(searcher, &ctx, &id, &evidence)?)
     } else {
@@ -1623,13 +1650,92 @@ fn matched_skills(
     out
 }
 
+/// A person another record refers to (a case study's author, a facility's contact), with the
+/// details needed to reach them.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PersonRef {
+    /// Member id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Job title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Department.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// Email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Telephone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// The members among `ids` the caller may see, in the order given, with their contact details.
+pub fn people(
+    index: &MusterIndex,
+    searcher: &Searcher,
+    ids: &[String],
+    max_marking: Marking,
+) -> Result<Vec<PersonRef>> {
+    let fields = &index.fields;
+    let keys: Vec<Box<dyn Query>> = ids
+        .iter()
+        .map(|id| term(fields.key, &schema::record_key(Kind::Member, id)))
+        .collect();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = BooleanQuery::new(vec![
+        (Occur::Must, any_of(keys)),
+        (Occur::Must, u64_at_most(fields.marking, max_marking.rank())),
+    ]);
+    let found = searcher.search(&query, &TopDocs::with_limit(ids.len()).order_by_score())?;
+    let mut by_id: HashMap<String, PersonRef> = HashMap::new();
+    for (_, address) in found {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let record = stored_record(fields, &doc)?;
+        let text = |name: &str| str_field(&record, name).map(String::from);
+        let person = PersonRef {
+            id: text("id").unwrap_or_default(),
+            name: text("name").unwrap_or_default(),
+            role: text("role"),
+            department: text("department"),
+            email: text("email"),
+            phone: text("phone"),
+        };
+        by_id.insert(person.id.clone(), person);
+    }
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+fn string_list(record: &Value, field: &str) -> Vec<String> {
+    record[field]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect()
+}
+
+/// Whether a member's clearance counts on `today` (`None` for no clearance), from the record.
+pub fn clearance_status(record: &Value, today: Date) -> Option<crate::model::ClearanceStatus> {
+    let clearance = str_field(record, "clearance")
+        .and_then(Clearance::parse)
+        .unwrap_or(Clearance::None);
+    let due = str_field(record, "clearance_review_due")
+        .and_then(|d| crate::model::date_format::parse(d, "clearance_review_due").ok());
+    crate::model::ClearanceStatus::of(clearance, due, today)
+}
+
 /// Short facts for a results list, with references to hidden records removed.
 fn summarise(
     kind: Kind,
     record: &Value,
     searcher: &Searcher,
     index: &MusterIndex,
-    max_marking: Marking,
+    request: &SearchRequest,
 ) -> Result<Value> {
     let pick = |names: &[&str]| {
         let mut out = serde_json::Map::new();
@@ -1647,14 +1753,19 @@ fn summarise(
             let mut out = pick(&[
                 "role",
                 "email",
+                "phone",
                 "grade",
                 "gse_category",
                 "clearance",
                 "clearance_review_due",
                 "availability",
                 "registrations",
+                "updated",
                 "marking",
             ]);
+            if let Some(status) = clearance_status(record, request.today) {
+                out.insert("clearance_status".into(), json!(status));
+            }
             if let Some(town) = record["location"].get("town") {
                 out.insert("town".into(), town.clone());
             }
@@ -1665,15 +1776,15 @@ fn summarise(
         }
         Kind::CaseStudy => {
             let mut out = pick(&["date", "departments", "skills", "marking"]);
-            let authors: Vec<String> = record["authors"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|a| a.as_str().map(String::from))
-                .collect();
-            let visible = visible_ids(index, searcher, Kind::Member, authors.iter(), max_marking)?;
-            let shown: Vec<&String> = authors.iter().filter(|a| visible.contains(*a)).collect();
-            out.insert("authors".into(), json!(shown));
+            let authors = people(
+                index,
+                searcher,
+                &string_list(record, "authors"),
+                request.max_marking,
+            )?;
+            let ids: Vec<&str> = authors.iter().map(|a| a.id.as_str()).collect();
+            out.insert("authors".into(), json!(ids));
+            out.insert("author_details".into(), json!(authors));
             Value::Object(out)
         }
         Kind::Facility => {
@@ -1687,6 +1798,13 @@ fn summarise(
             if let Some(town) = record["location"].get("town") {
                 out.insert("town".into(), town.clone());
             }
+            let contacts = people(
+                index,
+                searcher,
+                &string_list(record, "contacts"),
+                request.max_marking,
+            )?;
+            out.insert("contact_details".into(), json!(contacts));
             Value::Object(out)
         }
     })
@@ -1733,8 +1851,17 @@ fn round3(x: f32) -> f64 {
     (x as f64 * 1000.0).round() / 1000.0
 }
 
-/// One record by id, or `NotFound` when it is missing or above the caller's marking.
-pub fn get(index: &MusterIndex, kind: Kind, id: &str, max_marking: Marking) -> Result<Value> {
+/// One record by id, or `NotFound` when it is missing or above the caller's marking. References
+/// to records the caller may not see are left out; a member's clearance says whether it counts on
+/// `today` (`clearance_status`), a case study's authors and a facility's contacts come with their
+/// contact details (`author_details`, `contact_details`).
+pub fn get(
+    index: &MusterIndex,
+    kind: Kind,
+    id: &str,
+    max_marking: Marking,
+    today: Date,
+) -> Result<Value> {
     let searcher = index.reader.searcher();
     let fields = &index.fields;
     let query = BooleanQuery::new(vec![
@@ -1749,17 +1876,20 @@ pub fn get(index: &MusterIndex, kind: Kind, id: &str, max_marking: Marking) -> R
     let mut record = stored_record(fields, &doc)?;
     match kind {
         Kind::Member => {
+            if let Some(status) = clearance_status(&record, today) {
+                record["clearance_status"] = json!(status);
+            }
             record["case_studies"] = json!(authored_by(index, &searcher, id, max_marking)?);
         }
         Kind::CaseStudy => {
-            hide_references(
+            let authors = people(
                 index,
                 &searcher,
-                &mut record,
-                "authors",
-                Kind::Member,
+                &string_list(&record, "authors"),
                 max_marking,
             )?;
+            record["authors"] = json!(authors.iter().map(|a| &a.id).collect::<Vec<_>>());
+            record["author_details"] = json!(authors);
             hide_references(
                 index,
                 &searcher,
@@ -1770,14 +1900,14 @@ pub fn get(index: &MusterIndex, kind: Kind, id: &str, max_marking: Marking) -> R
             )?;
         }
         Kind::Facility => {
-            hide_references(
+            let contacts = people(
                 index,
                 &searcher,
-                &mut record,
-                "contacts",
-                Kind::Member,
+                &string_list(&record, "contacts"),
                 max_marking,
             )?;
+            record["contacts"] = json!(contacts.iter().map(|c| &c.id).collect::<Vec<_>>());
+            record["contact_details"] = json!(contacts);
         }
     }
     Ok(record)
@@ -1791,12 +1921,7 @@ fn hide_references(
     kind: Kind,
     max_marking: Marking,
 ) -> Result<()> {
-    let ids: Vec<String> = record[field]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(String::from))
-        .collect();
+    let ids = string_list(record, field);
     let visible = visible_ids(index, searcher, kind, ids.iter(), max_marking)?;
     let kept: Vec<&String> = ids.iter().filter(|id| visible.contains(*id)).collect();
     record[field] = json!(kept);
@@ -2325,17 +2450,26 @@ pub(crate) mod tests {
     fn get_by_id_hides_records_above_the_callers_marking() {
         let index = small_index();
         assert!(matches!(
-            get(&index, Kind::Member, "m-secret", Marking::Official),
+            get(&index, Kind::Member, "m-secret", Marking::Official, TODAY),
             Err(Error::NotFound)
         ));
-        assert!(get(&index, Kind::Member, "m-secret", Marking::OfficialSensitive).is_ok());
-        let cs = get(&index, Kind::CaseStudy, "cs-2", Marking::Official).unwrap();
+        assert!(
+            get(
+                &index,
+                Kind::Member,
+                "m-secret",
+                Marking::OfficialSensitive,
+                TODAY
+            )
+            .is_ok()
+        );
+        let cs = get(&index, Kind::CaseStudy, "cs-2", Marking::Official, TODAY).unwrap();
         assert_eq!(
             cs["authors"],
             json!(["m-author"]),
             "the hidden co-author is not named"
         );
-        let member = get(&index, Kind::Member, "m-pra", Marking::Official).unwrap();
+        let member = get(&index, Kind::Member, "m-pra", Marking::Official, TODAY).unwrap();
         assert_eq!(
             member["case_studies"],
             json!([]),
@@ -2718,6 +2852,150 @@ pub(crate) mod tests {
         assert_eq!(
             response.facets["skill"].get("Quidditch refereeing"),
             Some(&1)
+        );
+    }
+
+    fn facility_ids(
+        index: &MusterIndex,
+        skill: &str,
+        near: Option<(f64, f64, f64)>,
+    ) -> Vec<String> {
+        let mut r = request(Kind::Facility);
+        r.filters.skills = vec![skill.into()];
+        r.filters.near = near.map(|(lat, lon, km)| Near {
+            lat,
+            lon,
+            within_km: Some(km),
+        });
+        r.limit = 100;
+        let mut ids: Vec<String> = search(index, &r)
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn containment_levels_and_animal_containment_are_told_apart() {
+        let index = fixture_index();
+        // the issue's example: CL4 near London finds the CL4 labs at Porton (UKHSA's written
+        // "CL4/BSL4"), and no SAPO4 animal unit
+        assert_eq!(
+            facility_ids(index, "CL4", Some((51.5, -0.12, 150.0))),
+            ["dstl-cl4", "ukhsa-cl4"]
+        );
+        assert_eq!(facility_ids(index, "BSL4", None), ["dstl-cl4", "ukhsa-cl4"]);
+        assert_eq!(
+            facility_ids(index, "SAPO4", None),
+            ["apha-sapo4", "pirbright-sapo4"]
+        );
+        // no lab lists CL3: asking for it finds none, not the CL4 or animal labs
+        assert!(facility_ids(index, "CL3", None).is_empty());
+        // the broad concept reaches all the narrower ones
+        assert_eq!(
+            facility_ids(index, "High containment microbiology", None),
+            ["apha-sapo4", "dstl-cl4", "pirbright-sapo4", "ukhsa-cl4"]
+        );
+    }
+
+    #[test]
+    fn sibling_animal_diseases_find_their_own_labs_only() {
+        let index = fixture_index();
+        assert_eq!(
+            facility_ids(index, "foot-and-mouth disease", None),
+            ["pirbright-fmd-ref", "pirbright-sapo4"]
+        );
+        assert_eq!(
+            facility_ids(index, "avian influenza", None),
+            ["apha-ai-ref", "apha-sapo4"]
+        );
+    }
+
+    #[test]
+    fn free_text_that_names_a_concept_is_linked_to_it() {
+        let index = fixture_index();
+        // "viral genome sequencing" at the FMD reference lab is genome sequencing
+        assert_eq!(
+            facility_ids(index, "whole genome sequencing", None),
+            ["pirbright-fmd-ref", "ukhsa-csl"]
+        );
+        // "flight data recorder download" is flight data analysis
+        assert_eq!(
+            facility_ids(index, "flight data analysis", None),
+            ["aaib-recorders"]
+        );
+        // a survey methodologist is found by "survey methods", not the ESCO inspection skill
+        let mut r = request(Kind::Member);
+        r.text = Some("survey methods".into());
+        let top = &search(index, &r).unwrap().hits[0];
+        assert!(
+            top.matched_skills
+                .iter()
+                .any(|s| s.skill_id.as_deref() == Some("survey-methodology")),
+            "{top:?}"
+        );
+    }
+
+    #[test]
+    fn a_closed_facility_is_listed_only_when_asked_for_and_its_facet_says_so() {
+        let index = fixture_index();
+        let mut r = request(Kind::Facility);
+        r.limit = 100;
+        let usable = search(index, &r).unwrap();
+        assert!(!ids(&usable).contains(&"ukaea-jet"), "JET is closed");
+        assert_eq!(usable.facets["status"].get("closed"), Some(&1));
+        assert_eq!(
+            usable.total,
+            usable.facets["status"].values().sum::<u64>() - 1
+        );
+        r.filters.statuses = vec![FacilityStatus::Closed];
+        let closed = search(index, &r).unwrap();
+        assert_eq!(ids(&closed), ["ukaea-jet"]);
+        assert_eq!(closed.hits[0].summary["status"], "closed");
+        // a text search for what JET did finds the open tokamak, not JET
+        let mut r = request(Kind::Facility);
+        r.text = Some("tokamak".into());
+        let tokamaks = search(index, &r).unwrap();
+        assert!(ids(&tokamaks).contains(&"ukaea-mastu") && !ids(&tokamaks).contains(&"ukaea-jet"));
+    }
+
+    #[test]
+    fn a_lapsed_clearance_says_so_in_hits_and_on_the_record() {
+        let index = small_index();
+        let mut r = request(Kind::Member);
+        r.filters.skills = vec!["Bayesian statistics".into()];
+        r.limit = 100;
+        let response = search(&index, &r).unwrap();
+        let status = |id: &str| {
+            response.hits.iter().find(|h| h.id == id).unwrap().summary["clearance_status"].clone()
+        };
+        assert_eq!(status("m-lapsed"), "lapsed");
+        assert_eq!(status("m-exp"), "in_date");
+        let record = get(&index, Kind::Member, "m-lapsed", Marking::Official, TODAY).unwrap();
+        assert_eq!(record["clearance_status"], "lapsed");
+        assert_eq!(record["clearance"], "DV");
+    }
+
+    #[test]
+    fn facility_contacts_and_case_study_authors_come_with_names_and_contact_details() {
+        let index = fixture_index();
+        let facility = get(index, Kind::Facility, "ukhsa-cl4", Marking::Official, TODAY).unwrap();
+        let details = facility["contact_details"].as_array().unwrap();
+        assert!(!details.is_empty());
+        for c in details {
+            assert!(c["name"].as_str().is_some_and(|n| !n.is_empty()), "{c}");
+            assert!(c["email"].as_str().is_some_and(|e| e.contains('@')), "{c}");
+            assert!(c["phone"].as_str().is_some(), "{c}");
+        }
+        let mut r = request(Kind::Facility);
+        r.filters.skills = vec!["CL4".into()];
+        let hit = &search(index, &r).unwrap().hits[0];
+        assert!(
+            hit.summary["contact_details"][0]["name"].is_string(),
+            "{hit:?}"
         );
     }
 }

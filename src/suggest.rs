@@ -2,7 +2,8 @@
 //!
 //! Suggestions come from an in-memory sorted list of keys, one per word start of every skill
 //! label and synonym (framework and ESCO preferred labels), department, establishment and
-//! facility name, so a prefix lookup is two binary searches. Facility names are records: each
+//! facility name, so a prefix lookup is two binary searches; whole words that name a concept
+//! some other way come from the taxonomy's matcher. Facility names are records: each
 //! keeps its marking and is only offered to callers allowed to see it.
 
 use std::collections::BTreeMap;
@@ -59,6 +60,7 @@ struct Entry {
 
 /// The prefix index behind `/v1/suggest`.
 pub struct SuggestIndex {
+    taxonomy: Arc<Taxonomy>,
     entries: Vec<Entry>,
     /// (normalised text from a word start, entry, whether it is the start of the whole text)
     keys: Vec<(String, u32, bool)>,
@@ -116,7 +118,11 @@ impl SuggestIndex {
             }
         }
         keys.sort();
-        Ok(SuggestIndex { entries, keys })
+        Ok(SuggestIndex {
+            taxonomy: index.taxonomy.clone(),
+            entries,
+            keys,
+        })
     }
 
     /// Up to `limit` suggestions for what the user has typed, best first.
@@ -163,6 +169,23 @@ impl SuggestIndex {
             out.push((*suggestion).clone());
             if out.len() == limit {
                 break;
+            }
+        }
+        // whole words that name a concept without starting one of its names ("viral genome
+        // sequencing" is genome sequencing), through the taxonomy's matcher
+        if out.len() < limit && typed.contains(' ') {
+            let (nodes, _) = self.taxonomy.resolve(typed);
+            for node in nodes {
+                let node = self.taxonomy.node(node);
+                if out.len() == limit || out.iter().any(|s| s.id == node.id) {
+                    continue;
+                }
+                out.push(Suggestion {
+                    text: node.label.clone(),
+                    kind: SuggestionKind::Skill,
+                    id: node.id.clone(),
+                    label: None,
+                });
             }
         }
         out
@@ -358,6 +381,17 @@ mod tests {
         let got = suggest.suggest("wome", Marking::Official, 8);
         assert_eq!(got[0].label.as_deref(), Some("Energetics"));
         assert!(suggest.suggest("   ", Marking::Official, 8).is_empty());
+    }
+
+    #[test]
+    fn words_that_name_a_concept_another_way_suggest_it() {
+        let index = index_with_a_sensitive_facility();
+        let suggest = SuggestIndex::build(&index).unwrap();
+        let found = suggest.suggest("viral genome sequencing", Marking::Official, 8);
+        assert!(
+            found.iter().any(|s| s.id == "genome-sequencing"),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -41,10 +41,8 @@ pub struct Node {
     pub esco_synonyms: Vec<String>,
     /// URIs of the ESCO concepts this concept is (the first is the one shown).
     pub esco_uris: Vec<String>,
-    /// Whether the concept belongs to the GSE framework (not the ESCO part).
-    pub framework: bool,
-    /// Whether it is an ESCO skill group (a heading, not a skill anyone holds).
-    pub group: bool,
+    /// Where the concept comes from and what it is.
+    pub kind: ConceptKind,
     /// Index of the parent node.
     pub parent: Option<usize>,
     /// Indices of the child nodes.
@@ -53,7 +51,30 @@ pub struct Node {
     pub depth: usize,
 }
 
+/// What a concept is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConceptKind {
+    /// A concept of the GSE framework (perhaps joined by ESCO concepts).
+    Framework,
+    /// An ESCO skill or competence ("collect samples").
+    EscoSkill,
+    /// An ESCO knowledge concept ("marine biology").
+    EscoKnowledge,
+    /// An ESCO skill group, or the root of the ESCO part: a heading, not something anyone holds.
+    EscoGroup,
+}
+
 impl Node {
+    /// Whether the concept belongs to the GSE framework (not the ESCO part).
+    pub fn is_framework(&self) -> bool {
+        self.kind == ConceptKind::Framework
+    }
+
+    /// Whether it is a heading of ESCO's hierarchy rather than a skill.
+    pub fn is_group(&self) -> bool {
+        self.kind == ConceptKind::EscoGroup
+    }
+
     /// Every alternative label: the framework's, then ESCO's.
     pub fn all_synonyms(&self) -> impl Iterator<Item = &String> {
         self.synonyms.iter().chain(self.esco_synonyms.iter())
@@ -212,8 +233,7 @@ impl Taxonomy {
                 synonyms: line.synonyms.clone(),
                 esco_synonyms: Vec::new(),
                 esco_uris: Vec::new(),
-                framework: true,
-                group: false,
+                kind: ConceptKind::Framework,
                 parent,
                 children: Vec::new(),
                 depth: line.depth,
@@ -376,7 +396,12 @@ impl Taxonomy {
         self.links = links;
 
         // the ESCO tree: the root, then every concept below its broader one, parents first
-        let root = self.push_node(ESCO_ROOT.to_lowercase(), ESCO_ROOT.to_string(), None);
+        let root = self.push_node(
+            ESCO_ROOT.to_lowercase(),
+            ESCO_ROOT.to_string(),
+            ConceptKind::EscoGroup,
+            None,
+        );
         let by_ref: HashMap<&str, usize> = concepts
             .iter()
             .enumerate()
@@ -429,10 +454,14 @@ impl Taxonomy {
                     },
                     None => root,
                 };
-                let node = self.push_node(concept.id(), concept.label.clone(), Some(parent));
+                let kind = match concept.kind.as_str() {
+                    "group" => ConceptKind::EscoGroup,
+                    "knowledge" => ConceptKind::EscoKnowledge,
+                    _ => ConceptKind::EscoSkill,
+                };
+                let node = self.push_node(concept.id(), concept.label.clone(), kind, Some(parent));
                 let uri = concept.uri();
                 self.nodes[node].esco_uris.push(uri.clone());
-                self.nodes[node].group = concept.kind == "group";
                 self.by_uri.insert(uri, node);
                 placed.insert(concept.reference.as_str(), node);
                 path.pop();
@@ -453,7 +482,7 @@ impl Taxonomy {
                 continue;
             }
             self.by_key.insert(key, node);
-            if self.nodes[node].framework {
+            if self.nodes[node].is_framework() {
                 // joined by listing under another name: the ESCO label is one of its names
                 self.nodes[node].esco_synonyms.push(concept.label.clone());
             }
@@ -473,7 +502,13 @@ impl Taxonomy {
         Ok(())
     }
 
-    fn push_node(&mut self, id: String, label: String, parent: Option<usize>) -> usize {
+    fn push_node(
+        &mut self,
+        id: String,
+        label: String,
+        kind: ConceptKind,
+        parent: Option<usize>,
+    ) -> usize {
         let index = self.nodes.len();
         let depth = parent.map(|p| self.nodes[p].depth + 1).unwrap_or(0);
         self.nodes.push(Node {
@@ -482,8 +517,7 @@ impl Taxonomy {
             synonyms: Vec::new(),
             esco_synonyms: Vec::new(),
             esco_uris: Vec::new(),
-            framework: false,
-            group: false,
+            kind,
             parent,
             children: Vec::new(),
             depth,
@@ -502,7 +536,7 @@ impl Taxonomy {
 
     /// Whether a node belongs to the GSE framework (not the ESCO part).
     pub fn is_gse(&self, index: usize) -> bool {
-        self.nodes[index].framework
+        self.nodes[index].is_framework()
     }
 
     /// Every node, parents before children.
@@ -565,7 +599,7 @@ impl Taxonomy {
             let mut exact = text::exact_analyzer();
             let mut keys = Vec::new();
             for (i, node) in self.nodes.iter().enumerate() {
-                if node.depth == 0 || !node.framework {
+                if node.depth == 0 || !node.is_framework() {
                     continue;
                 }
                 for candidate in std::iter::once(&node.label).chain(node.synonyms.iter()) {
@@ -663,7 +697,7 @@ mod tests {
     #[test]
     fn builtin_framework_has_disciplines_specialisms_and_skills() {
         let t = Taxonomy::builtin();
-        let framework = || t.nodes().iter().filter(|n| n.framework);
+        let framework = || t.nodes().iter().filter(|n| n.is_framework());
         let disciplines = framework().filter(|n| n.depth == 0).count();
         let specialisms = framework().filter(|n| n.depth == 1).count();
         let skills = framework().filter(|n| n.depth >= 2).count();
@@ -767,12 +801,12 @@ mod tests {
     #[test]
     fn esco_concepts_sit_in_escos_own_hierarchy_where_it_is_known() {
         let t = Taxonomy::builtin();
-        let groups = t.nodes().iter().filter(|n| n.group).count();
+        let groups = t.nodes().iter().filter(|n| n.is_group()).count();
         assert!(groups > 600, "{groups}");
         // every ESCO node is below the root, and the tree has no node twice
         let esco_root = t.lookup("esco").unwrap();
         for (i, node) in t.nodes().iter().enumerate() {
-            if !node.framework && i != esco_root && !t.is_within(i, esco_root) {
+            if !node.is_framework() && i != esco_root && !t.is_within(i, esco_root) {
                 assert!(
                     node.esco_uris.len() == 1 && t.is_gse(node.parent.unwrap()),
                     "{} is outside ESCO",
@@ -783,7 +817,7 @@ mod tests {
         let placed = t
             .nodes()
             .iter()
-            .filter(|n| !n.framework && !n.group && n.depth > 2)
+            .filter(|n| !n.is_framework() && !n.is_group() && n.depth > 2)
             .count();
         assert!(placed > 1_500, "{placed} ESCO concepts below a group");
     }

@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::write::{bulk, delete_record, put_record};
 use crate::access::Caller;
-use crate::model::{Availability, Clearance, Grade, GseCategory, Kind, Level};
+use crate::model::{Availability, Clearance, FacilityStatus, Grade, GseCategory, Kind, Level};
 use crate::reference::Reference;
 use crate::search::{
     self, MAX_LIMIT, MAX_QUERY_CHARS, Near, SearchRequest, SearchResponse, SortOrder,
@@ -48,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/facilities/bulk", post(bulk))
         .route("/v1/skills", get(skills))
         .route("/v1/suggest", get(suggest))
+        .route("/v1/concepts", get(concepts))
         .route("/v1/audit", get(audit))
         .route("/v1/muster", post(muster))
 }
@@ -215,7 +216,7 @@ pub async fn muster(
     .await
     .map_err(|e| Problem::from(Error::Io(std::io::Error::other(e))))??;
     if csv {
-        let sheet = crate::muster::to_csv(&answer)?;
+        let sheet = crate::muster::to_csv(&answer, today())?;
         return Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -309,6 +310,97 @@ pub async fn suggest(
     }))
 }
 
+/// One concept a phrase may mean.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConceptAnswer {
+    /// Taxonomy id: use it as `skill=`.
+    pub id: String,
+    /// Preferred label.
+    pub label: String,
+    /// Labels from the root down to it.
+    pub path: Vec<String>,
+    /// The ESCO concept it is, when it is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub esco_uri: Option<String>,
+    /// `gse` (the GSE framework) or `esco`.
+    pub source: &'static str,
+    /// How the phrase matched it: `exact` (one of its names), `list`, `contained` (its name is
+    /// most of the phrase), `typo`, or `ranked` (words in common, best first).
+    #[serde(rename = "match")]
+    pub how: crate::taxonomy::matcher::How,
+    /// The name that matched best.
+    pub matched_name: String,
+    /// Ranking score (BM25 of the best name; higher is better; 0 for a name found only as written).
+    pub score: f32,
+}
+
+/// The concepts a phrase may mean.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConceptsAnswer {
+    /// Best first: what the phrase names, then by the words it shares with each concept's names.
+    pub concepts: Vec<ConceptAnswer>,
+}
+
+/// Ranks the skills taxonomy's concepts (the GSE framework's and ESCO's) for a phrase: the matcher
+/// Muster uses for skills, capabilities, queries and needs, for other tools to link their own text.
+#[utoipa::path(get, path = "/v1/concepts", tag = "taxonomy",
+    params(("q" = String, Query, description = "A skill or capability as written (1-200 characters)"),
+           ("limit" = Option<u32>, Query, description = "1-50, default 10")),
+    responses((status = 200, description = "Concepts, best first", body = ConceptsAnswer),
+              (status = 400, description = "A bad parameter", body = Problem, content_type = "application/problem+json")))]
+pub async fn concepts(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<ConceptsAnswer>, Problem> {
+    let mut q: Option<String> = None;
+    let mut limit = 10usize;
+    for (key, value) in query_pairs(raw.as_deref()) {
+        match key.as_str() {
+            "q" if q.is_none() => q = Some(value),
+            "q" => return Err(bad("q", "given more than once").into()),
+            "limit" => {
+                limit = match value.parse::<usize>() {
+                    Ok(n) if (1..=50).contains(&n) => n,
+                    _ => return Err(bad("limit", "must be a whole number from 1 to 50").into()),
+                }
+            }
+            other => return Err(bad(other, "unknown parameter (accepted: q, limit)").into()),
+        }
+    }
+    let q = q.ok_or_else(|| bad("q", "is required"))?;
+    let q = q.trim().to_string();
+    if q.is_empty() || q.chars().count() > 200 {
+        return Err(bad("q", "must be 1 to 200 characters").into());
+    }
+    let taxonomy = state.index.taxonomy.clone();
+    let concepts = tokio::task::spawn_blocking(move || {
+        taxonomy
+            .rank(&q, limit)
+            .into_iter()
+            .map(|m| {
+                let node = taxonomy.node(m.node);
+                ConceptAnswer {
+                    id: node.id.clone(),
+                    label: node.label.clone(),
+                    path: taxonomy
+                        .path(m.node)
+                        .into_iter()
+                        .map(String::from)
+                        .collect(),
+                    esco_uri: node.esco_uri().map(String::from),
+                    source: if node.is_framework() { "gse" } else { "esco" },
+                    how: m.how,
+                    matched_name: m.name,
+                    score: (m.score * 1000.0).round() / 1000.0,
+                }
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| Problem::from(Error::Io(std::io::Error::other(e))))?;
+    Ok(Json(ConceptsAnswer { concepts }))
+}
+
 /// Unmatched paths.
 pub async fn not_found() -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "no such endpoint; see /openapi.json")
@@ -382,6 +474,27 @@ fn allowed(kind: Option<Kind>) -> &'static [&'static str] {
         "department",
         "clearance",
         "region",
+        "status",
+        "near",
+        "within_km",
+        "sort",
+        "limit",
+        "offset",
+        "explain",
+    ];
+    // every kind's: each kind takes its own from these
+    const ALL: &[&str] = &[
+        "q",
+        "skill",
+        "min_level",
+        "department",
+        "clearance",
+        "availability",
+        "grade",
+        "gse_category",
+        "region",
+        "registration",
+        "status",
         "near",
         "within_km",
         "sort",
@@ -390,7 +503,8 @@ fn allowed(kind: Option<Kind>) -> &'static [&'static str] {
         "explain",
     ];
     match kind {
-        Some(Kind::Member) | None => EXPERT,
+        None => ALL,
+        Some(Kind::Member) => EXPERT,
         Some(Kind::CaseStudy) => CASE_STUDY,
         Some(Kind::Facility) => FACILITY,
     }
@@ -403,6 +517,7 @@ const LIST_PARAMS: &[&str] = &[
     "gse_category",
     "region",
     "registration",
+    "status",
 ];
 
 fn bad(field: &str, reason: impl Into<String>) -> Error {
@@ -506,6 +621,12 @@ pub fn parse_search(
             return Err(bad("region", "is longer than 100 characters"));
         }
         request.filters.regions.push(r.to_string());
+    }
+    for status in many("status") {
+        request
+            .filters
+            .statuses
+            .push(FacilityStatus::parse_field(status, "status")?);
     }
     for r in many("registration") {
         if r.chars().count() > 50 {
@@ -648,10 +769,11 @@ pub async fn case_studies(
 /// Ranked facilities.
 #[utoipa::path(get, path = "/v1/facilities", tag = "search",
     params(("q" = Option<String>, Query, description = "Plain words; quotes make a phrase"),
-           ("skill" = Option<Vec<String>>, Query, description = "Capabilities, e.g. CL3"),
+           ("skill" = Option<Vec<String>>, Query, description = "Capabilities, e.g. CL4"),
            ("department" = Option<Vec<String>>, Query, description = "Owning department (parents include children)"),
            ("clearance" = Option<String>, Query, description = "The clearance you hold: facilities whose access clearance is at most this"),
            ("region" = Option<Vec<String>>, Query, description = "UK region"),
+           ("status" = Option<Vec<String>>, Query, description = "operational, limited or closed; by default operational and limited, so a closed facility is listed only when asked for (the status facet counts every status)"),
            ("near" = Option<String>, Query, description = "lat,lon"),
            ("within_km" = Option<f64>, Query, description = "With near: great-circle radius in km"),
            ("sort" = Option<String>, Query, description = "relevance or distance"),
@@ -723,10 +845,11 @@ async fn get_record(
         return Err(Problem::from(Error::NotFound));
     }
     let index = state.index.clone();
-    let record =
-        tokio::task::spawn_blocking(move || search::get(&index, kind, &id, caller.max_marking))
-            .await
-            .map_err(|e| Problem::from(Error::Io(std::io::Error::other(e))))??;
+    let record = tokio::task::spawn_blocking(move || {
+        search::get(&index, kind, &id, caller.max_marking, today())
+    })
+    .await
+    .map_err(|e| Problem::from(Error::Io(std::io::Error::other(e))))??;
     Ok(Json(record))
 }
 
@@ -916,12 +1039,13 @@ mod tests {
                  "matched_skills": [{"name": "Bayesian statistics", "level": 4, "skill_id": "bayesian-statistics"}],
                  "evidence": [], "highlights": {},
                  "summary": {"availability": "24h", "clearance": "SC", "clearance_review_due": "2030-01-01",
+                             "clearance_status": "in_date",
                              "marking": "OFFICIAL", "registrations": [], "region": "South West", "town": "Salisbury"}},
                 {"id": "m-pra", "kind": "member", "name": "Pat Practitioner", "department": "UKHSA", "score": 13.5,
                  "matched_skills": [{"name": "Bayesian statistics", "level": 3, "skill_id": "bayesian-statistics"}],
                  "evidence": [], "highlights": {},
-                 "summary": {"availability": "now", "clearance": "SC", "marking": "OFFICIAL", "registrations": [],
-                             "region": "London", "town": "Colindale"}}
+                 "summary": {"availability": "now", "clearance": "SC", "clearance_status": "in_date",
+                             "marking": "OFFICIAL", "registrations": [], "region": "London", "town": "Colindale"}}
             ],
             "facets": {
                 "availability": {"24h": 1, "now": 1},
@@ -1042,6 +1166,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn concepts_ranks_what_a_phrase_may_mean_with_ids_and_esco_uris() {
+        let app = app();
+        let (status, _, body) = get_json(&app, "/v1/concepts?q=CL4%2FBSL4&limit=3").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let first = &body["concepts"][0];
+        assert_eq!(first["id"], "containment-level-4");
+        assert_eq!(first["match"], "list");
+        assert_eq!(first["source"], "gse");
+        assert_eq!(first["path"][3], "Containment level 4");
+        let (_, _, body) = get_json(&app, "/v1/concepts?q=survey%20methods").await;
+        assert_eq!(body["concepts"][0]["id"], "survey-methodology");
+        assert_eq!(body["concepts"][0]["match"], "exact");
+        let (_, _, body) = get_json(&app, "/v1/concepts?q=python%20programming%20language").await;
+        let esco = body["concepts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["source"] == "esco")
+            .unwrap();
+        assert!(
+            esco["esco_uri"]
+                .as_str()
+                .unwrap()
+                .starts_with("http://data.europa.eu/esco/"),
+            "{esco}"
+        );
+        for bad in [
+            "/v1/concepts",
+            "/v1/concepts?q=",
+            "/v1/concepts?q=x&limit=51",
+            "/v1/concepts?q=x&k=1",
+        ] {
+            let (status, _, body) = get_json(&app, bad).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        }
+    }
+
+    #[tokio::test]
     async fn search_answers_all_three_kinds() {
         let (status, _, body) = get_json(&app(), "/v1/search?q=dispersion&grade=G7").await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -1053,6 +1215,12 @@ mod tests {
         assert_eq!(body["facilities"]["total"], 0);
         let (_, _, body) = get_json(&app(), "/v1/search?q=CL3").await;
         assert_eq!(body["facilities"]["hits"][0]["id"], "f-cl3");
+        // a closed facility is only listed when asked for, in /v1/search too
+        let (status, _, body) = get_json(&app(), "/v1/search?q=CL3&status=closed").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["facilities"]["total"], 0);
+        let (status, _, body) = get_json(&app(), "/v1/experts?status=closed").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     }
 
     #[tokio::test]

@@ -16,7 +16,7 @@ use super::api;
     ),
     paths(
         api::experts, api::case_studies, api::facilities, api::search_all,
-        api::expert, api::case_study, api::facility, api::skills, api::suggest, api::audit, api::muster,
+        api::expert, api::case_study, api::facility, api::skills, api::suggest, api::concepts, api::audit, api::muster,
         super::write::put_record, super::write::delete_record, super::write::bulk,
         super::healthz, super::readyz, super::metrics
     ),
@@ -130,6 +130,7 @@ impl utoipa::Modify for Contract {
                     let bounds = match (param.name.as_str(), path.as_str()) {
                         ("limit", "/v1/audit") => Some((1.0, 1000.0)),
                         ("limit", "/v1/suggest") => Some((1.0, 20.0)),
+                        ("limit", "/v1/concepts") => Some((1.0, 50.0)),
                         ("limit", _) => Some((1.0, crate::search::MAX_LIMIT as f64)),
                         ("offset", _) => Some((0.0, 10_000.0)),
                         _ => None,

@@ -23,7 +23,7 @@ use serde_json::Value;
 use super::AppState;
 use super::api::{parse_search, query_pairs, today};
 use crate::access::Caller;
-use crate::model::{Availability, Clearance, Kind, Level};
+use crate::model::{Availability, Clearance, FacilityStatus, Kind, Level};
 use crate::muster::{MusterAnswer, MusterBody, MusterRequest, Point, SkillBody};
 use crate::reference::Reference;
 use crate::search::{self, SearchResponse};
@@ -632,6 +632,7 @@ fn label_for(key: &str) -> &'static str {
         "grade" => "Grade",
         "gse_category" => "GSE category",
         "registration" => "Registration",
+        "status" => "Status",
         _ => "Filter",
     }
 }
@@ -756,6 +757,9 @@ fn search_markup(view: &SearchView) -> Markup {
                     }
                     @if is_member {
                         (select("availability", "Available", &availability_options, view.value("availability"), errors))
+                    }
+                    @if kind == Kind::Facility {
+                        (checkbox_facet(view, "status", "Status (closed facilities only when chosen)", 3))
                     }
                     @if !is_case_study {
                         (checkbox_facet(view, "region", "Region", 12))
@@ -906,11 +910,11 @@ fn facts(kind: Kind, department: Option<&str>, summary: &Value, distance: Option
                     parts.push(v.to_string());
                 }
             }
-            if let Some(c) = get("clearance") {
-                parts.push(format!("{c} clearance"));
+            if get("clearance").is_some() {
+                parts.push(crate::muster::clearance_words(summary, search::today()));
             }
-            if let Some(a) = get("availability") {
-                parts.push(format!("available: {a}"));
+            if let Some(a) = get("availability").and_then(Availability::parse) {
+                parts.push(a.in_words().to_string());
             }
         }
         Kind::CaseStudy => {
@@ -923,7 +927,13 @@ fn facts(kind: Kind, department: Option<&str>, summary: &Value, distance: Option
                 parts.push(e.to_string());
             }
             if let Some(c) = get("access_clearance") {
-                parts.push(format!("access: {c}"));
+                parts.push(format!("access needs {c}"));
+            }
+            if let Some(w) = get("status")
+                .and_then(FacilityStatus::parse)
+                .and_then(crate::muster::facility_warning)
+            {
+                parts.push(w);
             }
         }
     }
@@ -942,7 +952,7 @@ fn facts(kind: Kind, department: Option<&str>, summary: &Value, distance: Option
 async fn record(state: &AppState, caller: &Caller, kind: Kind, id: String) -> Result<Value> {
     let index = state.index.clone();
     let marking = caller.max_marking;
-    tokio::task::spawn_blocking(move || search::get(&index, kind, &id, marking))
+    tokio::task::spawn_blocking(move || search::get(&index, kind, &id, marking, search::today()))
         .await
         .map_err(|e| Error::Io(std::io::Error::other(e)))?
 }
@@ -1030,10 +1040,15 @@ fn person_markup(r: &Value) -> (String, Markup) {
             @if let Some(v) = text(r, "grade") { (summary_row("Grade", html!{ (v) })) }
             @if let Some(v) = text(r, "gse_category") { (summary_row("GSE category", html!{ (v.replace('_', " ")) })) }
             (summary_row("Security clearance", html!{
-                (text(r, "clearance").unwrap_or("none"))
-                @if let Some(d) = text(r, "clearance_review_due") { " (review due " (d) ")" }
+                @let words = crate::muster::clearance_words(r, search::today());
+                @if text(r, "clearance_status") == Some("lapsed") {
+                    strong class="govuk-tag govuk-tag--red" { "Lapsed" } " "
+                }
+                (words)
             }))
-            (summary_row("Availability", html!{ (text(r, "availability").unwrap_or("unavailable")) }))
+            (summary_row("Availability", html!{
+                (text(r, "availability").and_then(Availability::parse).unwrap_or(Availability::Unavailable).in_words())
+            }))
             (location_row(&r["location"]))
             @if !strings(r, "registrations").is_empty() {
                 (summary_row("Registrations", html!{ (strings(r, "registrations").join(", ")) }))
@@ -1084,6 +1099,31 @@ fn person_markup(r: &Value) -> (String, Markup) {
     (name, body)
 }
 
+/// People another record refers to, with how to reach them (`author_details`,
+/// `contact_details`).
+fn people_list(people: &Value, none: &str) -> Markup {
+    let people = people.as_array().cloned().unwrap_or_default();
+    html! {
+        @if people.is_empty() { (none) }
+        ul class="govuk-list" {
+            @for p in &people {
+                li {
+                    a class="govuk-link" href=(record_href(Kind::Member, text(p, "id").unwrap_or(""))) {
+                        (text(p, "name").unwrap_or(""))
+                    }
+                    @if let Some(role) = text(p, "role") { ", " (role) }
+                    @if let Some(e) = text(p, "email") {
+                        br; a class="govuk-link" href=(format!("mailto:{e}")) { (e) }
+                    }
+                    @if let Some(t) = text(p, "phone") {
+                        br; a class="govuk-link" href=(format!("tel:{}", t.replace(' ', ""))) { (t) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn level_text(level: &Value) -> String {
     let parsed = match level {
         Value::Number(n) => n.as_u64().and_then(Level::from_number),
@@ -1105,14 +1145,7 @@ fn case_study_markup(r: &Value) -> (String, Markup) {
         dl class="govuk-summary-list" {
             @if let Some(d) = text(r, "date") { (summary_row("Date", html!{ (d) })) }
             @if !strings(r, "skills").is_empty() { (summary_row("Skills", html!{ (strings(r, "skills").join(", ")) })) }
-            (summary_row("Authors", html!{
-                @let authors = strings(r, "authors");
-                @if authors.is_empty() { "None you can see" }
-                @for (i, a) in authors.iter().enumerate() {
-                    @if i > 0 { ", " }
-                    a class="govuk-link" href=(record_href(Kind::Member, a)) { (a) }
-                }
-            }))
+            (summary_row("Authors", people_list(&r["author_details"], "No authors you can see")))
             @if !strings(r, "facilities").is_empty() {
                 (summary_row("Facilities", html!{
                     @for (i, f) in strings(r, "facilities").iter().enumerate() {
@@ -1142,16 +1175,16 @@ fn facility_markup(r: &Value) -> (String, Markup) {
             @if let Some(v) = text(r, "department") { (summary_row("Department", html!{ (v) })) }
             (summary_row("Capabilities", html!{ (strings(r, "capabilities").join(", ")) }))
             @if let Some(v) = text(r, "access_clearance") { (summary_row("Access clearance", html!{ (v) })) }
-            @if let Some(v) = text(r, "status") { (summary_row("Status", html!{ (v) })) }
-            (location_row(&r["location"]))
-            @if !strings(r, "contacts").is_empty() {
-                (summary_row("Contacts", html!{
-                    @for (i, c) in strings(r, "contacts").iter().enumerate() {
-                        @if i > 0 { ", " }
-                        a class="govuk-link" href=(record_href(Kind::Member, c)) { (c) }
+            @if let Some(status) = text(r, "status").and_then(FacilityStatus::parse) {
+                (summary_row("Status", html!{
+                    @match crate::muster::facility_warning(status) {
+                        Some(w) => { strong class="govuk-tag govuk-tag--red" { (status) } " " (w) }
+                        None => { (status) }
                     }
                 }))
             }
+            (location_row(&r["location"]))
+            (summary_row("Contacts", people_list(&r["contact_details"], "No contacts you can see")))
             @if let Some(m) = text(r, "marking") { (summary_row("Marking", html!{ (m) })) }
         }
     };
@@ -1173,6 +1206,7 @@ struct MusterForm {
     team_size: String,
     max_per_department: String,
     facility_capabilities: String,
+    facility_match: String,
     exclude: String,
 }
 
@@ -1192,6 +1226,7 @@ impl MusterForm {
                 "team_size" => &mut form.team_size,
                 "max_per_department" => &mut form.max_per_department,
                 "facility_capabilities" => &mut form.facility_capabilities,
+                "facility_match" => &mut form.facility_match,
                 "exclude" => &mut form.exclude,
                 _ => continue,
             };
@@ -1211,6 +1246,7 @@ impl MusterForm {
             ("team_size", &self.team_size),
             ("max_per_department", &self.max_per_department),
             ("facility_capabilities", &self.facility_capabilities),
+            ("facility_match", &self.facility_match),
             ("exclude", &self.exclude),
         ]
         .iter()
@@ -1295,6 +1331,7 @@ impl MusterForm {
             )?,
             departments: Vec::new(),
             facility_capabilities: list(&self.facility_capabilities),
+            facility_match: optional(&self.facility_match),
             exclude: list(&self.exclude),
         })
     }
@@ -1310,6 +1347,7 @@ const MUSTER_FIELDS: &[&str] = &[
     "team_size",
     "max_per_department",
     "facility_capabilities",
+    "facility_match",
     "exclude",
 ];
 
@@ -1374,7 +1412,7 @@ async fn muster_csv(
 ) -> Response {
     let (form, _) = MusterForm::from_query(raw.as_deref());
     match run_muster(&state, &caller, &form).await {
-        Ok(answer) => match crate::muster::to_csv(&answer) {
+        Ok(answer) => match crate::muster::to_csv(&answer, today()) {
             Ok(sheet) => (
                 [
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -1472,7 +1510,8 @@ fn muster_markup(
                     (text_input("within_km", "Within (km)", "", &form.within_km, "govuk-input--width-5", errors))
                     (text_input("team_size", "Team size", "Default 5", &form.team_size, "govuk-input--width-3", errors))
                     (text_input("max_per_department", "Most people from one department", "Leave blank for no limit", &form.max_per_department, "govuk-input--width-3", errors))
-                    (text_input("facility_capabilities", "Facility capabilities needed", "Separate with commas, for example CL3", &form.facility_capabilities, "govuk-input--width-20", errors))
+                    (text_input("facility_capabilities", "Facility capabilities needed", "Separate with commas, for example CL4, whole genome sequencing", &form.facility_capabilities, "govuk-input--width-20", errors))
+                    (select("facility_match", "Facilities", &[(String::new(), "One facility with all of them".to_string()), ("each".to_string(), "A facility for each".to_string())], &form.facility_match, errors))
                     (text_input("exclude", "Leave out these people", "Their ids, separated with commas", &form.exclude, "govuk-input--width-20", errors))
                     button type="submit" class="govuk-button" data-module="govuk-button" { "Assemble team" }
                 }
@@ -1488,9 +1527,34 @@ fn muster_answer_markup(form: &MusterForm, answer: &MusterAnswer) -> Markup {
     html! {
         div id="muster-results" {
             h2 class="govuk-heading-l" { "Your team" }
-            @if !answer.inferred_skills.is_empty() {
+            @if !answer.inferred_skills.is_empty() || !answer.inferred_capabilities.is_empty() {
                 div class="govuk-inset-text" {
-                    "Skills worked out from the need: " (answer.inferred_skills.join(", ")) "."
+                    @if !answer.inferred_skills.is_empty() {
+                        p class="govuk-body" {
+                            "Skills worked out from the need: "
+                            @for (i, s) in answer.skills.iter().filter(|s| s.inferred).enumerate() {
+                                @if i > 0 { ", " }
+                                (s.skill)
+                                @if !s.by_text { " (level " (s.min_level) " or above)" }
+                            }
+                            "."
+                        }
+                    }
+                    @if !answer.inferred_capabilities.is_empty() {
+                        p class="govuk-body" {
+                            "Facility capabilities worked out from the need: "
+                            (answer.inferred_capabilities.join(", ")) "."
+                        }
+                    }
+                }
+            }
+            @for w in &answer.warnings {
+                div class="govuk-warning-text" {
+                    span class="govuk-warning-text__icon" aria-hidden="true" { "!" }
+                    strong class="govuk-warning-text__text" {
+                        span class="govuk-visually-hidden" { "Warning" }
+                        (w)
+                    }
                 }
             }
             p class="govuk-body" {
@@ -1571,20 +1635,50 @@ fn muster_answer_markup(form: &MusterForm, answer: &MusterAnswer) -> Markup {
                     }
                 }
             }
+            @if !answer.nearly_eligible.is_empty() {
+                h2 class="govuk-heading-m" { "People one step away" }
+                @for n in &answer.nearly_eligible {
+                    p class="govuk-body" { (n.skill) " at level " (n.level) " or above:" }
+                    ul class="govuk-list govuk-list--bullet" {
+                        @for a in &n.alternatives {
+                            li {
+                                "If you relax " strong { (a.relax.replace('_', " ")) } ": "
+                                a class="govuk-link" href=(record_href(Kind::Member, &a.member.id)) { (a.member.name) }
+                                " (" (a.member.department.as_deref().unwrap_or("")) "), " (a.detail)
+                            }
+                        }
+                    }
+                }
+            }
             @if !answer.facilities.is_empty() || !answer.facility_alternatives.is_empty() {
                 h2 class="govuk-heading-m" { "Facilities" }
                 ul class="govuk-list govuk-list--bullet" {
                     @for f in &answer.facilities {
                         li {
                             a class="govuk-link" href=(record_href(Kind::Facility, &f.id)) { (f.name) }
-                            " – " (facts(Kind::Facility, f.department.as_deref(), &f.details, f.distance_km))
+                            " – " (f.covers.join(", ")) " – "
+                            (facts(Kind::Facility, f.department.as_deref(), &f.details, f.distance_km))
                         }
                     }
                     @for f in &answer.facility_alternatives {
                         li {
-                            "If you relax " (f.relax.replace('_', " ")) ": "
+                            "If you relax " (f.relax.replace('_', " "))
+                            @if let Some(c) = &f.capability { " for " (c) }
+                            ": "
                             a class="govuk-link" href=(record_href(Kind::Facility, &f.facility.id)) { (f.facility.name) }
                             " – " (facts(Kind::Facility, f.facility.department.as_deref(), &f.facility.details, f.facility.distance_km))
+                        }
+                    }
+                }
+            }
+            @if !answer.closed_facilities.is_empty() {
+                h2 class="govuk-heading-m" { "Closed facilities" }
+                p class="govuk-body" { "These have the capabilities but are closed, so they are not offered." }
+                ul class="govuk-list govuk-list--bullet" {
+                    @for f in &answer.closed_facilities {
+                        li {
+                            a class="govuk-link" href=(record_href(Kind::Facility, &f.id)) { (f.name) }
+                            " – " (f.covers.join(", "))
                         }
                     }
                 }

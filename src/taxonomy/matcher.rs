@@ -63,6 +63,15 @@ pub struct ConceptMatch {
     pub name: String,
 }
 
+/// A concept named in running text, and which of its words name it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mention {
+    /// The node.
+    pub node: usize,
+    /// Positions of the words naming it.
+    pub words: std::ops::Range<usize>,
+}
+
 /// The names of every concept as a small in-memory tantivy index, one entry per name.
 pub struct LabelIndex {
     reader: IndexReader,
@@ -171,10 +180,19 @@ impl LabelIndex {
             }
         });
         let found = searcher.search(&BooleanQuery::new(clauses), &collector)?;
+        let mut columns = HashMap::new();
         let mut out = Vec::with_capacity(found.len());
         for (score, address) in found {
-            let segment = searcher.segment_reader(address.segment_ord);
-            if let Some(entry) = segment.fast_fields().u64("entry")?.first(address.doc_id) {
+            let column = match columns.entry(address.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(column) => column.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => slot.insert(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .u64("entry")?,
+                ),
+            };
+            if let Some(entry) = column.first(address.doc_id) {
                 out.push((score, entry as usize));
             }
         }
@@ -240,7 +258,7 @@ impl Taxonomy {
                 let Some(node) = self.lookup(&window.join(" ")) else {
                     continue;
                 };
-                if len == 1 && !self.nodes[node].framework {
+                if len == 1 && !self.nodes[node].is_framework() {
                     continue;
                 }
                 found.push(node);
@@ -263,20 +281,31 @@ impl Taxonomy {
         found
     }
 
-    /// Concepts named in running text (a query, a need): the longest runs of up to four words
-    /// that are a name, or close to a framework label, left to right.
-    pub fn find_in_text(&self, words: &[String]) -> Vec<usize> {
+    /// Concepts named in running text (a query, a need), left to right: the longest runs of up
+    /// to six words that are a name (or, up to four words, close to a framework label), never
+    /// starting or ending with a small word such as "and". `words` are the text's tokens as
+    /// [`text::exact_analyzer`] makes them.
+    pub fn mentions(&self, words: &[String]) -> Vec<Mention> {
+        let stop = |w: &str| text::STOP_WORDS.contains(&w);
         let mut found = Vec::new();
         let mut i = 0;
         while i < words.len() {
             let mut matched = 0;
-            for len in (1..=4.min(words.len() - i)).rev() {
-                let window = words[i..i + len].join(" ");
-                let node = self.lookup(&window).or_else(|| self.lookup_fuzzy(&window));
+            for len in (1..=MAX_NAME_WORDS.min(words.len() - i)).rev() {
+                let window = &words[i..i + len];
+                if stop(&window[0]) || stop(&window[len - 1]) {
+                    continue;
+                }
+                let joined = window.join(" ");
+                let node = self
+                    .lookup(&joined)
+                    .or_else(|| field_of_practitioner(&joined).and_then(|f| self.lookup(&f)))
+                    .or_else(|| (len <= 4).then(|| self.lookup_fuzzy(&joined)).flatten());
                 if let Some(node) = node {
-                    if !found.contains(&node) {
-                        found.push(node);
-                    }
+                    found.push(Mention {
+                        node,
+                        words: i..i + len,
+                    });
                     matched = len;
                     break;
                 }
@@ -284,6 +313,14 @@ impl Taxonomy {
             i += matched.max(1);
         }
         found
+    }
+
+    /// The distinct concepts [`Taxonomy::mentions`] finds in `text`, in order.
+    pub fn find_in_text(&self, text: &str) -> Vec<usize> {
+        let words = text::tokens(&mut text::exact_analyzer(), text);
+        let mut nodes: Vec<usize> = self.mentions(&words).into_iter().map(|m| m.node).collect();
+        dedup_in_order(&mut nodes);
+        nodes
     }
 
     /// Concepts `phrase` may mean, best first: what [`Taxonomy::resolve`] finds, then the rest by
@@ -332,15 +369,37 @@ impl Taxonomy {
                 .then_with(|| b.score.total_cmp(&a.score))
                 .then_with(|| {
                     self.nodes[b.node]
-                        .framework
-                        .cmp(&self.nodes[a.node].framework)
+                        .is_framework()
+                        .cmp(&self.nodes[a.node].is_framework())
                 })
-                .then_with(|| self.nodes[a.node].group.cmp(&self.nodes[b.node].group))
+                .then_with(|| {
+                    self.nodes[a.node]
+                        .is_group()
+                        .cmp(&self.nodes[b.node].is_group())
+                })
                 .then_with(|| self.nodes[a.node].id.cmp(&self.nodes[b.node].id))
         });
         ranked.truncate(limit);
         ranked
     }
+}
+
+/// The field a name for its practitioners stands for: "veterinary epidemiologists" is veterinary
+/// epidemiology, "statisticians" statistics; `None` for anything else.
+fn field_of_practitioner(words: &str) -> Option<String> {
+    let (head, last) = match words.rsplit_once(' ') {
+        Some((head, last)) => (format!("{head} "), last),
+        None => (String::new(), words),
+    };
+    let last = last.strip_suffix('s').unwrap_or(last);
+    let field = if let Some(stem) = last.strip_suffix("ologist") {
+        format!("{stem}ology")
+    } else if let Some(stem) = last.strip_suffix("ician").filter(|s| *s != "phys") {
+        format!("{stem}ics")
+    } else {
+        return None;
+    };
+    Some(format!("{head}{field}"))
 }
 
 fn dedup_in_order(nodes: &mut Vec<usize>) {
@@ -383,6 +442,35 @@ mod tests {
         assert!(label(&t, "surge to SAPO4").is_empty());
         assert!(label(&t, "large-animal infection studies").is_empty());
         assert!(label(&t, "quidditch refereeing").is_empty());
+    }
+
+    #[test]
+    fn names_in_running_text_are_found_even_with_small_words_inside_them() {
+        let t = Taxonomy::builtin();
+        let found: Vec<String> = t
+            .find_in_text("an outbreak of foot and mouth disease near a containment level 4 lab")
+            .into_iter()
+            .map(|n| t.node(n).label.clone())
+            .collect();
+        assert_eq!(found, ["Foot-and-mouth disease", "Containment level 4"]);
+    }
+
+    #[test]
+    fn practitioners_name_their_field() {
+        let t = Taxonomy::builtin();
+        let found = |text: &str| -> Vec<String> {
+            t.find_in_text(text)
+                .into_iter()
+                .map(|n| t.node(n).label.clone())
+                .collect()
+        };
+        assert_eq!(
+            found("veterinary epidemiologists"),
+            ["Veterinary epidemiology"]
+        );
+        assert_eq!(found("two virologists"), ["Virology"]);
+        assert_eq!(found("statisticians for the NHS"), ["Statistics"]);
+        assert!(found("a physician").is_empty());
     }
 
     #[test]

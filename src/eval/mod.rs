@@ -1,10 +1,15 @@
-//! Judged evaluation of ranking quality: nDCG@10 and MRR over `fixtures/eval`.
+//! Judged evaluation of ranking quality: nDCG@10 and MRR over `fixtures/eval`; and, in
+//! [`skill_norm`], the concept matcher on real skill mentions linked to ESCO by people.
 //!
 //! `queries.jsonl` holds what officials type, each with the skills it is after. The judgments
 //! (`judgments.jsonl`) are derived from what members really hold in the fixtures, never from what
 //! the engine returns: a member's grade is their level in the skill asked for (1-4), one less for
 //! a narrower skill under it, and at least 2 for the author of a case study on it. Only records an
 //! OFFICIAL reader may see are judged, since the evaluation searches as one.
+
+pub mod facilities;
+pub mod needs;
+pub mod skill_norm;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -36,6 +41,9 @@ pub struct Judgment {
     /// Member id to grade (1-4).
     pub relevant: BTreeMap<String, u8>,
 }
+
+/// The day the judged sets are evaluated on (clearances lapse relative to it).
+pub const TODAY: time::Date = time::macros::date!(2026 - 11 - 22);
 
 fn read_lines<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
@@ -177,7 +185,7 @@ pub fn evaluate(
     judgments: &[Judgment],
     understanding: bool,
 ) -> Result<EvalReport> {
-    let today = time::macros::date!(2026 - 11 - 22);
+    let today = TODAY;
     let mut scores = Vec::new();
     for q in queries {
         let judged = judgments
