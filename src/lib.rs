@@ -9,14 +9,17 @@
 //!
 //! 1. [`ingest`] streams JSON Lines / CSV files into validated [`model`] records, reporting every
 //!    rejected line with its file, line number, field and reason.
-//! 2. [`taxonomy`] maps free-text skills onto the GSE skills framework; [`text`] defines how words
-//!    are folded and stemmed, for both.
+//! 2. [`taxonomy`] holds the concepts (the GSE skills framework and ESCO, each concept meaning one
+//!    thing, narrower ones under broader ones) and [`taxonomy::matcher`], the one matcher from
+//!    free text (skills, capabilities, queries, needs) to concepts; [`text`] defines how words are
+//!    folded and stemmed, for both.
 //! 3. [`schema`] turns a record into a tantivy document (the only module that knows field names);
 //!    [`index`] builds generations on disk atomically and opens the current one.
 //!    [`index::RecordWriter`] applies API writes, one commit per request.
 //! 4. [`search`] answers ranked, filtered, faceted queries with the caller's marking inside the
-//!    tantivy query; [`suggest`] does typeahead and the skills tree; [`eval`] measures ranking;
-//!    [`muster`] assembles an emergency team from several searches.
+//!    tantivy query; [`suggest`] does typeahead and the skills tree; [`eval`] measures ranking,
+//!    lab searches, emergency needs and the matcher against judged sets; [`muster`] assembles an
+//!    emergency team and its labs from several searches, reading a need written in words.
 //! 5. [`access`] says who is asking (API keys, JWTs, roles) and keeps the audit log; [`http`]
 //!    serves the JSON API, writes and the web page.
 //! 6. [`generate`] writes deterministic synthetic data sets (the shipped fixtures, benchmarks).

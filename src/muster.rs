@@ -1599,10 +1599,11 @@ fn facility_search(
     capability: &str,
     relax: Relax,
     statuses: &[FacilityStatus],
+    limit: usize,
 ) -> Result<Vec<FacilityMatch>> {
     let mut r = SearchRequest::new(Kind::Facility, request.max_marking, request.today);
     r.facets = false;
-    r.limit = search::MAX_LIMIT;
+    r.limit = limit;
     r.filters.skills = vec![capability.to_string()];
     r.filters.statuses = statuses.to_vec();
     if relax != Relax::Clearance {
@@ -1634,10 +1635,15 @@ fn facilities_with_all(
     relax: Relax,
     statuses: &[FacilityStatus],
 ) -> Result<Vec<FacilityMatch>> {
+    // with one capability the first few are enough; with several, whoever has them all
+    let limit = match request.facility_capabilities.len() {
+        1 => MAX_FACILITIES,
+        _ => search::MAX_LIMIT,
+    };
     let mut lists = request
         .facility_capabilities
         .iter()
-        .map(|c| facility_search(index, request, c, relax, statuses))
+        .map(|c| facility_search(index, request, c, relax, statuses, limit))
         .collect::<Result<Vec<_>>>()?
         .into_iter();
     let Some(first) = lists.next() else {
@@ -1684,7 +1690,7 @@ fn facility_alternatives(
     let mut out = Vec::new();
     for (relax, name) in relaxations {
         let found = match capability {
-            Some(c) => facility_search(index, request, c, relax, USABLE)?,
+            Some(c) => facility_search(index, request, c, relax, USABLE, PER_RELAXATION)?,
             None => facilities_with_all(index, request, relax, USABLE)?,
         };
         out.extend(
@@ -1720,11 +1726,14 @@ fn facilities(index: &MusterIndex, request: &MusterRequest) -> Result<Facilities
                 if request.facility_capabilities.len() > 1 {
                     let mut seen = BTreeSet::new();
                     for capability in &request.facility_capabilities {
-                        for f in
-                            facility_search(index, request, capability, Relax::Nothing, USABLE)?
-                                .into_iter()
-                                .take(PER_RELAXATION)
-                        {
+                        for f in facility_search(
+                            index,
+                            request,
+                            capability,
+                            Relax::Nothing,
+                            USABLE,
+                            PER_RELAXATION,
+                        )? {
                             if seen.insert(f.id.clone()) {
                                 out.alternatives.push(FacilityAlternative {
                                     relax: "facility_capabilities".into(),
@@ -1739,7 +1748,14 @@ fn facilities(index: &MusterIndex, request: &MusterRequest) -> Result<Facilities
         }
         FacilityMatchMode::Each => {
             for capability in &request.facility_capabilities {
-                let found = facility_search(index, request, capability, Relax::Nothing, USABLE)?;
+                let found = facility_search(
+                    index,
+                    request,
+                    capability,
+                    Relax::Nothing,
+                    USABLE,
+                    PER_CAPABILITY,
+                )?;
                 if found.is_empty() {
                     out.warnings.push(format!(
                         "No usable facility you can see has {capability} within every constraint."
@@ -1756,7 +1772,14 @@ fn facilities(index: &MusterIndex, request: &MusterRequest) -> Result<Facilities
                         None => out.found.push(f),
                     }
                 }
-                for f in facility_search(index, request, capability, Relax::Nothing, CLOSED)? {
+                for f in facility_search(
+                    index,
+                    request,
+                    capability,
+                    Relax::Nothing,
+                    CLOSED,
+                    MAX_FACILITIES,
+                )? {
                     match out.closed.iter_mut().find(|x| x.id == f.id) {
                         Some(existing) => existing.covers.push(capability.clone()),
                         None => out.closed.push(f),

@@ -24,6 +24,8 @@ use crate::{Error, Result};
 pub const GSE_FRAMEWORK: &str = include_str!("taxonomy/gse.txt");
 /// The compiled-in ESCO v1.1.1 concepts and skill groups (see [`crate::esco`]).
 pub const ESCO_CONCEPTS: &str = include_str!("taxonomy/esco.tsv");
+/// Most names whose resolution is remembered (see `Taxonomy::resolve`).
+const RESOLVED_CACHE: usize = 100_000;
 /// Root label of the ESCO part of the tree.
 pub const ESCO_ROOT: &str = "ESCO";
 
@@ -118,7 +120,10 @@ pub struct Taxonomy {
     label_index: OnceLock<matcher::LabelIndex>,
     /// Framework labels and synonyms as unstemmed words, for [`Taxonomy::lookup_fuzzy`]; built
     /// on first use.
-    fuzzy_keys: OnceLock<Vec<(usize, Vec<String>)>>,
+    fuzzy_keys: OnceLock<Vec<(usize, Vec<Vec<char>>)>>,
+    /// What [`Taxonomy::resolve`] answered for names seen before (the names in records and
+    /// requests repeat); emptied when it grows past [`RESOLVED_CACHE`] entries.
+    resolved: std::sync::Mutex<HashMap<String, matcher::Resolution>>,
 }
 
 /// One line of a framework file, parsed.
@@ -315,6 +320,7 @@ impl Taxonomy {
             links: Vec::new(),
             label_index: OnceLock::new(),
             fuzzy_keys: OnceLock::new(),
+            resolved: Default::default(),
         })
     }
 
@@ -327,6 +333,7 @@ impl Taxonomy {
     pub fn add_esco(&mut self, concepts: &[crate::esco::Concept]) -> Result<()> {
         self.fuzzy_keys = OnceLock::new();
         self.label_index = OnceLock::new();
+        self.resolved = Default::default();
         let mut analyzer = text::english_analyzer();
         let key_of = |analyzer: &mut tantivy::tokenizer::TextAnalyzer, label: &str| {
             text::normalise(analyzer, label)
@@ -563,16 +570,22 @@ impl Taxonomy {
     pub fn normalised(&self, name: &str) -> Cow<'_, str> {
         match self.keys.get(name) {
             Some(key) => Cow::Borrowed(key.as_str()),
-            None => Cow::Owned(text::normalise(&mut text::english_analyzer(), name)),
+            None => Cow::Owned(text::english_tokens(name).join(" ")),
         }
     }
 
     /// Finds a framework node whose label or synonym is within the allowed edits of `name`
     /// (word by word: 1 edit from 5 letters, 2 from 8, none for shorter words).
     pub fn lookup_fuzzy(&self, name: &str) -> Option<usize> {
-        let mut exact = text::exact_analyzer();
-        let words = text::tokens(&mut exact, name);
-        if words.is_empty() || words.iter().all(|w| text::allowed_edits(w) == 0) {
+        let words: Vec<Vec<char>> = text::exact_tokens(name)
+            .iter()
+            .map(|w| w.chars().collect())
+            .collect();
+        let allowed: Vec<usize> = words
+            .iter()
+            .map(|w| text::allowed_edits(&w.iter().collect::<String>()) as usize)
+            .collect();
+        if words.is_empty() || allowed.iter().all(|a| *a == 0) {
             return None;
         }
         let mut best: Option<(usize, usize)> = None;
@@ -581,12 +594,15 @@ impl Taxonomy {
                 continue;
             }
             let mut total = 0;
-            let fits = words.iter().zip(other).all(|(w, o)| {
-                let allowed = text::allowed_edits(w) as usize;
-                let d = text::edit_distance(w, o, allowed);
-                total += d;
-                d <= allowed
-            });
+            let fits = words
+                .iter()
+                .zip(other)
+                .zip(&allowed)
+                .all(|((w, o), &allowed)| {
+                    let d = text::edit_distance_chars(w, o, allowed);
+                    total += d;
+                    d <= allowed
+                });
             if fits && best.is_none_or(|(_, t)| total < t) {
                 best = Some((*i, total));
             }
@@ -594,16 +610,19 @@ impl Taxonomy {
         best.map(|(i, _)| i)
     }
 
-    fn fuzzy_keys(&self) -> &[(usize, Vec<String>)] {
+    fn fuzzy_keys(&self) -> &[(usize, Vec<Vec<char>>)] {
         self.fuzzy_keys.get_or_init(|| {
-            let mut exact = text::exact_analyzer();
             let mut keys = Vec::new();
             for (i, node) in self.nodes.iter().enumerate() {
                 if node.depth == 0 || !node.is_framework() {
                     continue;
                 }
                 for candidate in std::iter::once(&node.label).chain(node.synonyms.iter()) {
-                    keys.push((i, text::tokens(&mut exact, candidate)));
+                    let words = text::exact_tokens(candidate)
+                        .iter()
+                        .map(|w| w.chars().collect())
+                        .collect();
+                    keys.push((i, words));
                 }
             }
             keys

@@ -39,6 +39,23 @@ pub fn exact_analyzer() -> TextAnalyzer {
         .build()
 }
 
+thread_local! {
+    /// Each thread's own analysers: building one allocates a tokenizer and a stemmer, which
+    /// matters for the many short names the taxonomy looks up per query.
+    static ANALYZERS: std::cell::RefCell<(TextAnalyzer, TextAnalyzer)> =
+        std::cell::RefCell::new((english_analyzer(), exact_analyzer()));
+}
+
+/// The stemmed tokens of `text` ([`english_analyzer`]).
+pub fn english_tokens(text: &str) -> Vec<String> {
+    ANALYZERS.with(|a| tokens(&mut a.borrow_mut().0, text))
+}
+
+/// The unstemmed tokens of `text` ([`exact_analyzer`]).
+pub fn exact_tokens(text: &str) -> Vec<String> {
+    ANALYZERS.with(|a| tokens(&mut a.borrow_mut().1, text))
+}
+
 /// The tokens `analyzer` makes of `text`.
 pub fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
     let mut stream = analyzer.token_stream(text);
@@ -83,6 +100,14 @@ pub fn allowed_edits(word: &str) -> u8 {
 pub fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    edit_distance_chars(&a, &b, limit)
+}
+
+/// [`edit_distance`] of words already split into characters.
+pub fn edit_distance_chars(a: &[char], b: &[char], limit: usize) -> usize {
+    if a == b {
+        return 0;
+    }
     if a.len().abs_diff(b.len()) > limit {
         return limit + 1;
     }

@@ -63,6 +63,9 @@ pub struct ConceptMatch {
     pub name: String,
 }
 
+/// The concepts a phrase names and how they were found (see [`Taxonomy::resolve`]).
+pub type Resolution = (Vec<usize>, Option<How>);
+
 /// A concept named in running text, and which of its words name it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mention {
@@ -134,8 +137,8 @@ impl LabelIndex {
     /// Entries matching `phrase`, scored by BM25 (preferred labels weighted), best first.
     fn search(&self, phrase: &str, limit: usize) -> tantivy::Result<Vec<(f64, usize)>> {
         let searcher = self.reader.searcher();
-        let stems = text::tokens(&mut text::english_analyzer(), phrase);
-        let forms = text::tokens(&mut text::exact_analyzer(), phrase);
+        let stems = text::english_tokens(phrase);
+        let forms = text::exact_tokens(phrase);
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut seen = HashSet::new();
         for (i, stem) in stems.iter().enumerate() {
@@ -209,7 +212,25 @@ impl Taxonomy {
 
     /// The concepts a skill or capability names, with how they were found; empty for free text.
     /// See the module documentation for what counts as naming.
-    pub fn resolve(&self, phrase: &str) -> (Vec<usize>, Option<How>) {
+    pub fn resolve(&self, phrase: &str) -> Resolution {
+        if let Some(node) = self.lookup(phrase) {
+            return (vec![node], Some(How::Exact));
+        }
+        let mut cache = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = cache.get(phrase) {
+            return found.clone();
+        }
+        drop(cache);
+        let found = self.resolve_uncached(phrase);
+        cache = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= super::RESOLVED_CACHE {
+            cache.clear();
+        }
+        cache.insert(phrase.to_string(), found.clone());
+        found
+    }
+
+    fn resolve_uncached(&self, phrase: &str) -> Resolution {
         if let Some(node) = self.lookup(phrase) {
             return (vec![node], Some(How::Exact));
         }
@@ -239,7 +260,7 @@ impl Taxonomy {
     /// such as "to" joins the rest), longest first, left to right. A single-word name counts only
     /// when it is the framework's: ESCO has thousands of one-word labels that say little alone.
     fn contained(&self, phrase: &str) -> Vec<usize> {
-        let words = text::tokens(&mut text::exact_analyzer(), phrase);
+        let words = text::exact_tokens(phrase);
         let stop = |w: &str| text::STOP_WORDS.contains(&w);
         let content = words.iter().filter(|w| !stop(w)).count();
         if words.len() < 2 || content == 0 {
@@ -317,7 +338,7 @@ impl Taxonomy {
 
     /// The distinct concepts [`Taxonomy::mentions`] finds in `text`, in order.
     pub fn find_in_text(&self, text: &str) -> Vec<usize> {
-        let words = text::tokens(&mut text::exact_analyzer(), text);
+        let words = text::exact_tokens(text);
         let mut nodes: Vec<usize> = self.mentions(&words).into_iter().map(|m| m.node).collect();
         dedup_in_order(&mut nodes);
         nodes
