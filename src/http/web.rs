@@ -2013,6 +2013,50 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_lapsed_clearance_and_a_closed_facility_say_so_on_the_pages() {
+        let records: Vec<crate::model::Record> = [
+            (Kind::Member, r#"{"id":"m-lapsed","name":"Lou Lapsed","department":"Dstl","clearance":"DV","clearance_review_due":"2024-03-14","availability":"now","skills":[{"name":"Virology","level":4}],"email":"lou@dstl.gov.uk","phone":"07700 900123"}"#),
+            (Kind::Facility, r#"{"id":"f-shut","name":"Old tokamak","department":"UKAEA","capabilities":["plasma physics"],"status":"closed","contacts":["m-lapsed"]}"#),
+        ]
+        .iter()
+        .map(|(kind, line)| crate::ingest::parse_json_line(*kind, line).unwrap().record)
+        .collect();
+        let s = secured_with(&records, None);
+        let page = |uri: &str| {
+            let app = s.app.clone();
+            let key = s.reader.clone();
+            let uri = uri.to_string();
+            async move { with_cookie(&app, Method::GET, &uri, &key).await.2 }
+        };
+        let person = page("/people/m-lapsed").await;
+        assert!(
+            person.contains("DV - lapsed, review was due 14 March 2024"),
+            "{person}"
+        );
+        let results = page("/?q=virology").await;
+        assert!(
+            results.contains("DV - lapsed, review was due 14 March 2024"),
+            "{results}"
+        );
+        let facility = page("/facilities/f-shut").await;
+        assert!(
+            facility.contains("closed: not available for use"),
+            "{facility}"
+        );
+        assert!(
+            facility.contains("Lou Lapsed") && facility.contains("07700 900123"),
+            "{facility}"
+        );
+        let open_search = page("/?kind=facilities&q=plasma").await;
+        assert!(
+            !open_search.contains("Old tokamak"),
+            "a closed lab is not listed by default"
+        );
+        let asked = page("/?kind=facilities&q=plasma&status=closed").await;
+        assert!(asked.contains("Old tokamak"), "{asked}");
+    }
+
+    #[tokio::test]
     async fn the_forms_empty_fields_mean_no_filter() {
         let app = router(
             AppState::new(crate::search::tests::small_index(), HttpConfig::default()).unwrap(),
