@@ -223,12 +223,7 @@ impl Fields {
 
 /// Registers Muster's analysers on an index (needed after every open).
 pub fn register_tokenizers(index: &Index) {
-    index
-        .tokenizers()
-        .register(text::ENGLISH, text::english_analyzer());
-    index
-        .tokenizers()
-        .register(text::EXACT, text::exact_analyzer());
+    text::register_analyzers(index.tokenizers());
 }
 
 /// The term under which a record is unique.

@@ -30,6 +30,12 @@ pub fn english_analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// Registers both analysers, under [`ENGLISH`] and [`EXACT`], with an index's tokenizers.
+pub fn register_analyzers(tokenizers: &tantivy::tokenizer::TokenizerManager) {
+    tokenizers.register(ENGLISH, english_analyzer());
+    tokenizers.register(EXACT, exact_analyzer());
+}
+
 /// Unstemmed analyser for phrases and names.
 pub fn exact_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())

@@ -12,8 +12,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::Result;
 use crate::taxonomy::Taxonomy;
-use crate::{Error, Result};
 
 /// Concepts ranked per mention: enough that a right answer below them adds nothing measurable.
 const RANKED: usize = 1000;
@@ -44,18 +44,7 @@ pub struct Figures {
 
 /// Reads a `tech_*.jsonl` file.
 pub fn read_mentions(path: &Path) -> Result<Vec<Mention>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(n, l)| {
-            serde_json::from_str(l)
-                .map_err(|e| Error::field(format!("{}:{}", path.display(), n + 1), e.to_string()))
-        })
-        .collect()
+    super::read_lines(path)
 }
 
 /// The ESCO skills `taxonomy` ranks for `text`, best first, as URIs.

@@ -286,25 +286,7 @@ pub async fn suggest(
     RawQuery(raw): RawQuery,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<SuggestAnswer>, Problem> {
-    let mut q: Option<String> = None;
-    let mut limit = 8usize;
-    for (key, value) in query_pairs(raw.as_deref()) {
-        match key.as_str() {
-            "q" if q.is_none() => q = Some(value),
-            "q" => return Err(bad("q", "given more than once").into()),
-            "limit" => {
-                limit = match value.parse::<usize>() {
-                    Ok(n) if (1..=20).contains(&n) => n,
-                    _ => return Err(bad("limit", "must be a whole number from 1 to 20").into()),
-                }
-            }
-            other => return Err(bad(other, "unknown parameter (accepted: q, limit)").into()),
-        }
-    }
-    let q = q.ok_or_else(|| bad("q", "is required"))?;
-    if q.chars().count() > 100 {
-        return Err(bad("q", "is longer than 100 characters").into());
-    }
+    let (q, limit) = q_and_limit(raw.as_deref(), 100, 20, 8)?;
     Ok(Json(SuggestAnswer {
         suggestions: state.suggestions().suggest(&q, caller.max_marking, limit),
     }))
@@ -352,26 +334,7 @@ pub async fn concepts(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<ConceptsAnswer>, Problem> {
-    let mut q: Option<String> = None;
-    let mut limit = 10usize;
-    for (key, value) in query_pairs(raw.as_deref()) {
-        match key.as_str() {
-            "q" if q.is_none() => q = Some(value),
-            "q" => return Err(bad("q", "given more than once").into()),
-            "limit" => {
-                limit = match value.parse::<usize>() {
-                    Ok(n) if (1..=50).contains(&n) => n,
-                    _ => return Err(bad("limit", "must be a whole number from 1 to 50").into()),
-                }
-            }
-            other => return Err(bad(other, "unknown parameter (accepted: q, limit)").into()),
-        }
-    }
-    let q = q.ok_or_else(|| bad("q", "is required"))?;
-    let q = q.trim().to_string();
-    if q.is_empty() || q.chars().count() > 200 {
-        return Err(bad("q", "must be 1 to 200 characters").into());
-    }
+    let (q, limit) = q_and_limit(raw.as_deref(), 200, 50, 10)?;
     let taxonomy = state.index.taxonomy.clone();
     let concepts = tokio::task::spawn_blocking(move || {
         taxonomy
@@ -399,6 +362,42 @@ pub async fn concepts(
     .await
     .map_err(|e| Problem::from(Error::Io(std::io::Error::other(e))))?;
     Ok(Json(ConceptsAnswer { concepts }))
+}
+
+/// The `q` (1 to `max_chars` characters, required) and `limit` (1 to `max_limit`, default
+/// `default_limit`) of a lookup such as typeahead, and nothing else.
+fn q_and_limit(
+    raw: Option<&str>,
+    max_chars: usize,
+    max_limit: usize,
+    default_limit: usize,
+) -> Result<(String, usize)> {
+    let mut q: Option<String> = None;
+    let mut limit = default_limit;
+    for (key, value) in query_pairs(raw) {
+        match key.as_str() {
+            "q" if q.is_none() => q = Some(value),
+            "q" => return Err(bad("q", "given more than once")),
+            "limit" => {
+                limit = match value.parse::<usize>() {
+                    Ok(n) if (1..=max_limit).contains(&n) => n,
+                    _ => {
+                        return Err(bad(
+                            "limit",
+                            format!("must be a whole number from 1 to {max_limit}"),
+                        ));
+                    }
+                }
+            }
+            other => return Err(bad(other, "unknown parameter (accepted: q, limit)")),
+        }
+    }
+    let q = q.ok_or_else(|| bad("q", "is required"))?;
+    let q = q.trim().to_string();
+    if q.is_empty() || q.chars().count() > max_chars {
+        return Err(bad("q", format!("must be 1 to {max_chars} characters")));
+    }
+    Ok((q, limit))
 }
 
 /// Unmatched paths.
@@ -483,27 +482,9 @@ fn allowed(kind: Option<Kind>) -> &'static [&'static str] {
         "explain",
     ];
     // every kind's: each kind takes its own from these
-    const ALL: &[&str] = &[
-        "q",
-        "skill",
-        "min_level",
-        "department",
-        "clearance",
-        "availability",
-        "grade",
-        "gse_category",
-        "region",
-        "registration",
-        "status",
-        "near",
-        "within_km",
-        "sort",
-        "limit",
-        "offset",
-        "explain",
-    ];
+    static ALL: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     match kind {
-        None => ALL,
+        None => ALL.get_or_init(|| EXPERT.iter().copied().chain(["status"]).collect()),
         Some(Kind::Member) => EXPERT,
         Some(Kind::CaseStudy) => CASE_STUDY,
         Some(Kind::Facility) => FACILITY,

@@ -1523,6 +1523,23 @@ fn muster_markup(
     }
 }
 
+/// People one relaxed constraint away, each saying which and how they fall short.
+fn alternatives_list(alternatives: &[crate::muster::Alternative]) -> Markup {
+    html! {
+        @if !alternatives.is_empty() {
+            ul class="govuk-list govuk-list--bullet" {
+                @for a in alternatives {
+                    li {
+                        "If you relax " strong { (a.relax.replace('_', " ")) } ": "
+                        a class="govuk-link" href=(record_href(Kind::Member, &a.member.id)) { (a.member.name) }
+                        " (" (a.member.department.as_deref().unwrap_or("")) "), " (a.detail)
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn muster_answer_markup(form: &MusterForm, answer: &MusterAnswer) -> Markup {
     html! {
         div id="muster-results" {
@@ -1608,17 +1625,7 @@ fn muster_answer_markup(form: &MusterForm, answer: &MusterAnswer) -> Markup {
                             (u.skill) " (level " (u.min_level) " or above): " (u.reason) "."
                         }
                     }
-                    @if !u.alternatives.is_empty() {
-                        ul class="govuk-list govuk-list--bullet" {
-                            @for a in &u.alternatives {
-                                li {
-                                    "If you relax " strong { (a.relax.replace('_', " ")) } ": "
-                                    a class="govuk-link" href=(record_href(Kind::Member, &a.member.id)) { (a.member.name) }
-                                    " (" (a.member.department.as_deref().unwrap_or("")) "), " (a.detail)
-                                }
-                            }
-                        }
-                    }
+                    (alternatives_list(&u.alternatives))
                 }
             }
             @if answer.alternates.iter().any(|a| !a.members.is_empty()) {
@@ -1639,15 +1646,7 @@ fn muster_answer_markup(form: &MusterForm, answer: &MusterAnswer) -> Markup {
                 h2 class="govuk-heading-m" { "People one step away" }
                 @for n in &answer.nearly_eligible {
                     p class="govuk-body" { (n.skill) " at level " (n.level) " or above:" }
-                    ul class="govuk-list govuk-list--bullet" {
-                        @for a in &n.alternatives {
-                            li {
-                                "If you relax " strong { (a.relax.replace('_', " ")) } ": "
-                                a class="govuk-link" href=(record_href(Kind::Member, &a.member.id)) { (a.member.name) }
-                                " (" (a.member.department.as_deref().unwrap_or("")) "), " (a.detail)
-                            }
-                        }
-                    }
+                    (alternatives_list(&n.alternatives))
                 }
             }
             @if !answer.facilities.is_empty() || !answer.facility_alternatives.is_empty() {

@@ -104,12 +104,7 @@ impl LabelIndex {
         let exact = builder.add_text_field("name_exact", analysed(text::EXACT));
         let entry = builder.add_u64_field("entry", FAST);
         let index = Index::create_in_ram(builder.build());
-        index
-            .tokenizers()
-            .register(text::ENGLISH, text::english_analyzer());
-        index
-            .tokenizers()
-            .register(text::EXACT, text::exact_analyzer());
+        text::register_analyzers(index.tokenizers());
         let mut writer = index.writer_with_num_threads(1, 50_000_000)?;
         let mut entries = Vec::new();
         let mut seen: HashSet<(usize, &str)> = HashSet::new();
