@@ -45,7 +45,7 @@ impl Role {
 }
 
 /// An authenticated (or demo) caller.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Caller {
     /// Who: a token subject.
     pub subject: String,
@@ -163,20 +163,42 @@ pub struct Claims {
     pub max_marking: String,
     /// Expiry (seconds since the epoch).
     pub exp: u64,
+    /// Not before (seconds since the epoch), checked when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
 }
 
-/// How JWTs are verified.
+/// How JWTs are verified: signature, `exp` and `nbf`, each time allowed [`JWT_LEEWAY_SECS`] of
+/// clock difference unless set otherwise (the library's default, 60 s, lets a token that expired
+/// a minute ago in).
 pub struct JwtVerifier {
     key: jsonwebtoken::DecodingKey,
     validation: jsonwebtoken::Validation,
 }
 
+/// Default clock difference allowed when checking a JWT's times.
+pub const JWT_LEEWAY_SECS: u64 = 5;
+
+fn validation(algorithm: jsonwebtoken::Algorithm) -> jsonwebtoken::Validation {
+    let mut validation = jsonwebtoken::Validation::new(algorithm);
+    validation.leeway = JWT_LEEWAY_SECS;
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation
+}
+
 impl JwtVerifier {
+    /// Allows `seconds` of clock difference when checking `exp` and `nbf`.
+    pub fn with_leeway(mut self, seconds: u64) -> JwtVerifier {
+        self.validation.leeway = seconds;
+        self
+    }
+
     /// HS256 with a shared secret.
     pub fn hs256(secret: &[u8]) -> JwtVerifier {
         JwtVerifier {
             key: jsonwebtoken::DecodingKey::from_secret(secret),
-            validation: jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256),
+            validation: validation(jsonwebtoken::Algorithm::HS256),
         }
     }
 
@@ -201,7 +223,7 @@ impl JwtVerifier {
         };
         Ok(JwtVerifier {
             key,
-            validation: jsonwebtoken::Validation::new(algorithm),
+            validation: validation(algorithm),
         })
     }
 }
@@ -291,6 +313,19 @@ pub struct AuditEntry {
     /// The request id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The lowest marking an admin must be cleared for to read this entry (the caller's
+    /// highest); an entry without one is read only by admins cleared for every marking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub marking: Option<Marking>,
+}
+
+impl AuditEntry {
+    /// Whether an admin cleared for `max_marking` may read this entry.
+    pub fn readable_at(&self, max_marking: Marking) -> bool {
+        let top = Marking::ALL.last().copied().unwrap_or(max_marking);
+        self.marking.unwrap_or(top) <= max_marking
+    }
 }
 
 /// An append-only JSON Lines audit log. Never contains a token.
@@ -345,10 +380,10 @@ impl AuditLog {
         }
     }
 
-    /// The newest `limit` entries, newest first. Reads backwards from the end of the file in
-    /// blocks, so a long log costs only what is asked for; a line that does not parse (a torn
-    /// last line after a crash) is skipped.
-    pub fn tail(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+    /// The newest `limit` entries an admin cleared for `max_marking` may read, newest first.
+    /// Reads backwards from the end of the file in blocks, so a long log costs only what is
+    /// asked for; a line that does not parse (a torn last line after a crash) is skipped.
+    pub fn tail(&self, limit: usize, max_marking: Marking) -> Result<Vec<AuditEntry>> {
         use std::io::{Read, Seek, SeekFrom};
         const BLOCK: u64 = 64 * 1024;
         let read_error = |source| Error::Read {
@@ -379,7 +414,9 @@ impl AuditLog {
                 if entries.len() == limit {
                     break;
                 }
-                if let Ok(entry) = serde_json::from_slice::<AuditEntry>(line) {
+                if let Ok(entry) = serde_json::from_slice::<AuditEntry>(line)
+                    && entry.readable_at(max_marking)
+                {
                     entries.push(entry);
                 }
             }
@@ -405,6 +442,12 @@ mod tests {
                 ids: vec![format!("m-{i}")],
                 outcome: "ok".into(),
                 request_id: None,
+                // every third entry is about what only OFFICIAL-SENSITIVE admins may read
+                marking: Some(if i % 3 == 0 {
+                    Marking::OfficialSensitive
+                } else {
+                    Marking::Official
+                }),
             });
         }
         std::fs::OpenOptions::new()
@@ -414,13 +457,22 @@ mod tests {
             .write_all(b"{\"time\":\"torn")
             .unwrap();
         let subjects = |n| -> Vec<String> {
-            log.tail(n)
+            log.tail(n, Marking::OfficialSensitive)
                 .unwrap()
                 .into_iter()
                 .map(|e| e.subject)
                 .collect()
         };
         assert_eq!(subjects(2), vec!["user-2999", "user-2998"]);
+        // an OFFICIAL admin reads only the entries marked OFFICIAL, still newest first
+        let official: Vec<String> = log
+            .tail(3, Marking::Official)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.subject)
+            .collect();
+        assert_eq!(official, vec!["user-2999", "user-2998", "user-2996"]);
+        assert_eq!(log.tail(10_000, Marking::Official).unwrap().len(), 2000);
         let all = subjects(10_000);
         assert_eq!(
             all.len(),
@@ -486,11 +538,16 @@ mod tests {
     }
 
     fn jwt(secret: &[u8], role: &str, marking: &str, exp: u64) -> String {
+        jwt_with(secret, role, marking, exp, None)
+    }
+
+    fn jwt_with(secret: &[u8], role: &str, marking: &str, exp: u64, nbf: Option<u64>) -> String {
         let claims = Claims {
             sub: "svc".into(),
             role: role.into(),
             max_marking: marking.into(),
             exp,
+            nbf,
         };
         jsonwebtoken::encode(
             &jsonwebtoken::Header::default(),
@@ -516,12 +573,44 @@ mod tests {
         let expired = jwt(b"department-secret", "admin", "OFFICIAL", 1_000_000_000);
         let forged = jwt(b"another-secret", "admin", "OFFICIAL", future);
         let bad_role = jwt(b"department-secret", "superuser", "OFFICIAL", future);
-        for token in [expired, forged, bad_role] {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+        // expired 30 s ago: past the 5 s allowed (the library alone would allow 60 s)
+        let just_expired = jwt(b"department-secret", "admin", "OFFICIAL", now - 30);
+        // not valid for another minute
+        let not_yet = jwt_with(
+            b"department-secret",
+            "admin",
+            "OFFICIAL",
+            future,
+            Some(now + 60),
+        );
+        for token in [expired, forged, bad_role, just_expired.clone(), not_yet] {
             assert_eq!(
                 auth.authenticate(Some(&format!("Bearer {token}"))),
                 Err(AuthFailure::Invalid)
             );
         }
+        // a deployment may allow more clock difference
+        let lenient = Authenticator::new(
+            KeyFile::default(),
+            Some(JwtVerifier::hs256(b"department-secret").with_leeway(60)),
+        );
+        assert!(
+            lenient
+                .authenticate(Some(&format!("Bearer {just_expired}")))
+                .is_ok()
+        );
+        let valid_now = jwt_with(
+            b"department-secret",
+            "reader",
+            "OFFICIAL",
+            future,
+            Some(now - 5),
+        );
+        assert!(
+            auth.authenticate(Some(&format!("Bearer {valid_now}")))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -536,6 +625,7 @@ mod tests {
                 ids: vec![],
                 outcome: outcome.into(),
                 request_id: None,
+                marking: Some(Marking::Official),
             });
         }
         let text = std::fs::read_to_string(log.path()).unwrap();

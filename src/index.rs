@@ -53,6 +53,8 @@ pub struct MusterIndex {
     pub path: Option<PathBuf>,
     /// Per-segment facet tables, shared by every search.
     pub facet_cache: crate::facets::FacetCache,
+    /// Per-segment statistics of the records above each marking.
+    pub stats_cache: crate::stats::StatsCache,
 }
 
 impl MusterIndex {
@@ -76,12 +78,29 @@ impl MusterIndex {
             taxonomy,
             path,
             facet_cache: Default::default(),
+            stats_cache: Default::default(),
         })
     }
 
-    /// Number of live records of every kind.
-    pub fn num_docs(&self) -> u64 {
+    /// Number of live records of every kind and marking (for the operator's log, never a caller).
+    pub fn total_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
+    }
+
+    /// Number of live records of every kind marked at most `max_marking`: a count of records a
+    /// caller may not see would tell it they exist.
+    pub fn num_docs(&self, max_marking: crate::model::Marking) -> Result<u64> {
+        let visible = tantivy::query::RangeQuery::new(
+            std::ops::Bound::Included(Term::from_field_u64(self.fields.marking, 0)),
+            std::ops::Bound::Included(Term::from_field_u64(
+                self.fields.marking,
+                max_marking.rank(),
+            )),
+        );
+        Ok(self
+            .reader
+            .searcher()
+            .search(&visible, &tantivy::collector::Count)? as u64)
     }
 }
 
@@ -1014,7 +1033,7 @@ mod tests {
         let outcome = build(data.path(), index_dir.path(), taxonomy.clone(), &options()).unwrap();
         assert_eq!(outcome.documents, 2);
         let index = open(index_dir.path(), taxonomy).unwrap();
-        assert_eq!(index.num_docs(), 2);
+        assert_eq!(index.total_docs(), 2);
     }
 
     #[test]
@@ -1039,7 +1058,7 @@ mod tests {
         .unwrap();
         assert_ne!(first.generation, second.generation);
         assert!(!first.generation.exists());
-        assert_eq!(open(index_dir.path(), taxonomy).unwrap().num_docs(), 3);
+        assert_eq!(open(index_dir.path(), taxonomy).unwrap().total_docs(), 3);
     }
 
     #[test]
@@ -1066,7 +1085,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, Error::Strict(1)), "{err}");
-        assert_eq!(open(index_dir.path(), taxonomy).unwrap().num_docs(), 2);
+        assert_eq!(open(index_dir.path(), taxonomy).unwrap().total_docs(), 2);
         let generations = fs::read_dir(index_dir.path())
             .unwrap()
             .filter(|e| {
@@ -1204,7 +1223,9 @@ mod tests {
         fs::create_dir(&half).unwrap();
         fs::write(half.join("garbage.idx"), b"partial").unwrap();
         assert_eq!(
-            open(index_dir.path(), taxonomy.clone()).unwrap().num_docs(),
+            open(index_dir.path(), taxonomy.clone())
+                .unwrap()
+                .total_docs(),
             2
         );
         build(data(MEMBERS).path(), index_dir.path(), taxonomy, &options()).unwrap();
@@ -1327,7 +1348,7 @@ mod tests {
                 before
             );
             let index = open(index_dir.path(), taxonomy.clone()).unwrap();
-            assert_eq!(index.num_docs(), 2, "after a kill at +{delay_ms} ms");
+            assert_eq!(index.total_docs(), 2, "after a kill at +{delay_ms} ms");
         }
         // the next build cleans up and succeeds
         build(

@@ -836,7 +836,8 @@ pub fn load_dir(dir: &Path, sink: &mut Sink<'_>) -> Result<Report> {
     Ok(loader.report)
 }
 
-/// Says whether a record of this kind and id already exists elsewhere (in the index).
+/// Says whether a record of this kind and id already exists elsewhere (in the index), as far
+/// as the one loading may know: the write API answers for what the caller may see.
 pub type Known = dyn Fn(Kind, &str) -> bool + Send;
 
 /// Refuses an otherwise valid record for a reason of the caller's (the write API refuses
@@ -1109,7 +1110,7 @@ impl Loader {
                 cs.authors.retain(|a| {
                     let known = self.members.contains(a) || self.exists(Kind::Member, a);
                     if !known {
-                        missing.push(format!("author `{a}` is not in the members file; left out"));
+                        missing.push(format!("author `{a}` is not a known member; left out"));
                     }
                     known
                 });
@@ -1117,9 +1118,8 @@ impl Loader {
                     cs.facilities.retain(|f| {
                         let known = self.facilities.contains(f) || self.exists(Kind::Facility, f);
                         if !known {
-                            missing.push(format!(
-                                "facility `{f}` is not in the facilities file; left out"
-                            ));
+                            missing
+                                .push(format!("facility `{f}` is not a known facility; left out"));
                         }
                         known
                     });
@@ -1129,9 +1129,7 @@ impl Loader {
                 fac.contacts.retain(|c| {
                     let known = self.members.contains(c) || self.exists(Kind::Member, c);
                     if !known {
-                        missing.push(format!(
-                            "contact `{c}` is not in the members file; left out"
-                        ));
+                        missing.push(format!("contact `{c}` is not a known member; left out"));
                     }
                     known
                 });

@@ -44,9 +44,11 @@ pub mod muster;
 pub mod reference;
 pub mod schema;
 pub mod search;
+pub mod stats;
 pub mod suggest;
 pub mod taxonomy;
 pub mod text;
+pub mod top;
 pub mod visible;
 pub mod workload;
 

@@ -179,6 +179,9 @@ struct AuthArgs {
     /// Algorithm of --jwt-public-key: RS256 or ES256.
     #[arg(long, default_value = "RS256")]
     jwt_algorithm: String,
+    /// Seconds of clock difference allowed when checking a JWT's `exp` and `nbf`.
+    #[arg(long, default_value_t = muster::access::JWT_LEEWAY_SECS)]
+    jwt_leeway_secs: u64,
     /// Audit log (JSON Lines); default: audit.jsonl in the index directory.
     #[arg(long)]
     audit: Option<PathBuf>,
@@ -188,6 +191,10 @@ struct AuthArgs {
     /// Requests worked on at once; more get 503 with Retry-After at once instead of queueing.
     #[arg(long, default_value_t = 64)]
     max_in_flight: usize,
+    /// Mark the web session cookie Secure (the site is served over TLS; behind a proxy that
+    /// sends `X-Forwarded-Proto: https` it is marked so anyway).
+    #[arg(long, env = "MUSTER_SECURE_COOKIES")]
+    secure_cookies: bool,
 }
 
 #[derive(Subcommand)]
@@ -655,6 +662,7 @@ fn serve(
         demo,
         rate_limit: (auth.rate_limit > 0.0).then_some(auth.rate_limit),
         max_in_flight: auth.max_in_flight,
+        secure_cookies: auth.secure_cookies,
         ..HttpConfig::default()
     };
     let state = AppState::new(opened, config)?.with_auth(authenticator, Some(audit), writer);
@@ -675,7 +683,7 @@ fn serve(
         .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
-        tracing::info!(address = %listener.local_addr()?, documents = state.index.num_docs(), "serving");
+        tracing::info!(address = %listener.local_addr()?, documents = state.index.total_docs(), "serving");
         eprintln!("Muster is serving on http://{}", listener.local_addr()?);
         http::serve(listener, http::router(state), http::shutdown_signal()).await?;
         anyhow::Ok(())
@@ -716,7 +724,8 @@ fn authenticator(auth: &AuthArgs) -> anyhow::Result<muster::access::Authenticato
         }
         (None, Some(pem)) => Some(JwtVerifier::public_key(&auth.jwt_algorithm, &read(pem)?)?),
         (None, None) => None,
-    };
+    }
+    .map(|jwt| jwt.with_leeway(auth.jwt_leeway_secs));
     Ok(Authenticator::new(keys, jwt))
 }
 

@@ -7,6 +7,7 @@
 //! their level (`bayesian-statistics#3`) and assessment year, so "at least level 3" is one
 //! term lookup. Facets are hierarchical paths (`/MOD/Dstl`, `/Life sciences/Microbiology/Virology`).
 
+use tantivy::schema::Value as _;
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, FacetOptions, Field, INDEXED, IndexRecordOption, STORED,
     STRING, Schema, TextFieldIndexing, TextOptions,
@@ -94,7 +95,13 @@ pub struct Fields {
     pub kind_facet: Field,
     /// The record as JSON (stored only).
     pub record: Field,
+    /// Each scored text field with the fast field holding its token count per record, so the
+    /// statistics of records a caller may not see can be taken out of theirs (see `stats`).
+    pub token_counts: Vec<(Field, Field)>,
 }
+
+/// The text fields search scores, by name.
+const SCORED_TEXT: [&str; 6] = ["name", "summary", "role", "body", "skills_text", "exact"];
 
 /// The numeric code stored for each kind.
 pub fn kind_code(kind: Kind) -> u64 {
@@ -158,6 +165,9 @@ impl Fields {
         b.add_facet_field("status", FacetOptions::default());
         b.add_facet_field("kind_facet", FacetOptions::default());
         b.add_text_field("record", STORED);
+        for name in SCORED_TEXT {
+            b.add_u64_field(&format!("tokens_{name}"), FAST);
+        }
         Fields::from_schema(&b.build()).expect("the schema we just built has every field")
     }
 
@@ -202,6 +212,10 @@ impl Fields {
             status: f("status")?,
             kind_facet: f("kind_facet")?,
             record: f("record")?,
+            token_counts: SCORED_TEXT
+                .iter()
+                .map(|name| Ok((f(name)?, f(&format!("tokens_{name}"))?)))
+                .collect::<Result<_>>()?,
         })
     }
 
@@ -309,6 +323,19 @@ impl<'a> DocumentBuilder<'a> {
 
     /// The tantivy document for `record`, and its skills and capabilities that named no concept.
     pub fn document(&self, record: &Record) -> (TantivyDocument, Vec<Unlinked>) {
+        let (mut doc, unmapped) = self.fields_of(record);
+        for (text, count) in &self.fields.token_counts {
+            let tokens: u64 = doc
+                .get_all(*text)
+                .filter_map(|v| v.as_str())
+                .map(text::count_tokens)
+                .sum();
+            doc.add_u64(*count, tokens);
+        }
+        (doc, unmapped)
+    }
+
+    fn fields_of(&self, record: &Record) -> (TantivyDocument, Vec<Unlinked>) {
         let f = self.fields;
         let mut doc = TantivyDocument::default();
         let kind = record.kind();

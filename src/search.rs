@@ -51,8 +51,10 @@ use crate::model::{
 };
 use crate::reference::Reference;
 use crate::schema::{self, ANCESTOR_PREFIX, Fields};
+use crate::stats::Statistics;
 use crate::taxonomy::Taxonomy;
 use crate::text;
+use crate::top::{Order, StableTop};
 use crate::visible::{CachedSet, explain_by_seeking};
 use crate::{Error, Result};
 
@@ -403,7 +405,7 @@ fn text_fields(fields: &Fields, kind: Kind) -> Vec<(Field, f32)> {
 /// the index does not know (or hardly knows) also matches within a few edits.
 fn text_query(
     index: &MusterIndex,
-    searcher: &Searcher,
+    stats: &Statistics<'_>,
     kind: Kind,
     clauses: &[Clause],
     fuzzy: bool,
@@ -438,7 +440,7 @@ fn text_query(
                         let exact_term = Term::from_field_text(fields.exact, form);
                         if fuzzy
                             && edits > 0
-                            && searcher.doc_freq(&exact_term)? < KNOWN_WORD_RECORDS
+                            && stats.visible_doc_freq(&exact_term)? < KNOWN_WORD_RECORDS
                         {
                             any.push((
                                 Occur::Should,
@@ -925,6 +927,7 @@ struct Credit {
 fn case_study_credit(
     index: &MusterIndex,
     searcher: &Searcher,
+    stats: &Statistics<'_>,
     request: &SearchRequest,
     clauses: &[Clause],
     targets: &[SkillTarget],
@@ -933,7 +936,7 @@ fn case_study_credit(
     let mut scoring: Vec<Box<dyn Query>> = Vec::new();
     if let Some(q) = text_query(
         index,
-        searcher,
+        stats,
         Kind::CaseStudy,
         clauses,
         request.understanding,
@@ -964,11 +967,16 @@ fn case_study_credit(
         )),
     )];
     let query = combine(&filters, &[], Some(scoring.as_ref()));
-    let top = collect(
-        searcher,
-        &query,
-        &TopDocs::with_limit(EVIDENCE_DEPTH).order_by_score(),
-    )?;
+    let best_first = StableTop {
+        limit: EVIDENCE_DEPTH,
+        offset: 0,
+        id_field: fields.id_name().to_string(),
+        order: Order::Score,
+    };
+    let top: Vec<(f32, DocAddress)> = collect(searcher, stats, &query, &best_first)?
+        .into_iter()
+        .map(|(score, address)| (score as f32, address))
+        .collect();
     let Some(best) = top.first().map(|(s, _)| *s) else {
         return Ok(Credit::default());
     };
@@ -1142,6 +1150,10 @@ pub fn warm_facets(index: &MusterIndex) -> Result<()> {
         index.fields.clearance_due,
         index.facet_cache.clone(),
     );
+    // what the records above each marking add to the statistics (see `stats`)
+    for marking in Marking::ALL {
+        Statistics::new(&searcher, &index.fields, &index.stats_cache, *marking)?;
+    }
     for segment in searcher.segment_readers() {
         index.facet_cache.strings(segment, people)?;
         for kind in Kind::ALL {
@@ -1188,6 +1200,7 @@ impl Drop for Running {
 /// need.)
 fn collect<C: Collector>(
     searcher: &Searcher,
+    stats: &Statistics<'_>,
     query: &dyn Query,
     collector: &C,
 ) -> Result<C::Fruit> {
@@ -1204,7 +1217,7 @@ fn collect<C: Collector>(
     } else {
         1
     };
-    collect_on(searcher, query, collector, threads)
+    collect_on(searcher, stats, query, collector, threads)
 }
 
 /// Segments smaller than this are not worth a thread of their own.
@@ -1213,12 +1226,13 @@ const PARALLEL_SEGMENT_RECORDS: u32 = 10_000;
 /// [`collect`] on at most `threads` threads (the calling thread among them).
 fn collect_on<C: Collector>(
     searcher: &Searcher,
+    stats: &Statistics<'_>,
     query: &dyn Query,
     collector: &C,
     threads: usize,
 ) -> Result<C::Fruit> {
     let scoring = if collector.requires_scoring() {
-        EnableScoring::enabled_from_searcher(searcher)
+        stats.scoring()
     } else {
         EnableScoring::disabled_from_searcher(searcher)
     };
@@ -1265,7 +1279,10 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
     let started = Instant::now();
     let searcher = index.reader.searcher();
     index.facet_cache.prune(&searcher);
+    index.stats_cache.prune(&searcher);
     let fields = &index.fields;
+    // every score, and every "is this word known", from what the caller may see only
+    let stats = Statistics::new(&searcher, fields, &index.stats_cache, request.max_marking)?;
     let taxonomy = &index.taxonomy;
     let kind = request.kind;
     let clauses = request.text.as_deref().map(parse_text).unwrap_or_default();
@@ -1290,11 +1307,11 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
     }
     let text_targets = skill_targets(taxonomy, &text_skill_names);
 
-    let text = text_query(index, &searcher, kind, &clauses, request.understanding)?;
+    let text = text_query(index, &stats, kind, &clauses, request.understanding)?;
     let credit = if kind == Kind::Member && (text.is_some() || !targets.is_empty()) {
         let mut all_targets = skill_targets(taxonomy, &request.filters.skills);
         all_targets.extend(skill_targets(taxonomy, &text_skill_names));
-        case_study_credit(index, &searcher, request, &clauses, &all_targets)?
+        case_study_credit(index, &searcher, &stats, request, &clauses, &all_targets)?
     } else {
         Credit::default()
     };
@@ -1388,48 +1405,33 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
         cache: index.facet_cache.clone(),
     };
     let limit = request.limit.clamp(1, MAX_LIMIT);
-    let (ranked, total, facet_counts) = match (request.sort, request.filters.near) {
-        (SortOrder::Distance, Some(near)) => {
-            let lat_name = fields.schema.get_field_name(fields.lat).to_string();
-            let lon_name = fields.schema.get_field_name(fields.lon).to_string();
-            let top = TopDocs::with_limit(limit)
-                .and_offset(request.offset)
-                .tweak_score(move |segment: &SegmentReader| {
-                    let lat = segment.fast_fields().f64(&lat_name).ok();
-                    let lon = segment.fast_fields().f64(&lon_name).ok();
-                    move |doc, _score: Score| -> f64 {
-                        match (
-                            lat.as_ref().and_then(|c| c.first(doc)),
-                            lon.as_ref().and_then(|c| c.first(doc)),
-                        ) {
-                            (Some(a), Some(b)) => -haversine_km(near.lat, near.lon, a, b),
-                            _ => f64::NEG_INFINITY,
-                        }
-                    }
-                });
-            let collector = Gated {
-                inner: (top, Count),
-                tally,
-                gates,
-            };
-            let ((top, total), facets) = collect(&searcher, &query, &collector)?;
-            let ranked: Vec<(f32, DocAddress)> =
-                top.into_iter().map(|(d, a)| (-d as f32, a)).collect();
-            (ranked, total, facets)
-        }
-        _ => {
-            let top = TopDocs::with_limit(limit)
-                .and_offset(request.offset)
-                .order_by_score();
-            let collector = Gated {
-                inner: (top, Count),
-                tally,
-                gates,
-            };
-            let ((top, total), facets) = collect(&searcher, &query, &collector)?;
-            (top, total, facets)
-        }
+    let order = match (request.sort, request.filters.near) {
+        (SortOrder::Distance, Some(near)) => Order::Distance {
+            near,
+            lat: fields.schema.get_field_name(fields.lat).to_string(),
+            lon: fields.schema.get_field_name(fields.lon).to_string(),
+        },
+        _ => Order::Score,
     };
+    let by_distance = matches!(order, Order::Distance { .. });
+    let collector = Gated {
+        inner: (
+            StableTop {
+                limit,
+                offset: request.offset,
+                id_field: fields.id_name().to_string(),
+                order,
+            },
+            Count,
+        ),
+        tally,
+        gates,
+    };
+    let ((top, total), facet_counts) = collect(&searcher, &stats, &query, &collector)?;
+    let ranked: Vec<(f32, DocAddress)> = top
+        .into_iter()
+        .map(|(key, address)| (if by_distance { -key } else { key } as f32, address))
+        .collect();
     let facets: BTreeMap<String, BTreeMap<String, u64>> = names
         .iter()
         .zip(&facet_counts)
@@ -1446,6 +1448,7 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
             request,
             &record,
             HitContext {
+                stats: &stats,
                 score: if sort_by_distance { 0.0 } else { score },
                 address,
                 query: &query,
@@ -1466,6 +1469,7 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
 }
 
 struct HitContext<'a> {
+    stats: &'a Statistics<'a>,
     score: f32,
     address: DocAddress,
     query: &'a dyn Query,
@@ -1538,11 +1542,11 @@ fn make_hit(
             } else {
                 index.fields.summary
             };
-            if let Some(html) = highlight(searcher, text, field, value)? {
+            if let Some(html) = highlight(searcher, ctx.stats, text, field, value)? {
                 highlights.insert(record_field.to_string(), html);
             }
         }
-        if let Some(html) = highlight(searcher, text, index.fields.name, &name)? {
+        if let Some(html) = highlight(searcher, ctx.stats, text, index.fields.name, &name)? {
             highlights.insert(
                 if kind == Kind::CaseStudy {
                     "title"
@@ -1576,17 +1580,34 @@ fn make_hit(
 }
 
 /// The fragment of `value` that matches `query`, with `<mark>` tags; `None` when nothing matches.
+/// Fragments are chosen by how rare their words are among the records the caller may see
+/// (tantivy's `SnippetGenerator::create` would count every record).
 fn highlight(
     searcher: &Searcher,
+    stats: &Statistics<'_>,
     query: &dyn Query,
     field: Field,
     value: &str,
 ) -> Result<Option<String>> {
-    let mut generator = match SnippetGenerator::create(searcher, query, field) {
-        Ok(g) => g,
-        Err(_) => return Ok(None),
-    };
-    generator.set_max_num_chars(240);
+    let mut terms: Vec<&Term> = Vec::new();
+    query.query_terms(&mut |term, _| {
+        if term.field() == field && !terms.contains(&term) {
+            terms.push(term);
+        }
+    });
+    let mut weights: BTreeMap<String, Score> = BTreeMap::new();
+    for term in terms {
+        let value = term.value();
+        let Some(text) = value.as_str() else {
+            continue;
+        };
+        let doc_freq = stats.visible_doc_freq(term)?;
+        if doc_freq > 0 {
+            weights.insert(text.to_string(), 1.0 / (1.0 + doc_freq as Score));
+        }
+    }
+    let tokenizer = searcher.index().tokenizer_for_field(field)?;
+    let generator = SnippetGenerator::new(weights, tokenizer, field, 240);
     let mut snippet = generator.snippet(value);
     if snippet.highlighted().is_empty() {
         return Ok(None);
@@ -1816,7 +1837,7 @@ fn explain(
     id: &str,
     evidence: &[Evidence],
 ) -> Result<Value> {
-    let value_of = |query: &dyn Query| -> f32 { score_of(searcher, query, ctx.address) };
+    let value_of = |query: &dyn Query| -> f32 { score_of(searcher, ctx.stats, query, ctx.address) };
     let text = ctx.text.map(value_of).unwrap_or(0.0);
     let skills: f32 = ctx.skill_parts.iter().map(|q| value_of(q.as_ref())).sum();
     let case_studies = ctx.credit.by_member.get(id).copied().unwrap_or(0.0);
@@ -1834,9 +1855,14 @@ fn explain(
 /// What `query` scores the record at `address`, 0 when it does not match. (tantivy's `explain`
 /// seeks a boolean query's scorer backwards when the record comes before the query's first
 /// match, which its debug assertions refuse.)
-fn score_of(searcher: &Searcher, query: &dyn Query, address: DocAddress) -> f32 {
+fn score_of(
+    searcher: &Searcher,
+    stats: &Statistics<'_>,
+    query: &dyn Query,
+    address: DocAddress,
+) -> f32 {
     let scored = || -> tantivy::Result<f32> {
-        let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
+        let weight = query.weight(stats.scoring())?;
         let mut scorer = weight.scorer(searcher.segment_reader(address.segment_ord), 1.0)?;
         // past it already (or no match at all): it does not match
         if scorer.doc() > address.doc_id || scorer.seek(address.doc_id) != address.doc_id {
@@ -2106,16 +2132,24 @@ pub(crate) mod tests {
         }
         // the segments on one, two (one thread taking two segments) and three threads
         let searcher = split.reader.searcher();
+        let stats = Statistics::new(
+            &searcher,
+            &split.fields,
+            &split.stats_cache,
+            Marking::Official,
+        )
+        .unwrap();
         for q in ["modelling", "statistics", "health", "risk"] {
             let clauses = parse_text(q);
-            let query = text_query(&split, &searcher, Kind::Member, &clauses, true)
+            let query = text_query(&split, &stats, Kind::Member, &clauses, true)
                 .unwrap()
                 .unwrap();
             let collector = (TopDocs::with_limit(30).order_by_score(), Count);
-            let alone = collect_on(&searcher, query.as_ref(), &collector, 1).unwrap();
+            let alone = collect_on(&searcher, &stats, query.as_ref(), &collector, 1).unwrap();
             assert!(alone.1 > 30, "{q}: {}", alone.1);
             for threads in [2, 3] {
-                let parallel = collect_on(&searcher, query.as_ref(), &collector, threads).unwrap();
+                let parallel =
+                    collect_on(&searcher, &stats, query.as_ref(), &collector, threads).unwrap();
                 assert_eq!(alone, parallel, "{q} on {threads} threads");
             }
         }

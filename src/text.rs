@@ -50,6 +50,26 @@ thread_local! {
     /// matters for the many short names the taxonomy looks up per query.
     static ANALYZERS: std::cell::RefCell<(TextAnalyzer, TextAnalyzer)> =
         std::cell::RefCell::new((english_analyzer(), exact_analyzer()));
+    /// The tokens both analysers keep, uncased and unstemmed: enough to count them.
+    static COUNTER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(
+        TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(40))
+            .build(),
+    );
+}
+
+/// How many tokens both analysers make of `text` (the same number: casing, folding and stemming
+/// change tokens, never their count).
+pub fn count_tokens(text: &str) -> u64 {
+    COUNTER.with(|a| {
+        let mut analyzer = a.borrow_mut();
+        let mut stream = analyzer.token_stream(text);
+        let mut n = 0;
+        while stream.advance() {
+            n += 1;
+        }
+        n
+    })
 }
 
 /// The stemmed tokens of `text` ([`english_analyzer`]).

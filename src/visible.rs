@@ -32,7 +32,8 @@ pub struct DocBits {
 }
 
 impl DocBits {
-    fn build(segment: &SegmentReader, clauses: &dyn Query) -> tantivy::Result<DocBits> {
+    /// The records of `segment` that `clauses` match (deleted ones included).
+    pub(crate) fn build(segment: &SegmentReader, clauses: &dyn Query) -> tantivy::Result<DocBits> {
         let max_doc = segment.max_doc() as usize;
         let mut words = vec![0u64; max_doc.div_ceil(64)];
         let mut count = 0u32;
@@ -46,6 +47,34 @@ impl DocBits {
             }
         })?;
         Ok(DocBits { words, count })
+    }
+
+    /// How many records are in the set.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// Whether `doc` is in the set.
+    #[inline]
+    pub fn contains(&self, doc: DocId) -> bool {
+        self.words
+            .get(doc as usize / 64)
+            .is_some_and(|w| w & (1 << (doc % 64)) != 0)
+    }
+
+    /// The records in the set, in order.
+    pub fn docs(&self) -> impl Iterator<Item = DocId> + '_ {
+        self.words.iter().enumerate().flat_map(|(i, &word)| {
+            let mut word = word;
+            std::iter::from_fn(move || {
+                if word == 0 {
+                    return None;
+                }
+                let bit = word.trailing_zeros();
+                word &= word - 1;
+                Some((i * 64) as DocId + bit)
+            })
+        })
     }
 
     #[cfg(test)]

@@ -47,6 +47,13 @@ pub struct HttpConfig {
     /// Requests being worked on at once; past that a request is answered 503 at once (with
     /// `Retry-After`) instead of queueing, so overload costs neither memory nor latency.
     pub max_in_flight: usize,
+    /// Mark the session cookie `Secure` (the site is served over TLS); it is also marked so on a
+    /// request a proxy says came over TLS (`X-Forwarded-Proto: https`).
+    pub secure_cookies: bool,
+    /// A web session ends after this long without a request.
+    pub session_idle: Duration,
+    /// A web session ends this long after signing in, however busy.
+    pub session_max: Duration,
 }
 
 impl Default for HttpConfig {
@@ -58,6 +65,9 @@ impl Default for HttpConfig {
             demo: true,
             rate_limit: None,
             max_in_flight: 64,
+            secure_cookies: false,
+            session_idle: Duration::from_secs(2 * 60 * 60),
+            session_max: Duration::from_secs(12 * 60 * 60),
         }
     }
 }
@@ -83,6 +93,10 @@ pub struct AppState {
     pub writer: Option<Arc<RecordWriter>>,
     /// Permits for requests in flight (see [`HttpConfig::max_in_flight`]).
     pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// Issues the ids of records created without one.
+    pub ids: Arc<write::IdIssuer>,
+    /// Web sessions, held here: the cookie carries only an opaque session id.
+    pub sessions: tower_sessions::MemoryStore,
 }
 
 impl AppState {
@@ -101,6 +115,8 @@ impl AppState {
             auth: Arc::new(Authenticator::default()),
             audit: None,
             writer: None,
+            ids: Arc::new(write::IdIssuer::random()),
+            sessions: tower_sessions::MemoryStore::default(),
         })
     }
 
@@ -122,14 +138,15 @@ impl AppState {
     }
 
     /// Appends an entry to the audit log, if there is one, on the blocking pool: each entry is
-    /// synced to disk before this returns, without holding up the async runtime.
+    /// synced to disk before this returns, without holding up the async runtime. `marking` is the
+    /// lowest an admin must be cleared for to read it: the caller's highest.
     pub async fn audit_event(
         &self,
         subject: String,
         action: String,
         ids: Vec<String>,
         outcome: String,
-        request_id: Option<String>,
+        marking: crate::model::Marking,
     ) {
         let Some(log) = self.audit.clone() else {
             return;
@@ -140,7 +157,34 @@ impl AppState {
             action,
             ids,
             outcome,
+            request_id: None,
+            marking: Some(marking),
+        };
+        if let Err(e) = tokio::task::spawn_blocking(move || log.record(entry)).await {
+            tracing::error!(error = %e, "cannot write the audit log");
+        }
+    }
+
+    /// [`AppState::audit_event`] for a refusal before any record is touched, with the request id.
+    pub async fn audit_event_with_request(
+        &self,
+        subject: String,
+        action: String,
+        outcome: String,
+        marking: crate::model::Marking,
+        request_id: Option<String>,
+    ) {
+        let Some(log) = self.audit.clone() else {
+            return;
+        };
+        let entry = AuditEntry {
+            time: String::new(),
+            subject,
+            action,
+            ids: Vec::new(),
+            outcome,
             request_id,
+            marking: Some(marking),
         };
         if let Err(e) = tokio::task::spawn_blocking(move || log.record(entry)).await {
             tracing::error!(error = %e, "cannot write the audit log");
@@ -173,6 +217,19 @@ pub fn router(state: AppState) -> Router {
             record_metrics,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), identify))
+        .layer(
+            tower_sessions::SessionManagerLayer::new(state.sessions.clone())
+                .with_name(web::SESSION_COOKIE)
+                .with_http_only(true)
+                // Lax, not Strict: a sign-in redirected from an identity provider must carry it
+                .with_same_site(tower_sessions::cookie::SameSite::Lax)
+                .with_secure(config.secure_cookies)
+                .with_expiry(tower_sessions::Expiry::OnInactivity(
+                    time::Duration::try_from(config.session_idle)
+                        .unwrap_or(time::Duration::hours(2)),
+                )),
+        )
+        .layer(middleware::from_fn(secure_cookie_over_tls))
         .layer(middleware::from_fn_with_state(state.clone(), admit))
         .with_state(state);
     if !config.cors_origins.is_empty() {
@@ -268,27 +325,33 @@ async fn identify(State(state): State<AppState>, mut request: Request, next: Nex
         .and_then(|v| v.to_str().ok())
         .map(String::from);
     let action = format!("{} {}", request.method(), path);
-    // A bearer token, or for reading (never writing) the web session cookie.
-    let cookie = if matches!(*request.method(), Method::GET | Method::HEAD) {
-        web::session_key(request.headers()).map(|key| format!("Bearer {key}"))
-    } else {
-        None
-    };
     let header = request
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .or(cookie.as_deref());
-    let deny = |subject: &str, outcome: &str| {
-        state.audit_event(
+        .map(String::from);
+    // A bearer token, or for reading (never writing) a web session.
+    let signed_in = match (&header, request.method()) {
+        (None, &Method::GET | &Method::HEAD) => match request.extensions().get() {
+            Some(session) => web::session_caller(session, state.config.session_max).await,
+            None => None,
+        },
+        _ => None,
+    };
+    let deny = |subject: &str, outcome: &str, marking: crate::model::Marking| {
+        state.audit_event_with_request(
             subject.to_string(),
             action.clone(),
-            Vec::new(),
             outcome.to_string(),
+            marking,
             request_id.clone(),
         )
     };
-    let caller = match state.auth.authenticate(header) {
+    let authenticated = match signed_in {
+        Some(caller) => Ok(caller),
+        None => state.auth.authenticate(header.as_deref()),
+    };
+    let caller = match authenticated {
         Ok(caller) => caller,
         Err(_) if is_public(&path) => return next.run(request).await,
         Err(_) if web::is_page(&path) => {
@@ -308,6 +371,7 @@ async fn identify(State(state): State<AppState>, mut request: Request, next: Nex
                     AuthFailure::Missing => "denied: no token",
                     AuthFailure::Invalid => "denied: invalid token",
                 },
+                crate::model::Marking::Official,
             )
             .await;
             // the same answer whatever was wrong, so it tells an attacker nothing
@@ -324,14 +388,19 @@ async fn identify(State(state): State<AppState>, mut request: Request, next: Nex
         }
     };
     if (path == "/metrics" || path == "/v1/audit") && caller.role < Role::Admin {
-        deny(&caller.subject, "denied: admin role required").await;
+        deny(
+            &caller.subject,
+            "denied: admin role required",
+            caller.max_marking,
+        )
+        .await;
         return api::Problem::new(StatusCode::FORBIDDEN, "this needs the admin role")
             .into_response();
     }
     if let Some(limiter) = &state.limiter
         && let Err(retry_after) = limiter.check(&caller.subject)
     {
-        deny(&caller.subject, "denied: rate limited").await;
+        deny(&caller.subject, "denied: rate limited", caller.max_marking).await;
         let mut response = api::Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!("too many requests for this token; retry after {retry_after} s"),
@@ -345,6 +414,40 @@ async fn identify(State(state): State<AppState>, mut request: Request, next: Nex
     }
     request.extensions_mut().insert(caller);
     next.run(request).await
+}
+
+/// Marks the session cookie `Secure` on a request a proxy says came over TLS.
+async fn secure_cookie_over_tls(request: Request, next: Next) -> Response {
+    let over_tls = request
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    let mut response = next.run(request).await;
+    if over_tls {
+        let cookies: Vec<HeaderValue> = response
+            .headers_mut()
+            .get_all(axum::http::header::SET_COOKIE)
+            .iter()
+            .map(|v| {
+                let text = v.to_str().unwrap_or_default();
+                if text.starts_with(web::SESSION_COOKIE) && !text.contains("Secure") {
+                    HeaderValue::from_str(&format!("{text}; Secure")).unwrap_or_else(|_| v.clone())
+                } else {
+                    v.clone()
+                }
+            })
+            .collect();
+        response
+            .headers_mut()
+            .remove(axum::http::header::SET_COOKIE);
+        for cookie in cookies {
+            response
+                .headers_mut()
+                .append(axum::http::header::SET_COOKIE, cookie);
+        }
+    }
+    response
 }
 
 /// Bounds the requests in flight: past [`HttpConfig::max_in_flight`] a request gets a 503 with
@@ -412,32 +515,32 @@ pub async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({"status": "ok"}))
 }
 
-/// Readiness: an index with records is open.
+/// Readiness: an index is open and answering. It says nothing countable: anyone may call it.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "Ready"), (status = 503, description = "No records yet")))]
-pub async fn readyz(State(state): State<AppState>) -> Response {
-    let documents = state.index.num_docs();
-    if documents == 0 {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(serde_json::json!({"status": "empty index", "documents": 0})),
-        )
-            .into_response();
-    }
-    axum::Json(serde_json::json!({"status": "ready", "documents": documents})).into_response()
+    responses((status = 200, description = "Ready")))]
+pub async fn readyz() -> Response {
+    axum::Json(serde_json::json!({"status": "ready"})).into_response()
 }
 
-/// Prometheus metrics.
+/// Prometheus metrics (admins only); the record count is of what the admin may see.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
+pub async fn metrics(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Response, api::Problem> {
+    let index = state.index.clone();
+    let documents = tokio::task::spawn_blocking(move || index.num_docs(caller.max_marking))
+        .await
+        .map_err(|e| api::Problem::from(crate::Error::Io(std::io::Error::other(e))))??;
+    Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        state.metrics.render(state.index.num_docs()),
+        state.metrics.render(documents),
     )
+        .into_response())
 }
 
 async fn record_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -548,7 +651,9 @@ impl Metrics {
                 ));
             }
         }
-        out.push_str("# HELP muster_index_documents Records in the open index.\n");
+        out.push_str(
+            "# HELP muster_index_documents Records in the open index the reader may see.\n",
+        );
         out.push_str("# TYPE muster_index_documents gauge\n");
         out.push_str(&format!("muster_index_documents {documents}\n"));
         out.push_str(&format!(
@@ -616,6 +721,8 @@ pub(crate) mod tests {
         pub(crate) reader: String,
         pub(crate) sensitive_reader: String,
         pub(crate) editor: String,
+        /// An editor who may see (and so write) every marking.
+        pub(crate) sensitive_editor: String,
         pub(crate) admin: String,
         pub(crate) audit: std::path::PathBuf,
         /// Keeps the index directory alive for the test.
@@ -660,6 +767,8 @@ pub(crate) mod tests {
         let (sensitive_reader, s) =
             create_key("os-reader@dstl", Role::Reader, Marking::OfficialSensitive);
         let (editor, e) = create_key("editor@ukhsa", Role::Editor, Marking::Official);
+        let (sensitive_editor, se) =
+            create_key("os-editor@dstl", Role::Editor, Marking::OfficialSensitive);
         let (admin, a) = create_key("ops@muster", Role::Admin, Marking::OfficialSensitive);
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
@@ -680,7 +789,7 @@ pub(crate) mod tests {
         let state = AppState::new(index, config).unwrap().with_auth(
             Authenticator::new(
                 KeyFile {
-                    keys: vec![r, s, e, a],
+                    keys: vec![r, s, e, se, a],
                 },
                 None,
             ),
@@ -693,6 +802,7 @@ pub(crate) mod tests {
             reader,
             sensitive_reader,
             editor,
+            sensitive_editor,
             admin,
             audit,
             _dir: dir,
@@ -784,9 +894,7 @@ pub(crate) mod tests {
         fn strip(value: &mut serde_json::Value) {
             match value {
                 serde_json::Value::Object(map) => {
-                    for key in ["took_ms", "score", "explanation"] {
-                        map.remove(key);
-                    }
+                    map.remove("took_ms");
                     map.values_mut().for_each(strip);
                 }
                 serde_json::Value::Array(items) => items.iter_mut().for_each(strip),

@@ -17,7 +17,8 @@ use super::api;
     paths(
         api::experts, api::case_studies, api::facilities, api::search_all,
         api::expert, api::case_study, api::facility, api::skills, api::suggest, api::concepts, api::audit, api::muster,
-        super::write::put_record, super::write::delete_record, super::write::bulk,
+        super::write::put_record, super::write::create_record, super::write::delete_record,
+        super::write::bulk,
         super::healthz, super::readyz, super::metrics
     ),
     components(schemas(api::Problem, api::SearchAll, crate::search::SearchResponse, crate::search::Hit,

@@ -23,7 +23,7 @@ use serde_json::Value;
 use super::AppState;
 use super::api::{parse_search, query_pairs, today};
 use crate::access::Caller;
-use crate::model::{Availability, Clearance, FacilityStatus, Kind, Level};
+use crate::model::{Availability, Clearance, FacilityStatus, Kind, Level, Marking};
 use crate::muster::{MusterAnswer, MusterBody, MusterRequest, Point, SkillBody};
 use crate::reference::Reference;
 use crate::search::{self, SearchResponse};
@@ -77,9 +77,10 @@ pub fn is_page(path: &str) -> bool {
         || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/openapi.json"))
 }
 
-/// Pages anyone may load: sign-in and the static assets.
+/// Pages anyone may load: sign-in, sign-out (it only ends the session its cookie names) and the
+/// static assets.
 pub fn is_public_page(path: &str) -> bool {
-    path == "/sign-in" || path.starts_with("/assets/")
+    matches!(path, "/sign-in" | "/sign-out") || path.starts_with("/assets/")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1747,27 +1748,72 @@ async fn sign_in_page(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
     )
 }
 
-async fn sign_in(State(state): State<AppState>, Form(form): Form<SignInForm>) -> Response {
+/// What a web session holds: who signed in, and when (for the absolute limit).
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+struct SignedIn {
+    caller: Caller,
+    /// Seconds since the epoch.
+    at: i64,
+}
+
+/// The session key under which [`SignedIn`] is kept.
+const SIGNED_IN: &str = "signed_in";
+
+/// The caller a web session signed in, unless it is older than `max` (then it is ended).
+pub async fn session_caller(
+    session: &tower_sessions::Session,
+    max: std::time::Duration,
+) -> Option<Caller> {
+    let signed_in: SignedIn = session.get(SIGNED_IN).await.ok()??;
+    let age = time::OffsetDateTime::now_utc().unix_timestamp() - signed_in.at;
+    if age < 0 || age as u64 > max.as_secs() {
+        let _ = session.flush().await;
+        return None;
+    }
+    Some(signed_in.caller)
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    Extension(session): Extension<tower_sessions::Session>,
+    Form(form): Form<SignInForm>,
+) -> Response {
     let key = form.key.trim();
     let header = format!("Bearer {key}");
     match state.auth.authenticate(Some(&header)) {
         Ok(caller) if !key.is_empty() => {
+            // a new session id at every sign-in, so one fixed beforehand is worthless
+            let signed_in = SignedIn {
+                caller: caller.clone(),
+                at: time::OffsetDateTime::now_utc().unix_timestamp(),
+            };
+            let stored = async {
+                session.cycle_id().await?;
+                session.insert(SIGNED_IN, signed_in).await
+            };
+            if let Err(e) = stored.await {
+                tracing::error!(error = %e, "cannot start a web session");
+                return page_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    layout(
+                        &state,
+                        None,
+                        "Sign in",
+                        Nav::None,
+                        html! { p class="govuk-body" { "Signing in failed. Try again." } },
+                    ),
+                );
+            }
             state
                 .audit_event(
                     caller.subject.clone(),
                     "POST /sign-in".into(),
                     Vec::new(),
                     "ok".into(),
-                    None,
+                    caller.max_marking,
                 )
                 .await;
-            let cookie =
-                format!("{SESSION_COOKIE}={key}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200");
-            let mut response = Redirect::to(safe_next(&form.next)).into_response();
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().insert(header::SET_COOKIE, value);
-            }
-            response
+            Redirect::to(safe_next(&form.next)).into_response()
         }
         _ => {
             state
@@ -1776,7 +1822,7 @@ async fn sign_in(State(state): State<AppState>, Form(form): Form<SignInForm>) ->
                     "POST /sign-in".into(),
                     Vec::new(),
                     "denied: invalid token".into(),
-                    None,
+                    Marking::Official,
                 )
                 .await;
             let errors = [FieldError {
@@ -1797,26 +1843,12 @@ async fn sign_in(State(state): State<AppState>, Form(form): Form<SignInForm>) ->
     }
 }
 
-async fn sign_out() -> Response {
-    let mut response = Redirect::to("/sign-in").into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("muster_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-    );
-    response
-}
-
-/// The key in the session cookie, if any.
-pub fn session_key(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_string())
-        .filter(|v| !v.is_empty())
+/// Ends the session here (the cookie alone is then worthless) and returns to sign-in.
+async fn sign_out(Extension(session): Extension<tower_sessions::Session>) -> Response {
+    if let Err(e) = session.flush().await {
+        tracing::error!(error = %e, "cannot end a web session");
+    }
+    Redirect::to("/sign-in").into_response()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1875,19 +1907,38 @@ mod tests {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
+    /// Signs in with `key` through the form and answers the session cookie it set.
+    async fn sign_in_cookie(app: &Router, key: &str) -> String {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("key", key).append_pair("next", "/");
+        let response = app
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .method(Method::POST)
+                    .uri("/sign-in")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(form.finish()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "signed in");
+        let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+        cookie.split(';').next().unwrap().to_string()
+    }
+
     async fn with_cookie(
         app: &Router,
         method: Method,
         uri: &str,
         key: &str,
     ) -> (StatusCode, axum::http::HeaderMap, String) {
+        let session = sign_in_cookie(app, key).await;
         let request = Request::builder()
             .method(method)
             .uri(uri)
-            .header(
-                header::COOKIE,
-                format!("theme=dark; {SESSION_COOKIE}={key}"),
-            )
+            .header(header::COOKIE, format!("theme=dark; {session}"))
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(
                 "{\"id\":\"m-new\",\"name\":\"New\",\"department\":\"Dstl\"}",
@@ -1948,7 +1999,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn signing_in_sets_a_strict_http_only_cookie_and_only_returns_to_this_site() {
+    async fn signing_in_keeps_the_session_at_the_server_and_only_returns_to_this_site() {
         let s = secured(None);
         let form = |key: &str, next: &str| {
             let mut f = form_urlencoded::Serializer::new(String::new());
@@ -1973,9 +2024,91 @@ mod tests {
         let response = post(form(&s.reader, "/muster")).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(response.headers()[header::LOCATION], "/muster");
-        let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
-        assert!(cookie.starts_with(&format!("{SESSION_COOKIE}={}", s.reader)));
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+        let cookie = response.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        // an opaque session id, never the key, and nothing a script can read
+        assert!(
+            cookie.starts_with(&format!("{SESSION_COOKIE}=")),
+            "{cookie}"
+        );
+        let secret = s.reader.rsplit('_').next().unwrap();
+        assert!(
+            !cookie.contains(secret) && !cookie.contains(&s.reader),
+            "{cookie}"
+        );
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
+        assert!(
+            !cookie.contains("Secure"),
+            "plain HTTP on loopback: {cookie}"
+        );
+        let session = cookie.split(';').next().unwrap().to_string();
+        let page = |cookie: String, proto: Option<&'static str>| {
+            let app = s.app.clone();
+            async move {
+                let mut request = Request::builder()
+                    .uri("/?q=bayesian")
+                    .header(header::COOKIE, cookie);
+                if let Some(proto) = proto {
+                    request = request.header("x-forwarded-proto", proto);
+                }
+                app.oneshot(request.body(Body::empty()).unwrap())
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(page(session.clone(), None).await.status(), StatusCode::OK);
+        // behind a proxy that says the request came over TLS, the cookie is Secure
+        let tls = s
+            .app
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .method(Method::POST)
+                    .uri("/sign-in")
+                    .header("x-forwarded-proto", "https")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(form(&s.reader, "/")))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let tls_cookie = tls.headers()[header::SET_COOKIE].to_str().unwrap();
+        assert!(tls_cookie.contains("Secure"), "{tls_cookie}");
+        // signing out ends the session at the server: the old cookie no longer reads
+        let out = s
+            .app
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .method(Method::POST)
+                    .uri("/sign-out")
+                    .header(header::COOKIE, session.clone())
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            page(session, None).await.status(),
+            StatusCode::SEE_OTHER,
+            "sent to sign in"
+        );
+        // a made-up session id or the key itself as the cookie is no session
+        for forged in [
+            format!("{SESSION_COOKIE}={}", s.reader),
+            format!("{SESSION_COOKIE}=abc"),
+        ] {
+            assert_eq!(
+                page(forged, Some("https")).await.status(),
+                StatusCode::SEE_OTHER
+            );
+        }
         let response = post(form(&s.reader, "//evil.example/")).await;
         assert_eq!(response.headers()[header::LOCATION], "/");
         let response = post(form("mst_nope_nope", "/")).await;

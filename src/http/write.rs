@@ -1,15 +1,24 @@
-//! The write API: `PUT` and `DELETE /v1/{kind}/{id}`, `POST /v1/{kind}/bulk` (NDJSON).
+//! The write API: `POST /v1/{kind}` (create, the server issues the id), `PUT` and `DELETE
+//! /v1/{kind}/{id}`, `POST /v1/{kind}/bulk` (NDJSON).
 //!
 //! Editors (and admins) only. Records go through the same validation and per-line report as the
-//! indexer; a record above the token's marking cannot be written, and one already stored above it
-//! cannot be replaced or deleted (a delete answers 404, as for a missing record). Every answer
-//! comes after the change is committed and synced to disk, and every write or refusal is audited.
+//! indexer; a record above the token's marking cannot be written. Every answer comes after the
+//! change is committed and synced to disk, and every write or refusal is audited.
+//!
+//! A caller who cannot see every marking gets the same answer whether a record it cannot see
+//! exists or not: it replaces and deletes only records it can see (`PUT` or `DELETE` of any other
+//! id is the same 404), creates records with `POST` (or bulk lines without an `id`) under ids the
+//! server issues, unguessable, and its references to records it cannot see (authors, contacts,
+//! facilities) are reported and left out exactly as unknown ids are. A caller who may see every
+//! marking may also create a record under an id of its choosing with `PUT`: nothing is hidden
+//! from it.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::{MatchedPath, Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Serialize;
@@ -49,9 +58,55 @@ pub struct BulkAnswer {
     pub rejected: u64,
     /// With `strict=true` and a rejection, nothing was written.
     pub committed: bool,
+    /// Ids the server gave the lines that had none, in line order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub created: Vec<String>,
     /// Counts, rejected lines (line number, field, reason) and warnings.
     #[schema(value_type = Object)]
     pub report: Report,
+}
+
+/// Issues the ids of records created without one: the kind's prefix and 96 random bits, so
+/// nobody can guess another's, and none is ever an id the caller could not see.
+pub struct IdIssuer {
+    /// A fixed sequence for tests (a counter run through SHA-256); `None`: the system's randomness.
+    seeded: Option<Mutex<u64>>,
+}
+
+impl IdIssuer {
+    /// Ids from the operating system's randomness.
+    pub fn random() -> IdIssuer {
+        IdIssuer { seeded: None }
+    }
+
+    /// The same ids in the same order on every run (tests comparing two servers).
+    pub fn seeded(seed: u64) -> IdIssuer {
+        IdIssuer {
+            seeded: Some(Mutex::new(seed)),
+        }
+    }
+
+    /// A new id for a record of `kind`.
+    pub fn issue(&self, kind: Kind) -> String {
+        let mut bytes = [0u8; 12];
+        match &self.seeded {
+            Some(counter) => {
+                use sha2::Digest;
+                let mut n = counter.lock().unwrap_or_else(|e| e.into_inner());
+                *n += 1;
+                let digest = sha2::Sha256::digest(n.to_le_bytes());
+                bytes.copy_from_slice(&digest[..12]);
+            }
+            None => getrandom::fill(&mut bytes).expect("the operating system provides randomness"),
+        }
+        let prefix = match kind {
+            Kind::Member => "m",
+            Kind::CaseStudy => "cs",
+            Kind::Facility => "f",
+        };
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{prefix}-{hex}")
+    }
 }
 
 fn kind_of(path: &MatchedPath) -> Kind {
@@ -68,6 +123,26 @@ fn path_name(kind: Kind) -> &'static str {
         Kind::CaseStudy => "case-studies",
         Kind::Facility => "facilities",
     }
+}
+
+/// Whether `caller` may see records of every marking (then nothing is hidden from it).
+fn sees_all(caller: &Caller) -> bool {
+    Marking::ALL
+        .last()
+        .is_none_or(|top| caller.max_marking >= *top)
+}
+
+/// The answer to replacing or deleting an id the caller cannot see, whether or not a record holds
+/// it: the same words for both.
+fn not_yours(kind: Kind, id: &str) -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no record `{id}` you can replace or delete; to create one, POST /v1/{} and the \
+             server gives it an id",
+            path_name(kind)
+        ),
+    )
 }
 
 /// The writer, once the caller is known to be allowed to write.
@@ -98,6 +173,8 @@ async fn writer_for(
     })
 }
 
+/// Records an outcome in the audit log, visible to admins who may read `caller`'s marking: what
+/// the caller did is no more secret than what it may see.
 async fn audit(state: &AppState, caller: &Caller, action: &str, ids: Vec<String>, outcome: &str) {
     state
         .audit_event(
@@ -105,14 +182,13 @@ async fn audit(state: &AppState, caller: &Caller, action: &str, ids: Vec<String>
             action.to_string(),
             ids,
             outcome.to_string(),
-            None,
+            caller.max_marking,
         )
         .await;
 }
 
-/// Whether `caller` may write `record`: not above the token's marking, and not over a stored
-/// record above it. The error names the field.
-fn may_write(writer: &RecordWriter, record: &Record, max_marking: Marking) -> Result<()> {
+/// Refuses a record marked above what the token may write, naming the field.
+fn within_marking(record: &Record, max_marking: Marking) -> Result<()> {
     if record.marking() > max_marking {
         return Err(Error::field(
             "marking",
@@ -122,30 +198,38 @@ fn may_write(writer: &RecordWriter, record: &Record, max_marking: Marking) -> Re
             ),
         ));
     }
-    match writer.marking_of(record.kind(), record.id())? {
-        Some(stored) if stored > max_marking => Err(Error::field(
-            "id",
-            format!(
-                "`{}` belongs to a record this token may not replace",
-                record.id()
-            ),
-        )),
-        _ => Ok(()),
-    }
+    Ok(())
 }
 
-/// A loader that checks references against the index and, with `max_marking`, refuses lines the
-/// caller may not write.
-fn loader(writer: &Arc<RecordWriter>, max_marking: Option<Marking>) -> Loader {
+/// Whether the caller may see the record `kind`/`id` (it exists at or below its marking).
+fn visible(writer: &RecordWriter, kind: Kind, id: &str, max_marking: Marking) -> bool {
+    matches!(writer.marking_of(kind, id), Ok(Some(m)) if m <= max_marking)
+}
+
+/// A loader that checks references against what the caller may see and refuses lines the
+/// caller may not write: above its marking, or (for a caller who cannot see every marking)
+/// replacing an id it cannot see, unless the server issued that id in this request.
+fn loader(writer: &Arc<RecordWriter>, caller: &Caller, issued: BTreeSet<String>) -> Loader {
     let known = writer.clone();
     let guard = writer.clone();
+    let max = caller.max_marking;
+    let all = sees_all(caller);
     let mut loader = Loader::default();
-    loader.known = Some(Box::new(move |kind, id| {
-        matches!(known.marking_of(kind, id), Ok(Some(_)))
+    loader.known = Some(Box::new(move |kind, id| visible(&known, kind, id, max)));
+    loader.guard = Some(Box::new(move |record: &Record| {
+        within_marking(record, max)?;
+        let id = record.id();
+        if all || issued.contains(id) || visible(&guard, record.kind(), id, max) {
+            return Ok(());
+        }
+        Err(Error::field(
+            "id",
+            format!(
+                "no record `{id}` you can replace; leave `id` out to create a record and the \
+                 server gives it one"
+            ),
+        ))
     }));
-    loader.guard = max_marking.map(|max| {
-        Box::new(move |record: &Record| may_write(&guard, record, max)) as Box<crate::ingest::Guard>
-    });
     loader
 }
 
@@ -170,16 +254,68 @@ fn field_problem(status: StatusCode, field: Option<&str>, reason: &str) -> Probl
     }
 }
 
-/// Creates or replaces one record.
+/// One JSON object from a request body, or a 400.
+fn object_of(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, Problem> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "the body must be one JSON object",
+        )),
+        Err(e) => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not valid JSON: {e}"),
+        )),
+    }
+}
+
+/// Validates one record (a JSON object with its id) and writes it; `Ok(Err(problem))` for a
+/// record refused, with the report of what was written.
+fn write_one(
+    writer: &Arc<RecordWriter>,
+    state: &AppState,
+    caller: &Caller,
+    kind: Kind,
+    object: serde_json::Map<String, serde_json::Value>,
+    issued: BTreeSet<String>,
+) -> Result<std::result::Result<Report, Problem>> {
+    let line = serde_json::to_string(&object)?;
+    let mut loader = loader(writer, caller, issued);
+    let mut records = Vec::new();
+    loader.load_jsonl_from(line.as_bytes(), "body", kind, &mut |r| {
+        records.push(r);
+        Ok(())
+    })?;
+    let Some(record) = records.pop() else {
+        let refusal = loader
+            .report
+            .rejections
+            .first()
+            .map(|r| (r.field.clone(), r.reason.clone()));
+        let (field, reason) = refusal.unwrap_or((None, "the body holds no record".into()));
+        let status = match field.as_deref() {
+            Some("marking") => StatusCode::FORBIDDEN,
+            Some("id") if reason.starts_with("no record") => StatusCode::NOT_FOUND,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        return Ok(Err(field_problem(status, field.as_deref(), &reason)));
+    };
+    writer.apply(&[Change::Put(Box::new(record))])?;
+    refresh_suggestions(state, kind)?;
+    Ok(Ok(loader.report))
+}
+
+/// Replaces one record (or, for a caller who may see every marking, creates it under that id).
 #[utoipa::path(put, path = "/v1/{kind}/{id}", tag = "writes",
     params(("kind" = String, Path, description = "experts, case-studies or facilities"),
            ("id" = String, Path, description = "The record's id; the body's `id`, if given, must match")),
-    request_body(content = Object, description = "One record in the ingest format of CONTRACT.md section 1"),
-    responses((status = 201, description = "Created; committed to disk", body = WriteAnswer),
+    request_body(content = Object, description = "One record in the ingest format (Muster's data contract, section 1)"),
+    responses((status = 201, description = "Created (only by a caller who may see every marking); committed to disk", body = WriteAnswer),
               (status = 200, description = "Replaced; committed to disk", body = WriteAnswer),
               (status = 400, description = "An invalid record, the field named", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-              (status = 403, description = "Not an editor, or a marking above the token's", body = Problem, content_type = "application/problem+json")),
+              (status = 403, description = "Not an editor, or a marking above the token's", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No record with this id the caller may replace (create with POST)", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn put_record(
     State(state): State<AppState>,
@@ -191,21 +327,7 @@ pub async fn put_record(
     let kind = kind_of(&matched);
     let action = format!("PUT /v1/{}/{id}", path_name(kind));
     let writer = writer_for(&state, &caller, &action).await?;
-    let mut object = match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(serde_json::Value::Object(map)) => map,
-        Ok(_) => {
-            return Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "the body must be one JSON object",
-            ));
-        }
-        Err(e) => {
-            return Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                format!("the body is not valid JSON: {e}"),
-            ));
-        }
-    };
+    let mut object = object_of(&body)?;
     match object.get("id") {
         None => {
             object.insert("id".into(), serde_json::Value::String(id.clone()));
@@ -220,47 +342,22 @@ pub async fn put_record(
             return Err(p);
         }
     }
-    let line = serde_json::to_string(&object).map_err(|e| Problem::from(Error::Json(e)))?;
     let state2 = state.clone();
-    let wanted = id.clone();
+    let (wanted, who) = (id.clone(), caller.clone());
     let outcome = blocking(move || {
-        let mut loader = loader(&writer, None);
-        let mut records = Vec::new();
-        loader.load_jsonl_from(line.as_bytes(), "body", kind, &mut |r| {
-            records.push(r);
-            Ok(())
-        })?;
-        let Some(record) = records.pop() else {
-            let reason = loader
-                .report
-                .rejections
-                .first()
-                .map(|r| (r.field.clone(), r.reason.clone()));
-            let (field, reason) = reason.unwrap_or((None, "the body holds no record".into()));
-            return Ok(Err(field_problem(
-                StatusCode::BAD_REQUEST,
-                field.as_deref(),
-                &reason,
-            )));
-        };
-        if let Err(Error::InvalidField { field, reason }) =
-            may_write(&writer, &record, caller.max_marking)
-        {
-            return Ok(Err(field_problem(
-                StatusCode::FORBIDDEN,
-                Some(&field),
-                &reason,
-            )));
-        }
-        let existed = writer.marking_of(kind, &wanted)?.is_some();
-        writer.apply(&[Change::Put(Box::new(record))])?;
-        refresh_suggestions(&state2, kind)?;
-        Ok(Ok((existed, loader.report)))
+        let existed = visible(&writer, kind, &wanted, who.max_marking);
+        let report = write_one(&writer, &state2, &who, kind, object, BTreeSet::new())?;
+        Ok(report.map(|report| (existed, report)))
     })
     .await;
     let (existed, report) = match outcome {
         Ok(Ok(done)) => done,
         Ok(Err(problem)) => {
+            let problem = if problem.status == 404 {
+                not_yours(kind, &id)
+            } else {
+                problem
+            };
             audit(
                 &state,
                 &caller,
@@ -299,6 +396,90 @@ pub async fn put_record(
     Ok((status, Json(answer)).into_response())
 }
 
+/// Creates one record under an id the server issues (answered in the body and `Location`).
+#[utoipa::path(post, path = "/v1/{kind}", tag = "writes",
+    params(("kind" = String, Path, description = "experts, case-studies or facilities")),
+    request_body(content = Object, description = "One record in the ingest format, without `id`"),
+    responses((status = 201, description = "Created; committed to disk", body = WriteAnswer),
+              (status = 400, description = "An invalid record, the field named (an `id` included)", body = Problem, content_type = "application/problem+json"),
+              (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not an editor, or a marking above the token's", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn create_record(
+    State(state): State<AppState>,
+    matched: MatchedPath,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let kind = kind_of(&matched);
+    let action = format!("POST /v1/{}", path_name(kind));
+    let writer = writer_for(&state, &caller, &action).await?;
+    let mut object = object_of(&body)?;
+    if object.contains_key("id") {
+        let mut p = Problem::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "field `id`: the server gives a new record its id; leave `id` out (PUT \
+                 /v1/{}/{{id}} replaces a record you can see)",
+                path_name(kind)
+            ),
+        );
+        p.parameter = Some("id".into());
+        audit(
+            &state,
+            &caller,
+            &action,
+            Vec::new(),
+            &format!("rejected: {}", p.detail),
+        )
+        .await;
+        return Err(p);
+    }
+    let state2 = state.clone();
+    let who = caller.clone();
+    let outcome = blocking(move || {
+        // an issued id is new to every marking (96 random bits; drawn again on a clash)
+        let id = loop {
+            let id = state2.ids.issue(kind);
+            if writer.marking_of(kind, &id)?.is_none() {
+                break id;
+            }
+        };
+        object.insert("id".into(), serde_json::Value::String(id.clone()));
+        let issued = BTreeSet::from([id.clone()]);
+        let report = write_one(&writer, &state2, &who, kind, object, issued)?;
+        Ok(report.map(|report| (id, report)))
+    })
+    .await;
+    let (id, report) = match outcome {
+        Ok(Ok(done)) => done,
+        Ok(Err(problem)) | Err(problem) => {
+            audit(
+                &state,
+                &caller,
+                &action,
+                Vec::new(),
+                &format!("rejected: {}", problem.detail),
+            )
+            .await;
+            return Err(problem);
+        }
+    };
+    audit(&state, &caller, &action, vec![id.clone()], "ok: created").await;
+    let location = format!("/v1/{}/{id}", path_name(kind));
+    let answer = WriteAnswer {
+        kind: path_name(kind).into(),
+        id,
+        outcome: "created".into(),
+        warnings: report.warnings.into_iter().map(|w| w.message).collect(),
+    };
+    let mut response = (StatusCode::CREATED, Json(answer)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
 /// Deletes one record.
 #[utoipa::path(delete, path = "/v1/{kind}/{id}", tag = "writes",
     params(("kind" = String, Path, description = "experts, case-studies or facilities"),
@@ -318,26 +499,27 @@ pub async fn delete_record(
     let action = format!("DELETE /v1/{}/{id}", path_name(kind));
     let writer = writer_for(&state, &caller, &action).await?;
     let state2 = state.clone();
-    let wanted = id.clone();
+    let (wanted, max) = (id.clone(), caller.max_marking);
     let result = blocking(move || {
-        match writer.marking_of(kind, &wanted)? {
-            Some(marking) if marking <= caller.max_marking => {}
-            _ => return Err(Error::NotFound),
+        if !visible(&writer, kind, &wanted, max) {
+            return Ok(false);
         }
         writer.apply(&[Change::Delete(kind, wanted)])?;
-        refresh_suggestions(&state2, kind)
+        refresh_suggestions(&state2, kind)?;
+        Ok(true)
     })
     .await;
-    let outcome = match &result {
-        Ok(()) => "ok: deleted".to_string(),
-        Err(p) if p.status == 404 => "not found".to_string(),
-        Err(_) => "failed".to_string(),
+    let (outcome, result) = match result {
+        Ok(true) => ("ok: deleted", Ok(StatusCode::NO_CONTENT)),
+        Ok(false) => ("not found", Err(not_yours(kind, &id))),
+        Err(p) => ("failed", Err(p)),
     };
-    audit(&state, &caller, &action, vec![id], &outcome).await;
-    result.map(|()| StatusCode::NO_CONTENT)
+    audit(&state, &caller, &action, vec![id], outcome).await;
+    result
 }
 
-/// Loads many records of one kind from NDJSON in one commit.
+/// Loads many records of one kind from NDJSON in one commit. A line without `id` creates a
+/// record under an id the server issues (listed in `created`).
 #[utoipa::path(post, path = "/v1/{kind}/bulk", tag = "writes",
     params(("kind" = String, Path, description = "experts, case-studies or facilities"),
            ("strict" = Option<bool>, Query, description = "Write nothing if any line is rejected")),
@@ -372,8 +554,11 @@ pub async fn bulk(
     }
     let writer = writer_for(&state, &caller, &action).await?;
     let state2 = state.clone();
-    let (report, ids, committed) = blocking(move || {
-        let mut loader = loader(&writer, Some(caller.max_marking));
+    let who = caller.clone();
+    let (report, ids, created, committed) = blocking(move || {
+        let (body, created) = issue_missing_ids(&state2, &writer, kind, &body)?;
+        let issued: BTreeSet<String> = created.iter().cloned().collect();
+        let mut loader = loader(&writer, &who, issued);
         let mut changes = Vec::new();
         loader.load_jsonl_from(&body[..], "body", kind, &mut |r| {
             changes.push(Change::Put(Box::new(r)));
@@ -393,7 +578,12 @@ pub async fn bulk(
             writer.apply(&changes)?;
             refresh_suggestions(&state2, kind)?;
         }
-        Ok((report, ids, committed))
+        let created: Vec<String> = if committed {
+            created.into_iter().filter(|id| ids.contains(id)).collect()
+        } else {
+            Vec::new()
+        };
+        Ok((report, ids, created, committed))
     })
     .await?;
     if report.files.first().is_none_or(|f| f.read == 0) {
@@ -420,9 +610,42 @@ pub async fn bulk(
         indexed,
         rejected: report.rejected(),
         committed,
+        created,
         report,
     };
     Ok((status, Json(answer)).into_response())
+}
+
+/// The body with an issued id put on each line that is a JSON object without one, and those ids
+/// in line order. Other lines are left as they are, for the loader to judge.
+fn issue_missing_ids(
+    state: &AppState,
+    writer: &RecordWriter,
+    kind: Kind,
+    body: &[u8],
+) -> Result<(Vec<u8>, Vec<String>)> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut created = Vec::new();
+    for line in body.split_inclusive(|b| *b == b'\n') {
+        let text = line.strip_suffix(b"\n").unwrap_or(line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        match serde_json::from_slice::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(mut map)) if !map.contains_key("id") => {
+                let id = loop {
+                    let id = state.ids.issue(kind);
+                    if writer.marking_of(kind, &id)?.is_none() && !created.contains(&id) {
+                        break id;
+                    }
+                };
+                map.insert("id".into(), serde_json::Value::String(id.clone()));
+                created.push(id);
+                out.extend_from_slice(serde_json::to_string(&map)?.as_bytes());
+                out.push(b'\n');
+            }
+            _ => out.extend_from_slice(line),
+        }
+    }
+    Ok((out, created))
 }
 
 /// Facility names are offered by typeahead: rebuild it when facilities change.
@@ -474,63 +697,88 @@ mod tests {
         let (_, _, before) = call(&s.app, find, Some(&s.reader)).await;
         assert!(ids(&before).is_empty());
 
-        let (status, _, body) = send(
+        // an editor who cannot see every marking creates under an id the server issues
+        let (status, headers, body) = send(
             &s.app,
-            Method::PUT,
-            "/v1/experts/m-new",
+            Method::POST,
+            "/v1/experts",
             Some(&s.editor),
             NEW_MEMBER,
         )
         .await;
         assert_eq!(status, 201, "{body}");
         assert_eq!(json(&body)["outcome"], "created");
+        let id = json(&body)["id"].as_str().unwrap().to_string();
+        assert!(id.starts_with("m-") && id.len() == 26, "{id}");
+        assert_eq!(headers["location"], format!("/v1/experts/{id}"));
         let (_, _, after) = call(&s.app, find, Some(&s.reader)).await;
-        assert_eq!(ids(&after), vec!["m-new"]);
-
-        let renamed = NEW_MEMBER.replace("Nia Newcomer", "Nia Newcomer-Smith");
-        let (status, _, body) = send(
+        assert_eq!(ids(&after), vec![id.clone()]);
+        // and may not choose an id
+        let (status, _, problem) = send(
             &s.app,
-            Method::PUT,
-            "/v1/experts/m-new",
+            Method::POST,
+            "/v1/experts",
             Some(&s.editor),
-            &renamed,
+            &NEW_MEMBER.replace("{\"name\"", "{\"id\":\"m-mine\",\"name\""),
         )
         .await;
+        assert_eq!(status, 400, "{problem}");
+        assert_eq!(json(&problem)["parameter"], "id");
+
+        let uri = format!("/v1/experts/{id}");
+        let renamed = NEW_MEMBER.replace("Nia Newcomer", "Nia Newcomer-Smith");
+        let (status, _, body) = send(&s.app, Method::PUT, &uri, Some(&s.editor), &renamed).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(json(&body)["outcome"], "replaced");
-        let (_, _, one) = call(&s.app, "/v1/experts/m-new", Some(&s.reader)).await;
+        let (_, _, one) = call(&s.app, &uri, Some(&s.reader)).await;
         assert_eq!(json(&one)["name"], "Nia Newcomer-Smith");
         let (_, _, after) = call(&s.app, find, Some(&s.reader)).await;
         assert_eq!(
             ids(&after),
-            vec!["m-new"],
+            vec![id.clone()],
             "a replacement leaves one record"
         );
 
-        let (status, _, _) = send(
+        let (status, _, _) = send(&s.app, Method::DELETE, &uri, Some(&s.editor), "").await;
+        assert_eq!(status, 204);
+        let (status, _, _) = call(&s.app, &uri, Some(&s.reader)).await;
+        assert_eq!(status, 404);
+
+        // an editor who may see every marking may also create under an id of its choosing
+        let (status, _, body) = send(
             &s.app,
-            Method::DELETE,
-            "/v1/experts/m-new",
-            Some(&s.editor),
-            "",
+            Method::PUT,
+            "/v1/experts/m-chosen",
+            Some(&s.sensitive_editor),
+            NEW_MEMBER,
         )
         .await;
-        assert_eq!(status, 204);
-        let (status, _, _) = call(&s.app, "/v1/experts/m-new", Some(&s.reader)).await;
-        assert_eq!(status, 404);
+        assert_eq!(status, 201, "{body}");
 
         let outcomes: Vec<(String, String, Vec<String>)> = audit(&s)
             .into_iter()
             .map(|e| (e.subject, e.outcome, e.ids))
             .collect();
         let who = "editor@ukhsa".to_string();
-        let id = vec!["m-new".to_string()];
+        let ids = vec![id];
         assert_eq!(
             outcomes,
             vec![
-                (who.clone(), "ok: created".into(), id.clone()),
-                (who.clone(), "ok: replaced".into(), id.clone()),
-                (who, "ok: deleted".into(), id),
+                (who.clone(), "ok: created".into(), ids.clone()),
+                (
+                    who.clone(),
+                    "rejected: field `id`: the server gives a new record its id; leave `id` out \
+                     (PUT /v1/experts/{id} replaces a record you can see)"
+                        .into(),
+                    vec![]
+                ),
+                (who.clone(), "ok: replaced".into(), ids.clone()),
+                (who, "ok: deleted".into(), ids),
+                (
+                    "os-editor@dstl".into(),
+                    "ok: created".into(),
+                    vec!["m-chosen".into()]
+                ),
             ]
         );
         let log = std::fs::read_to_string(&s.audit).unwrap();
@@ -613,7 +861,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_editor_cannot_write_above_their_marking_nor_touch_a_record_they_cannot_see() {
+    async fn an_editor_cannot_write_above_their_marking_nor_tell_a_hidden_record_from_none() {
         let s = secured(None);
         let sensitive = NEW_MEMBER.replace(
             "\"summary\"",
@@ -621,47 +869,47 @@ mod tests {
         );
         let (status, _, problem) = send(
             &s.app,
-            Method::PUT,
-            "/v1/experts/m-new",
+            Method::POST,
+            "/v1/experts",
             Some(&s.editor),
             &sensitive,
         )
         .await;
         assert_eq!(status, 403, "{problem}");
         assert_eq!(json(&problem)["parameter"], "marking");
-        let (status, _, problem) = send(
-            &s.app,
-            Method::PUT,
-            "/v1/experts/m-secret",
-            Some(&s.editor),
-            NEW_MEMBER,
-        )
-        .await;
-        assert_eq!(status, 403, "{problem}");
-        let (status, _, hidden) = send(
-            &s.app,
-            Method::DELETE,
-            "/v1/experts/m-secret",
-            Some(&s.editor),
-            "",
-        )
-        .await;
-        let (missing_status, _, missing) = send(
-            &s.app,
-            Method::DELETE,
-            "/v1/experts/m-nobody",
-            Some(&s.editor),
-            "",
-        )
-        .await;
-        assert_eq!(
-            (status, missing_status),
-            (404.try_into().unwrap(), 404.try_into().unwrap())
-        );
-        assert_eq!(
-            hidden, missing,
-            "deleting a hidden record looks like deleting a missing one"
-        );
+        // replacing or deleting a hidden record answers exactly as for an id never written
+        for method in [Method::PUT, Method::DELETE] {
+            let body = if method == Method::PUT {
+                NEW_MEMBER
+            } else {
+                ""
+            };
+            let (hidden_status, _, hidden) = send(
+                &s.app,
+                method.clone(),
+                "/v1/experts/m-secret",
+                Some(&s.editor),
+                body,
+            )
+            .await;
+            let (free_status, _, free) = send(
+                &s.app,
+                method.clone(),
+                "/v1/experts/m-nobody",
+                Some(&s.editor),
+                body,
+            )
+            .await;
+            assert_eq!(
+                (hidden_status, free_status),
+                (404.try_into().unwrap(), 404.try_into().unwrap())
+            );
+            assert_eq!(
+                hidden.replace("m-secret", "ID"),
+                free.replace("m-nobody", "ID"),
+                "{method}"
+            );
+        }
         let (_, _, body) = call(&s.app, "/v1/experts/m-secret", Some(&s.sensitive_reader)).await;
         assert_eq!(json(&body)["name"], "Sam Sensitive", "untouched");
     }
@@ -699,7 +947,7 @@ mod tests {
             &s.app,
             Method::POST,
             "/v1/experts/bulk?strict=true",
-            Some(&s.editor),
+            Some(&s.sensitive_editor),
             &lines,
         )
         .await;
@@ -712,7 +960,7 @@ mod tests {
             &s.app,
             Method::POST,
             "/v1/experts/bulk",
-            Some(&s.editor),
+            Some(&s.sensitive_editor),
             &lines,
         )
         .await;
@@ -738,7 +986,7 @@ mod tests {
             &s.app,
             Method::POST,
             "/v1/experts/bulk",
-            Some(&s.editor),
+            Some(&s.sensitive_editor),
             "\n\n",
         )
         .await;
@@ -759,7 +1007,7 @@ mod tests {
             &s.app,
             Method::POST,
             "/v1/experts/bulk",
-            Some(&s.editor),
+            Some(&s.sensitive_editor),
             &lines,
         )
         .await;
@@ -771,7 +1019,7 @@ mod tests {
             &s.app,
             Method::PUT,
             "/v1/experts/m-r1",
-            Some(&s.editor),
+            Some(&s.sensitive_editor),
             moved,
         )
         .await;
@@ -801,12 +1049,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn bulk_lines_above_the_token_marking_are_rejected_alone() {
+    async fn bulk_lines_create_without_ids_and_cannot_tell_a_hidden_record_from_none() {
         let s = secured(None);
         let lines = [
-            r#"{"id":"cs-new","title":"Open work","authors":["m-pra","m-ghost"]}"#,
-            r#"{"id":"cs-hush","title":"Hushed work","marking":"OFFICIAL-SENSITIVE"}"#,
+            r#"{"title":"Open work","authors":["m-pra","m-ghost","m-secret"]}"#,
+            r#"{"title":"Hushed work","marking":"OFFICIAL-SENSITIVE"}"#,
             r#"{"id":"cs-3","title":"Overwrite a hidden one"}"#,
+            r#"{"id":"cs-nowhere","title":"Overwrite a missing one"}"#,
+            r#"{"id":"cs-1","title":"Volcanic ash dispersion forecasting, revised"}"#,
         ]
         .join("\n");
         let (status, _, body) = send(
@@ -819,22 +1069,46 @@ mod tests {
         .await;
         assert_eq!(status, 200, "{body}");
         let answer = json(&body);
-        let fields: Vec<(u64, &str)> = answer["report"]["rejections"]
+        let rejections: Vec<(u64, &str, String)> = answer["report"]["rejections"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| (r["line"].as_u64().unwrap(), r["field"].as_str().unwrap()))
+            .map(|r| {
+                let reason = r["reason"].as_str().unwrap();
+                let reason = reason.replace("cs-3", "ID").replace("cs-nowhere", "ID");
+                (
+                    r["line"].as_u64().unwrap(),
+                    r["field"].as_str().unwrap(),
+                    reason,
+                )
+            })
             .collect();
-        assert_eq!(fields, vec![(2, "marking"), (3, "id")]);
-        assert!(
-            body.contains("`m-ghost` is not in the members file"),
-            "{body}"
-        );
-        let (_, _, one) = call(&s.app, "/v1/case-studies/cs-new", Some(&s.reader)).await;
+        assert_eq!(rejections.len(), 3, "{body}");
+        assert_eq!((rejections[0].0, rejections[0].1), (2, "marking"));
+        assert_eq!((rejections[1].0, rejections[1].1), (3, "id"));
         assert_eq!(
-            json(&one)["authors"],
-            serde_json::json!(["m-pra"]),
-            "known author kept, unknown one left out"
+            rejections[1].2, rejections[2].2,
+            "a hidden id and a missing one are refused in the same words"
+        );
+        // a hidden author is left out with the same warning as one that does not exist
+        let warnings: Vec<String> = answer["report"]["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["message"].as_str().unwrap().to_string())
+            .collect();
+        assert!(warnings.contains(&"author `m-ghost` is not a known member; left out".into()));
+        assert!(warnings.contains(&"author `m-secret` is not a known member; left out".into()));
+        let created = answer["created"].as_array().unwrap();
+        assert_eq!(created.len(), 1, "{body}");
+        let uri = format!("/v1/case-studies/{}", created[0].as_str().unwrap());
+        let (_, _, one) = call(&s.app, &uri, Some(&s.reader)).await;
+        assert_eq!(json(&one)["title"], "Open work");
+        assert_eq!(json(&one)["authors"], serde_json::json!(["m-pra"]));
+        let (_, _, replaced) = call(&s.app, "/v1/case-studies/cs-1", Some(&s.reader)).await;
+        assert_eq!(
+            json(&replaced)["title"],
+            "Volcanic ash dispersion forecasting, revised"
         );
         let (_, _, hidden) = call(&s.app, "/v1/case-studies/cs-3", Some(&s.sensitive_reader)).await;
         assert_eq!(json(&hidden)["title"], "Classified dispersion work");
