@@ -21,9 +21,17 @@ const MEMBERS: &str = r#"{"id":"m-1","name":"Ada Lovelace","department":"Dstl","
 "#;
 
 /// Creates a key with `muster token create` and returns it.
-fn create_key(tokens: &Path, role: &str) -> String {
+fn create_key(tokens: &Path, role: &str, max_marking: &str) -> String {
     let output = Command::new(MUSTER)
-        .args(["token", "create", "--role", role, "--subject"])
+        .args([
+            "token",
+            "create",
+            "--role",
+            role,
+            "--max-marking",
+            max_marking,
+        ])
+        .arg("--subject")
         .arg(format!("{role}@test"))
         .arg("--tokens")
         .arg(tokens)
@@ -143,7 +151,8 @@ fn acknowledged_writes_survive_kill_9_and_batches_are_all_or_nothing() {
     std::fs::create_dir(dir.path().join("data")).unwrap();
     std::fs::write(dir.path().join("data/members.jsonl"), MEMBERS).unwrap();
     let tokens = dir.path().join("tokens.json");
-    let editor = create_key(&tokens, "editor");
+    // cleared for every marking, so it may create records under ids of its choosing
+    let editor = create_key(&tokens, "editor", "OFFICIAL-SENSITIVE");
 
     let rounds: u64 = std::env::var("MUSTER_CRASH_ROUNDS")
         .ok()
@@ -267,7 +276,7 @@ fn a_second_server_on_the_same_index_fails_fast_with_a_clear_error() {
     std::fs::create_dir(dir.path().join("data")).unwrap();
     std::fs::write(dir.path().join("data/members.jsonl"), MEMBERS).unwrap();
     let tokens = dir.path().join("tokens.json");
-    let reader = create_key(&tokens, "reader");
+    let reader = create_key(&tokens, "reader", "OFFICIAL");
     let mut first = start(dir.path(), &tokens);
     let started = Instant::now();
     let second = Command::new(MUSTER)
@@ -365,7 +374,7 @@ fn the_web_pages_work_in_a_real_browser_and_pass_axe() {
         std::fs::copy(root.join("fixtures").join(file), data.join(file)).unwrap();
     }
     let tokens = dir.path().join("tokens.json");
-    let reader = create_key(&tokens, "reader");
+    let reader = create_key(&tokens, "reader", "OFFICIAL");
     let members = std::fs::read_to_string(data.join("members.jsonl")).unwrap();
     let hidden = members
         .lines()

@@ -1,17 +1,20 @@
-//! BM25 statistics of only what a caller may see.
+//! BM25 statistics of exactly what a caller may see.
 //!
 //! tantivy scores a term by how many records hold it, how many records there are and how long a
-//! field is on average, counted over the whole index. Records above the caller's marking would
-//! then move the caller's scores and order, and decide which words count as "known" (and so are
-//! not matched fuzzily) or which fragment is highlighted: each an inference about records that do
-//! not exist for the caller. Search supplies its own statistics instead ([`Statistics`]): the
-//! index's, less what the hidden records contribute, so a caller's scores are exactly those of an
-//! index holding only what it may see.
+//! field is on average, counted over the whole index: records above the caller's marking
+//! included, and deleted records too, until a merge (which then estimates the token counts from
+//! rounded field lengths). Records above the caller's marking would move the caller's scores and
+//! order, and decide which words count as "known" (not matched fuzzily) or which fragment is
+//! highlighted: each an inference about records that do not exist for that caller. And two
+//! indexes of the same records with different histories (writes, merges) would score them
+//! differently.
 //!
-//! Per segment and marking ([`HiddenStats`], cached in [`StatsCache`]): the records above the
-//! marking (a bit set, deleted ones included, as tantivy counts them), their number, their tokens
-//! per scored text field (from the `tokens_*` columns the indexer writes), and, on first use, how
-//! many of them hold a term (its posting list walked once against the bit set).
+//! So search supplies its own statistics ([`Statistics`]), counted over the live records at or
+//! below the caller's marking only: how many there are, their tokens per scored text field (from
+//! the `tokens_*` columns the indexer writes), and, on first use of a term, how many hold it (its
+//! posting list walked once against those records). A caller's scores are then exactly those of
+//! an index holding only what it may see, however the index came to be. Per segment, its deletes
+//! and the marking, the counts are cached ([`StatsCache`]).
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
@@ -26,40 +29,41 @@ use crate::model::Marking;
 use crate::schema::Fields;
 use crate::visible::DocBits;
 
-/// What the records of one segment above one marking add to its statistics.
-pub struct HiddenStats {
-    bits: DocBits,
-    /// Tokens per scored text field.
+/// What the live records of one segment at or below one marking count for.
+pub struct SegmentStats {
+    /// The live records at or below the marking.
+    records: DocBits,
+    /// Their tokens per scored text field.
     tokens: HashMap<Field, u64>,
-    /// Records holding a term, by term, filled on first use.
+    /// How many of them hold a term, by term, filled on first use.
     doc_freq: Mutex<HashMap<Term, u64>>,
 }
 
-impl HiddenStats {
+impl SegmentStats {
     fn build(segment: &SegmentReader, fields: &Fields, marking: Marking) -> tantivy::Result<Self> {
-        let above = RangeQuery::new(
-            Bound::Excluded(Term::from_field_u64(fields.marking, marking.rank())),
-            Bound::Unbounded,
+        let at_most = RangeQuery::new(
+            Bound::Included(Term::from_field_u64(fields.marking, 0)),
+            Bound::Included(Term::from_field_u64(fields.marking, marking.rank())),
         );
-        let bits = DocBits::build(segment, &above)?;
+        let mut records = DocBits::build(segment, &at_most)?;
+        if let Some(alive) = segment.alive_bitset() {
+            records.retain(|doc| alive.is_alive(doc));
+        }
         let mut tokens = HashMap::new();
         for (text, count) in &fields.token_counts {
             let column = segment.fast_fields().u64(fields.name_of(*count))?;
-            let sum: u64 = bits.docs().filter_map(|doc| column.first(doc)).sum();
+            let sum: u64 = records.docs().filter_map(|doc| column.first(doc)).sum();
             tokens.insert(*text, sum);
         }
-        Ok(HiddenStats {
-            bits,
+        Ok(SegmentStats {
+            records,
             tokens,
             doc_freq: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Hidden records of the segment holding `term`.
+    /// Records counted here holding `term`.
     fn doc_freq(&self, segment: &SegmentReader, term: &Term) -> tantivy::Result<u64> {
-        if self.bits.count() == 0 {
-            return Ok(0);
-        }
         if let Some(found) = self.lock().get(term) {
             return Ok(*found);
         }
@@ -68,7 +72,7 @@ impl HiddenStats {
         if let Some(mut postings) = index.read_postings(term, IndexRecordOption::Basic)? {
             let mut doc = postings.doc();
             while doc != TERMINATED {
-                count += u64::from(self.bits.contains(doc));
+                count += u64::from(self.records.contains(doc));
                 doc = postings.advance();
             }
         }
@@ -81,13 +85,13 @@ impl HiddenStats {
     }
 }
 
-/// The hidden statistics of each segment (and marking rank) worked out so far.
-type BySegment = HashMap<(SegmentId, u64), Arc<HiddenStats>>;
+/// A segment as of its deletes, and a marking's rank.
+type Key = (SegmentId, u32, u64);
 
-/// Hidden statistics per segment and marking, shared by every search over the same segments.
+/// Statistics per segment (as of its deletes) and marking, shared by every search.
 #[derive(Default, Clone)]
 pub struct StatsCache {
-    sets: Arc<Mutex<BySegment>>,
+    sets: Arc<Mutex<HashMap<Key, Arc<SegmentStats>>>>,
 }
 
 impl StatsCache {
@@ -96,31 +100,35 @@ impl StatsCache {
         segment: &SegmentReader,
         fields: &Fields,
         marking: Marking,
-    ) -> tantivy::Result<Arc<HiddenStats>> {
-        let key = (segment.segment_id(), marking.rank());
+    ) -> tantivy::Result<Arc<SegmentStats>> {
+        let key = (
+            segment.segment_id(),
+            segment.num_deleted_docs(),
+            marking.rank(),
+        );
         if let Some(found) = self.lock().get(&key) {
             return Ok(found.clone());
         }
         // built outside the lock: another search may build the same meanwhile
-        let built = Arc::new(HiddenStats::build(segment, fields, marking)?);
+        let built = Arc::new(SegmentStats::build(segment, fields, marking)?);
         self.lock().insert(key, built.clone());
         Ok(built)
     }
 
-    /// Drops what belongs to segments `searcher` no longer has (merged or deleted).
+    /// Drops what belongs to segments (or states of their deletes) `searcher` no longer has.
     pub fn prune(&self, searcher: &Searcher) {
-        let live: HashSet<SegmentId> = searcher
+        let live: HashSet<(SegmentId, u32)> = searcher
             .segment_readers()
             .iter()
-            .map(|r| r.segment_id())
+            .map(|r| (r.segment_id(), r.num_deleted_docs()))
             .collect();
         let mut sets = self.lock();
         if sets.len() > live.len() * Marking::ALL.len() {
-            sets.retain(|(segment, _), _| live.contains(segment));
+            sets.retain(|(segment, deleted, _), _| live.contains(&(*segment, *deleted)));
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BySegment> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<SegmentStats>>> {
         self.sets.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -128,29 +136,24 @@ impl StatsCache {
 /// The statistics of what a caller may see, over one searcher.
 pub struct Statistics<'a> {
     searcher: &'a Searcher,
-    /// Per segment (by ordinal), what the hidden records add; empty when nothing is hidden.
-    hidden: Vec<Arc<HiddenStats>>,
+    /// Per segment, by ordinal.
+    segments: Vec<Arc<SegmentStats>>,
 }
 
 impl<'a> Statistics<'a> {
-    /// The statistics of everything marked at most `max_marking` in `searcher`.
+    /// The statistics of the live records marked at most `max_marking` in `searcher`.
     pub fn new(
         searcher: &'a Searcher,
         fields: &Fields,
         cache: &StatsCache,
         max_marking: Marking,
     ) -> tantivy::Result<Statistics<'a>> {
-        let sees_all = Marking::ALL.last().is_none_or(|top| max_marking >= *top);
-        let hidden = if sees_all {
-            Vec::new()
-        } else {
-            searcher
-                .segment_readers()
-                .iter()
-                .map(|segment| cache.get(segment, fields, max_marking))
-                .collect::<tantivy::Result<_>>()?
-        };
-        Ok(Statistics { searcher, hidden })
+        let segments = searcher
+            .segment_readers()
+            .iter()
+            .map(|segment| cache.get(segment, fields, max_marking))
+            .collect::<tantivy::Result<_>>()?;
+        Ok(Statistics { searcher, segments })
     }
 
     /// Scoring with these statistics.
@@ -158,32 +161,31 @@ impl<'a> Statistics<'a> {
         EnableScoring::enabled_from_statistics_provider(self, self.searcher)
     }
 
-    /// Visible records holding `term`.
+    /// Records the caller may see holding `term`.
     pub fn visible_doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
-        let all = self.searcher.doc_freq(term)?;
-        let mut hidden = 0;
-        for (segment, stats) in self.searcher.segment_readers().iter().zip(&self.hidden) {
-            hidden += stats.doc_freq(segment, term)?;
+        let mut count = 0;
+        for (segment, stats) in self.searcher.segment_readers().iter().zip(&self.segments) {
+            count += stats.doc_freq(segment, term)?;
         }
-        Ok(all.saturating_sub(hidden))
+        Ok(count)
     }
 }
 
 impl Bm25StatisticsProvider for Statistics<'_> {
     fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
-        let all = Bm25StatisticsProvider::total_num_tokens(self.searcher, field)?;
-        let hidden: u64 = self
-            .hidden
-            .iter()
-            .map(|h| h.tokens.get(&field).copied().unwrap_or(0))
-            .sum();
-        Ok(all.saturating_sub(hidden))
+        if self.segments.iter().any(|s| !s.tokens.contains_key(&field)) {
+            // not a scored text field (its scores are never used): tantivy's own count
+            return Bm25StatisticsProvider::total_num_tokens(self.searcher, field);
+        }
+        Ok(self.segments.iter().map(|s| s.tokens[&field]).sum())
     }
 
     fn total_num_docs(&self) -> tantivy::Result<u64> {
-        let all = Bm25StatisticsProvider::total_num_docs(self.searcher)?;
-        let hidden: u64 = self.hidden.iter().map(|h| u64::from(h.bits.count())).sum();
-        Ok(all.saturating_sub(hidden))
+        Ok(self
+            .segments
+            .iter()
+            .map(|s| u64::from(s.records.count()))
+            .sum())
     }
 
     fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {

@@ -58,12 +58,45 @@ struct Entry {
     marking: Marking,
 }
 
-/// The prefix index behind `/v1/suggest`.
-pub struct SuggestIndex {
-    taxonomy: Arc<Taxonomy>,
+/// Entries and their keys, sorted for prefix lookup.
+struct Prefixes {
     entries: Vec<Entry>,
     /// (normalised text from a word start, entry, whether it is the start of the whole text)
     keys: Vec<(String, u32, bool)>,
+}
+
+impl Prefixes {
+    fn new(entries: Vec<Entry>) -> Prefixes {
+        let mut keys = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let folded = fold(&entry.suggestion.text);
+            let mut start = 0;
+            for (n, word) in folded.split(' ').enumerate() {
+                keys.push((folded[start..].to_string(), i as u32, n == 0));
+                start += word.len() + 1;
+            }
+        }
+        keys.sort();
+        Prefixes { entries, keys }
+    }
+
+    /// Entries with a key starting with `prefix`: (key, entry, whether at the start).
+    fn starting<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a Entry, bool)> {
+        let from = self.keys.partition_point(|(k, _, _)| k.as_str() < prefix);
+        self.keys[from..]
+            .iter()
+            .take_while(move |(k, _, _)| k.starts_with(prefix))
+            .take(5000)
+            .map(|(k, entry, at_start)| (k.as_str(), &self.entries[*entry as usize], *at_start))
+    }
+}
+
+/// The prefix index behind `/v1/suggest`: a fixed part (taxonomy and reference data) built
+/// once, and the facilities, rebuilt when they change.
+pub struct SuggestIndex {
+    taxonomy: Arc<Taxonomy>,
+    fixed: Arc<Prefixes>,
+    facilities: Prefixes,
 }
 
 fn fold(text: &str) -> String {
@@ -107,21 +140,19 @@ impl SuggestIndex {
                 marking: Marking::Official,
             });
         }
-        add_facilities(&mut entries, index)?;
-        let mut keys = Vec::new();
-        for (i, entry) in entries.iter().enumerate() {
-            let folded = fold(&entry.suggestion.text);
-            let mut start = 0;
-            for (n, word) in folded.split(' ').enumerate() {
-                keys.push((folded[start..].to_string(), i as u32, n == 0));
-                start += word.len() + 1;
-            }
-        }
-        keys.sort();
         Ok(SuggestIndex {
             taxonomy: index.taxonomy.clone(),
-            entries,
-            keys,
+            fixed: Arc::new(Prefixes::new(entries)),
+            facilities: Prefixes::new(facilities(index)?),
+        })
+    }
+
+    /// The same index with the facilities read again from `index`.
+    pub fn with_facilities_of(&self, index: &MusterIndex) -> Result<SuggestIndex> {
+        Ok(SuggestIndex {
+            taxonomy: self.taxonomy.clone(),
+            fixed: self.fixed.clone(),
+            facilities: Prefixes::new(facilities(index)?),
         })
     }
 
@@ -131,22 +162,15 @@ impl SuggestIndex {
         if prefix.is_empty() {
             return Vec::new();
         }
-        let from = self
-            .keys
-            .partition_point(|(k, _, _)| k.as_str() < prefix.as_str());
         let mut scored: BTreeMap<(std::cmp::Reverse<u32>, usize, String), &Suggestion> =
             BTreeMap::new();
-        for (key, entry, at_start) in self.keys[from..]
-            .iter()
-            .take_while(|(k, _, _)| k.starts_with(&prefix))
-            .take(5000)
-        {
-            let entry = &self.entries[*entry as usize];
+        let fixed = self.fixed.starting(&prefix);
+        for (key, entry, at_start) in fixed.chain(self.facilities.starting(&prefix)) {
             if entry.marking > max_marking {
                 continue;
             }
             let mut weight = entry.weight;
-            if *at_start {
+            if at_start {
                 weight += 5;
             }
             if key.len() == prefix.len() {
@@ -225,7 +249,8 @@ fn add_taxonomy(entries: &mut Vec<Entry>, taxonomy: &Taxonomy) {
     }
 }
 
-fn add_facilities(entries: &mut Vec<Entry>, index: &MusterIndex) -> Result<()> {
+fn facilities(index: &MusterIndex) -> Result<Vec<Entry>> {
+    let mut entries = Vec::new();
     let searcher = index.reader.searcher();
     let fields = &index.fields;
     // every facility, whatever its marking: each suggestion keeps the marking and is filtered
@@ -256,7 +281,7 @@ fn add_facilities(entries: &mut Vec<Entry>, index: &MusterIndex) -> Result<()> {
             marking,
         });
     }
-    Ok(())
+    Ok(entries)
 }
 
 /// One node of the skills tree with how many visible members hold it (or a narrower skill).

@@ -49,6 +49,23 @@ impl DocBits {
         Ok(DocBits { words, count })
     }
 
+    /// Keeps only the records `keep` says yes to.
+    pub fn retain(&mut self, keep: impl Fn(DocId) -> bool) {
+        let mut count = 0;
+        for (i, word) in self.words.iter_mut().enumerate() {
+            let mut bits = *word;
+            while bits != 0 {
+                let bit = bits.trailing_zeros();
+                bits &= bits - 1;
+                if !keep((i * 64) as DocId + bit) {
+                    *word &= !(1 << bit);
+                }
+            }
+            count += word.count_ones();
+        }
+        self.count = count;
+    }
+
     /// How many records are in the set.
     pub fn count(&self) -> u32 {
         self.count

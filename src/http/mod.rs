@@ -5,6 +5,8 @@
 //! flight. The JSON endpoints live in [`api`]; the page for people in [`web`].
 
 pub mod api;
+#[cfg(test)]
+mod indistinguishable;
 pub mod openapi;
 pub mod web;
 pub mod write;
@@ -724,6 +726,8 @@ pub(crate) mod tests {
         /// An editor who may see (and so write) every marking.
         pub(crate) sensitive_editor: String,
         pub(crate) admin: String,
+        /// An admin who may read OFFICIAL only.
+        pub(crate) official_admin: String,
         pub(crate) audit: std::path::PathBuf,
         /// Keeps the index directory alive for the test.
         _dir: tempfile::TempDir,
@@ -770,6 +774,7 @@ pub(crate) mod tests {
         let (sensitive_editor, se) =
             create_key("os-editor@dstl", Role::Editor, Marking::OfficialSensitive);
         let (admin, a) = create_key("ops@muster", Role::Admin, Marking::OfficialSensitive);
+        let (official_admin, oa) = create_key("ops@dept", Role::Admin, Marking::Official);
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         std::fs::create_dir(&data).unwrap();
@@ -789,7 +794,7 @@ pub(crate) mod tests {
         let state = AppState::new(index, config).unwrap().with_auth(
             Authenticator::new(
                 KeyFile {
-                    keys: vec![r, s, e, se, a],
+                    keys: vec![r, s, e, se, a, oa],
                 },
                 None,
             ),
@@ -804,6 +809,7 @@ pub(crate) mod tests {
             editor,
             sensitive_editor,
             admin,
+            official_admin,
             audit,
             _dir: dir,
         }

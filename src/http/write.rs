@@ -653,7 +653,7 @@ fn refresh_suggestions(state: &AppState, kind: Kind) -> Result<()> {
     if kind != Kind::Facility {
         return Ok(());
     }
-    let fresh = crate::suggest::SuggestIndex::build(&state.index)?;
+    let fresh = state.suggestions().with_facilities_of(&state.index)?;
     if let Ok(mut current) = state.suggest.write() {
         *current = Arc::new(fresh);
     }
