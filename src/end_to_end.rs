@@ -69,7 +69,21 @@ impl Drop for Server {
 }
 
 fn start(dir: &Path, tokens: &Path) -> Server {
-    let mut child = Command::new(MUSTER)
+    launch(&[], dir, tokens, &[])
+}
+
+/// `muster serve` on `dir` with `extra` flags, run by `wrapper` (a shell setting a limit,
+/// strace, ...) when one is given.
+fn launch(wrapper: &[&str], dir: &Path, tokens: &Path, extra: &[&str]) -> Server {
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(MUSTER);
+            c
+        }
+        None => Command::new(MUSTER),
+    };
+    let mut child = command
         .arg("serve")
         .arg("--index")
         .arg(dir.join("index"))
@@ -77,6 +91,7 @@ fn start(dir: &Path, tokens: &Path) -> Server {
         .arg(dir.join("data"))
         .args(["--bind", "127.0.0.1:0", "--rate-limit", "0", "--tokens"])
         .arg(tokens)
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stderr(Stdio::piped())
         .spawn()
@@ -528,5 +543,203 @@ fn index_directory_problems_give_clear_errors_and_the_good_index_keeps_serving()
     assert!(
         stderr.contains("damaged") && stderr.contains("muster index"),
         "{stderr}"
+    );
+}
+
+/// A directory with the one-member data set and a reader's key.
+fn small_service() -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/members.jsonl"), MEMBERS).unwrap();
+    let tokens = dir.path().join("tokens.json");
+    let reader = create_key(&tokens, "reader", "OFFICIAL");
+    (dir, tokens, reader)
+}
+
+/// Whether a normal search answers 200 within `within`.
+fn searches(address: SocketAddr, token: &str, within: Duration) -> bool {
+    let started = Instant::now();
+    let answered = request(address, "GET", "/v1/experts?q=lovelace", token, "");
+    matches!(answered, Some((200, _))) && started.elapsed() < within
+}
+
+/// Whether the server has closed `stream` (a read sees the end, or an error), waiting at most
+/// `within`.
+fn closed(stream: &mut TcpStream, within: Duration) -> bool {
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut buffer = [0u8; 512];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return true,
+            Ok(_) => continue, // a 408 or the like, then the end
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn slow_and_idle_clients_cannot_take_the_service_from_others() {
+    let (dir, tokens, reader) = small_service();
+    // a low open-file limit, short timeouts and few places in flight, as an attacker would want
+    let server = launch(
+        &["sh", "-c", "ulimit -n 256 && exec \"$0\" \"$@\""],
+        dir.path(),
+        &tokens,
+        &[
+            "--header-timeout-secs",
+            "2",
+            "--body-timeout-secs",
+            "2",
+            "--max-in-flight",
+            "2",
+            "--queue",
+            "4",
+        ],
+    );
+    let address = server.address;
+    assert!(searches(address, &reader, Duration::from_secs(5)));
+
+    // 300 connections that send nothing, more than the file limit allows beside the others
+    let mut idle: Vec<TcpStream> = (0..300)
+        .filter_map(|_| TcpStream::connect(address).ok())
+        .collect();
+    // 60 slowloris clients: half a request head, then nothing
+    let mut slowloris: Vec<TcpStream> = (0..60)
+        .filter_map(|_| {
+            let mut s = TcpStream::connect(address).ok()?;
+            s.write_all(b"GET /v1/experts?q=x HTTP/1.1\r\nHost: x\r\n")
+                .ok()?;
+            Some(s)
+        })
+        .collect();
+    // 60 slow bodies on the public sign-in: the head, a length, then nothing
+    let mut slow_bodies: Vec<TcpStream> = (0..60)
+        .filter_map(|_| {
+            let mut s = TcpStream::connect(address).ok()?;
+            s.write_all(
+                b"POST /sign-in HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\nkey=",
+            )
+            .ok()?;
+            Some(s)
+        })
+        .collect();
+    assert!(
+        idle.len() + slowloris.len() + slow_bodies.len() > 256,
+        "the attack opened more connections than the file limit"
+    );
+
+    // meanwhile a normal client keeps being answered, well within its own patience
+    let mut answered = 0;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(4) {
+        answered += usize::from(searches(address, &reader, Duration::from_secs(3)));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        answered >= 20,
+        "only {answered} searches answered during the attack"
+    );
+
+    // after the timeouts every attacking connection has been closed by the server; a slow body
+    // is told 408 (or closed with the rest, when it was the longest idle at the cap)
+    for stream in idle.iter_mut().chain(&mut slowloris) {
+        assert!(
+            closed(stream, Duration::from_secs(5)),
+            "a connection was left open"
+        );
+    }
+    for stream in &mut slow_bodies {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+            "a slow body got {answer:?}"
+        );
+    }
+    assert!(searches(address, &reader, Duration::from_secs(3)));
+}
+
+#[test]
+fn a_write_is_answered_only_after_the_directory_holding_meta_json_is_synced() {
+    let Ok(status) = Command::new("strace").arg("-V").output() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "strace is needed in CI (installed by .ci/run)"
+        );
+        eprintln!("strace is not installed: skipped");
+        return;
+    };
+    assert!(status.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/members.jsonl"), MEMBERS).unwrap();
+    let tokens = dir.path().join("tokens.json");
+    let editor = create_key(&tokens, "editor", "OFFICIAL-SENSITIVE");
+    let trace = dir.path().join("trace.txt");
+    let server = start(dir.path(), &tokens);
+    // attach to the running server (every thread), so that killing the server ends the trace
+    let mut strace = Command::new("strace")
+        .args(["-f", "-y", "-e"])
+        .arg("trace=rename,renameat,renameat2,fsync,fdatasync,sendto,write,writev")
+        .arg("-o")
+        .arg(&trace)
+        .arg("-p")
+        .arg(server.child.id().to_string())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut attached = BufReader::new(strace.stderr.take().unwrap()).lines();
+    let line = attached.next().expect("strace says it attached").unwrap();
+    assert!(line.contains("attached"), "strace: {line}");
+    std::thread::spawn(move || attached.for_each(drop));
+    std::thread::sleep(Duration::from_millis(500)); // the other threads
+    let (status, body) = request(
+        server.address,
+        "PUT",
+        "/v1/experts/m-synced",
+        &editor,
+        &member("m-synced", "synced"),
+    )
+    .expect("PUT answers");
+    assert_eq!(status, 201, "{body}");
+    drop(server);
+    let _ = strace.wait();
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    let lines: Vec<&str> = trace.lines().collect();
+    let answer = lines
+        .iter()
+        .position(|l| l.contains("HTTP/1.1 201"))
+        .expect("the answer is in the trace");
+    let renamed = lines[..answer]
+        .iter()
+        .rposition(|l| l.contains("rename") && l.contains("meta.json"))
+        .expect("the commit renamed meta.json before the answer");
+    let generation = lines[renamed]
+        .rsplit_once("/meta.json")
+        .and_then(|(before, _)| before.rsplit_once('"'))
+        .map(|(_, path)| path.to_string())
+        .or_else(|| {
+            // renameat with directory descriptors: `renameat(7</.../gen-1>, "meta.json.tmp", ...`
+            lines[renamed]
+                .split('<')
+                .nth(1)
+                .and_then(|rest| rest.split('>').next())
+                .map(str::to_string)
+        })
+        .expect("the directory of meta.json");
+    assert!(
+        lines[renamed..answer]
+            .iter()
+            .any(|l| l.contains("fsync(") && l.contains(&format!("<{generation}>"))),
+        "no fsync of {generation} between the rename of meta.json and the answer:\n{}",
+        lines[renamed..=answer].join("\n")
     );
 }

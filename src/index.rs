@@ -873,6 +873,11 @@ impl RecordWriter {
                 }
             }
             writer.commit()?;
+            // tantivy syncs the directory before renaming meta.json, not after: without this a
+            // power cut after the answer could bring back the meta.json of the commit before
+            if let Some(dir) = &self.index.path {
+                sync_dir(dir)?;
+            }
             Ok(())
         };
         if let Err(e) = staged() {

@@ -140,6 +140,11 @@ enum Command {
         #[arg(long, value_name = "DIR", num_args = 0..=1,
               default_missing_value = "../shared/benchmarks/skill_norm_tech")]
         skill_norm: Option<PathBuf>,
+        /// Instead: measure expert finding from authored work on the aminer_dblp7 benchmark in
+        /// this directory, beside document voting over the same case-study search.
+        #[arg(long, value_name = "DIR", num_args = 0..=1,
+              default_missing_value = "../shared/benchmarks/aminer_dblp7")]
+        aminer: Option<PathBuf>,
     },
     /// Skills taxonomy tools.
     #[command(subcommand)]
@@ -188,9 +193,24 @@ struct AuthArgs {
     /// Requests per second per token (bursts of twice that); 0 for no limit.
     #[arg(long, default_value_t = 50.0)]
     rate_limit: f64,
-    /// Requests worked on at once; more get 503 with Retry-After at once instead of queueing.
-    #[arg(long, default_value_t = 64)]
-    max_in_flight: usize,
+    /// Requests worked on at once, bodies already read [default: twice the cores].
+    #[arg(long)]
+    max_in_flight: Option<usize>,
+    /// Requests that may wait up to half a second for a place; past that 503 with Retry-After
+    /// at once [default: eight per core].
+    #[arg(long)]
+    queue: Option<usize>,
+    /// Seconds a connection has to send a request head, from opening or from its previous
+    /// answer (so also the idle keep-alive timeout).
+    #[arg(long, default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Seconds a request body has to arrive (else 408).
+    #[arg(long, default_value_t = 10)]
+    body_timeout_secs: u64,
+    /// Connections open at once; past that the longest-idle one is closed [default: three
+    /// quarters of the open-file limit, which start-up raises to the hard limit].
+    #[arg(long)]
+    max_connections: Option<usize>,
     /// Mark the web session cookie Secure (the site is served over TLS; behind a proxy that
     /// sends `X-Forwarded-Proto: https` it is marked so anyway).
     #[arg(long, env = "MUSTER_SECURE_COOKIES")]
@@ -427,7 +447,56 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write_judgments,
             plain,
             skill_norm,
+            aminer,
         } => {
+            if let Some(dir) = aminer {
+                use muster::eval::aminer;
+                let bench = aminer::load(&dir)?;
+                let opened = index::in_ram(&bench.records, taxonomy)?;
+                let line = |name: &str, f: aminer::PoolFigures| {
+                    println!(
+                        "{name:<28} {:.3}  {:.3}    {:.3}   {:.3}  {:.3}    {:.3}",
+                        f.all.map,
+                        f.all.ndcg10,
+                        f.all.p5,
+                        f.labelled.map,
+                        f.labelled.ndcg10,
+                        f.labelled.p5
+                    );
+                };
+                println!(
+                    "{:<28} all {} candidates        labelled {}",
+                    "",
+                    bench.candidates.len(),
+                    bench.labelled.len()
+                );
+                println!(
+                    "{:<28} MAP    nDCG@10  P@5     MAP    nDCG@10  P@5",
+                    "ranking"
+                );
+                line(
+                    "Muster experts search",
+                    aminer::score(&bench, &aminer::muster_rankings(&opened, &bench)?),
+                );
+                for voting in aminer::Voting::ALL {
+                    line(
+                        voting.name(),
+                        aminer::score(&bench, &aminer::voting(&opened, &bench, voting)?),
+                    );
+                }
+                println!(
+                    "(the benchmark's BM25 document voting: 0.240  0.301    0.343   0.535  0.608    0.629)"
+                );
+                print_paragraphs(
+                    "abstracts (first 300 characters)",
+                    &muster::eval::paragraphs::evaluate(
+                        &opened,
+                        &bench.records,
+                        opened.taxonomy.as_ref(),
+                    )?,
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             if let Some(dir) = skill_norm {
                 use muster::eval::skill_norm;
                 println!("set        mentions  MAP    MRR    nDCG@10  P@1    (BM25-max reference)");
@@ -471,6 +540,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if plain { "off" } else { "on" },
                 report.ndcg10,
                 report.mrr
+            );
+            print_paragraphs(
+                "case-study summaries",
+                &muster::eval::paragraphs::evaluate(&opened, &records, opened.taxonomy.as_ref())?,
             );
             let facility_queries = muster::eval::facilities::read(&eval.join("facilities.jsonl"))?;
             let facilities = muster::eval::facilities::evaluate(&opened, &facility_queries)?;
@@ -656,12 +729,27 @@ fn serve(
         .clone()
         .unwrap_or_else(|| index_dir.join("audit.jsonl"));
     let audit = muster::access::AuditLog::open(&audit_path)?;
+    let defaults = HttpConfig::default();
+    let file_limit = http::serve::raise_file_limit();
+    let limits = http::serve::ConnectionLimits {
+        header_read_timeout: std::time::Duration::from_secs(auth.header_timeout_secs),
+        max_connections: auth
+            .max_connections
+            .unwrap_or_else(|| http::serve::connections_for(file_limit)),
+    };
+    tracing::info!(
+        file_limit,
+        max_connections = limits.max_connections,
+        "open-file limit in force"
+    );
     let config = HttpConfig {
         cors_origins,
         timeout: std::time::Duration::from_secs(timeout_secs),
         demo,
         rate_limit: (auth.rate_limit > 0.0).then_some(auth.rate_limit),
-        max_in_flight: auth.max_in_flight,
+        max_in_flight: auth.max_in_flight.unwrap_or(defaults.max_in_flight),
+        queue: auth.queue.unwrap_or(defaults.queue),
+        body_timeout: std::time::Duration::from_secs(auth.body_timeout_secs),
         secure_cookies: auth.secure_cookies,
         ..HttpConfig::default()
     };
@@ -685,7 +773,7 @@ fn serve(
         let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
         tracing::info!(address = %listener.local_addr()?, documents = state.index.total_docs(), "serving");
         eprintln!("Muster is serving on http://{}", listener.local_addr()?);
-        http::serve(listener, http::router(state), http::shutdown_signal()).await?;
+        http::serve(listener, http::router(state), limits, http::shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
@@ -822,4 +910,18 @@ fn print_muster(answer: &muster::muster::MusterAnswer) {
         );
     }
     println!("({} ms)", answer.took_ms);
+}
+
+/// One line on pasting paragraphs as queries.
+fn print_paragraphs(what: &str, r: &muster::eval::paragraphs::Report) {
+    println!(
+        "{} {what} as queries: {:.1} people each on average, {} with nobody; an author in the \
+         first 10 for {:.0}% (MRR {:.3}); of the first 10, {:.0}% hold a skill the case study names",
+        r.queries,
+        r.mean_total,
+        r.empty,
+        100.0 * r.author_in_top10,
+        r.author_mrr,
+        100.0 * r.skilled_in_top10
+    );
 }

@@ -13,13 +13,14 @@
 //! stay in the query, so no count can reveal a hidden record.
 //!
 //! Ranking of people uses all the evidence held:
-//! - BM25 over their own profile (name, skills, role, summary), exact forms outranking stems;
-//! - recorded skills: each level held up to the one recorded is a term, so an expert matches four
-//!   level terms and a beginner one; recent assessments add a little; holding a narrower skill
+//! - BM25 over their own profile (name, skills, role, summary), exact forms outranking stems; a
+//!   short query needs every word, a long one enough of them ([`Least`]);
+//! - recorded skills: each level held up to the one recorded is a term worth [`LEVEL_POINTS`], so
+//!   among holders the level decides; recent assessments add a little; holding a narrower skill
 //!   under the one asked for counts half;
-//! - case studies (Balog et al.'s document-centric "Model 2"): the case studies matching the
-//!   request are retrieved first, and each author is credited in proportion to the relevance of
-//!   what they wrote, so a thin profile with strong case studies still ranks high.
+//! - case studies (Balog et al.'s document-centric "Model 2", summed as in document voting): every
+//!   case study matching a word of the request credits its authors in proportion to its relevance,
+//!   less for old work, with no window or cap that would stop a prolific author's work counting.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -64,10 +65,12 @@ pub const MAX_QUERY_CHARS: usize = 1000;
 pub const MAX_QUERY_TERMS: usize = 32;
 /// Largest page.
 pub const MAX_LIMIT: usize = 100;
-/// Case studies considered when crediting authors.
-const EVIDENCE_DEPTH: usize = 50;
-/// Largest credit one member can receive from case studies.
-const MAX_CREDIT: f32 = 9.0;
+/// Points per proficiency level held in a skill the request names (half for a narrower skill):
+/// enough that, among holders, the level decides unless the text of a lower holder outscores
+/// by more than this.
+pub const LEVEL_POINTS: f32 = 10.0;
+/// Points for a skill assessed this year or last (half two or three years ago).
+const RECENT_POINTS: f32 = 1.5;
 /// A word found in at least this many records is taken as spelt as meant: it is not also
 /// matched fuzzily (which at scale unions thousands of near neighbours: "health" -> "wealth").
 const KNOWN_WORD_RECORDS: u64 = 3;
@@ -356,6 +359,7 @@ pub enum Clause {
 /// operators and punctuation are just text. Never fails on any string.
 pub fn parse_text(q: &str) -> Vec<Clause> {
     let mut clauses = Vec::new();
+    let mut seen = HashSet::new();
     let parts: Vec<&str> = q.split('"').collect();
     // An odd number of quotes leaves the last one unbalanced: its text is plain words.
     let unbalanced = parts.len().is_multiple_of(2);
@@ -367,14 +371,59 @@ pub fn parse_text(q: &str) -> Vec<Clause> {
         }
         for word in part.split_whitespace() {
             let cleaned = word.trim_matches(|c: char| !c.is_alphanumeric());
-            if cleaned.is_empty() || text::STOP_WORDS.contains(&cleaned.to_lowercase().as_str()) {
+            let lower = cleaned.to_lowercase();
+            // a word said twice is one word: repeating it neither narrows nor weighs more
+            if cleaned.is_empty()
+                || text::STOP_WORDS.contains(&lower.as_str())
+                || !seen.insert(lower)
+            {
                 continue;
             }
             clauses.push(Clause::Word(cleaned.to_string()));
         }
     }
-    clauses.truncate(MAX_QUERY_TERMS);
     clauses
+}
+
+/// At most [`MAX_QUERY_TERMS`] words of `clauses`: the rarest among what the caller may see
+/// (the most telling of a long description), in the order written; phrases are all kept.
+fn informative(
+    index: &MusterIndex,
+    stats: &Statistics<'_>,
+    clauses: Vec<Clause>,
+) -> Result<Vec<Clause>> {
+    let words = clauses
+        .iter()
+        .filter(|c| matches!(c, Clause::Word(_)))
+        .count();
+    if words <= MAX_QUERY_TERMS {
+        return Ok(clauses);
+    }
+    let mut exact = text::exact_analyzer();
+    let mut rarity = Vec::new();
+    for (i, clause) in clauses.iter().enumerate() {
+        if let Clause::Word(word) = clause {
+            let mut freq = 0;
+            for form in text::tokens(&mut exact, word) {
+                freq = freq.max(
+                    stats.visible_doc_freq(&Term::from_field_text(index.fields.exact, &form))?,
+                );
+            }
+            rarity.push((freq, i));
+        }
+    }
+    rarity.sort_unstable();
+    let kept: HashSet<usize> = rarity
+        .iter()
+        .take(MAX_QUERY_TERMS)
+        .map(|(_, i)| *i)
+        .collect();
+    Ok(clauses
+        .into_iter()
+        .enumerate()
+        .filter(|(i, c)| matches!(c, Clause::Phrase(_)) || kept.contains(i))
+        .map(|(_, c)| c)
+        .collect())
 }
 
 /// Field weights for ranked text.
@@ -409,17 +458,21 @@ fn text_query(
     kind: Kind,
     clauses: &[Clause],
     fuzzy: bool,
+    least: Least,
 ) -> Result<Option<Box<dyn Query>>> {
     let fields = &index.fields;
     let weighted = text_fields(fields, kind);
     let mut en = text::english_analyzer();
     let mut exact = text::exact_analyzer();
     let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    // one clause per word of the query (all its stems), so the rule counts words
+    let mut words: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for clause in clauses {
         match clause {
             Clause::Word(word) => {
                 let stems = text::tokens(&mut en, word);
                 let forms = text::tokens(&mut exact, word);
+                let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
                 for (i, stem) in stems.iter().enumerate() {
                     let mut any: Vec<(Occur, Box<dyn Query>)> = weighted
                         .iter()
@@ -459,7 +512,12 @@ fn text_query(
                             )),
                         ));
                     }
-                    must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+                    parts.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+                }
+                match parts.len() {
+                    0 => {}
+                    1 => words.extend(parts),
+                    _ => words.push((Occur::Should, Box::new(BooleanQuery::new(parts)))),
                 }
             }
             Clause::Phrase(phrase) => {
@@ -481,10 +539,45 @@ fn text_query(
             }
         }
     }
+    let required = least.of(words.len());
+    if required == words.len() {
+        must.extend(words.into_iter().map(|(_, q)| (Occur::Must, q)));
+    } else {
+        let words = words.into_iter().map(|(_, q)| (Occur::Should, q)).collect();
+        must.push((
+            Occur::Must,
+            Box::new(BooleanQuery::with_minimum_required_clauses(words, required)),
+        ));
+    }
     if must.is_empty() {
         return Ok(None);
     }
     Ok(Some(Box::new(BooleanQuery::new(must))))
+}
+
+/// How many of a query's words a record must hold to match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Least {
+    /// The search rule: every word of a short query (at most [`SHORT_QUERY_WORDS`]); for a
+    /// longer one, such as a description pasted in, a quarter of its words, at least 2 and at
+    /// most 3, so everyone holding enough of them ranks, best first.
+    Rule,
+    /// Any one word (case studies crediting their authors: the more words, the more credit).
+    One,
+}
+
+/// Queries of at most this many words must match every word.
+pub const SHORT_QUERY_WORDS: usize = 3;
+
+impl Least {
+    /// Words required of `words`.
+    fn of(self, words: usize) -> usize {
+        match self {
+            Least::Rule if words <= SHORT_QUERY_WORDS => words,
+            Least::Rule => words.div_ceil(4).clamp(2, 3),
+            Least::One => words.min(1),
+        }
+    }
 }
 
 fn term(field: Field, text: &str) -> Box<dyn Query> {
@@ -653,34 +746,28 @@ fn skill_scoring(
 ) -> Vec<Box<dyn Query>> {
     let mut out = Vec::new();
     for target in targets {
-        let mut bases = vec![(target.base.clone(), 3.0f32)];
+        let mut bases = vec![(target.base.clone(), 1.0f32)];
         if target.mapped {
-            bases.push((format!("{ANCESTOR_PREFIX}{}", target.base), 1.5));
+            bases.push((format!("{ANCESTOR_PREFIX}{}", target.base), 0.5));
         }
-        for (base, points) in bases {
+        for (base, share) in bases {
+            // a member holding level L matches the terms of levels 1..=L: L times the points
             for level in 1..=4 {
-                // a member holding a skill holds level 1 of it, so the term naming the skill
-                // (below) matches exactly the members with `#1`: one union member fewer
-                let weight = if level == 1 && kind == Kind::Member {
-                    2.0 * points
-                } else {
-                    points
-                };
                 out.push(constant(
                     term(fields.skill, &format!("{base}#{level}")),
-                    weight,
+                    share * LEVEL_POINTS,
                 ));
             }
             for (age, bonus) in [(0, 1.0f32), (1, 1.0), (2, 0.5), (3, 0.5)] {
                 let year = today.year() - age;
                 out.push(constant(
                     term(fields.skill, &format!("{base}@{year}")),
-                    bonus * points / 2.0,
+                    share * bonus * RECENT_POINTS,
                 ));
             }
             // a case study or facility that names the skill (no level)
             if kind != Kind::Member {
-                out.push(constant(term(fields.skill, &base), points));
+                out.push(constant(term(fields.skill, &base), share * LEVEL_POINTS));
             }
         }
     }
@@ -918,12 +1005,47 @@ fn combine(
 /// What the case studies said about people, for Model 2.
 #[derive(Default)]
 struct Credit {
+    /// Points per member, from every case study the caller may see that they wrote.
     by_member: HashMap<String, f32>,
-    /// Case studies (most relevant first) that credited each member.
+    /// Members who wrote a case study matching the request as a search would (so they match).
+    admitted: Vec<String>,
+    /// The best few case studies (most relevant first) that credited each member.
     evidence: HashMap<String, Vec<DocAddress>>,
+    /// Case studies that credited each member.
+    counted: HashMap<String, usize>,
 }
 
-/// Retrieves the case studies matching the request and credits their visible authors.
+/// Most points a member's case studies can add, approached as their summed relevance grows.
+const CREDIT_POINTS: f32 = 12.0;
+/// Summed relevance (1 for a case study matching as well as the best) giving half the points:
+/// one best-matching case study gives 3 points, three give 6, thirty give 11.
+const CREDIT_HALF: f32 = 3.0;
+/// Case studies listed as a member's evidence, best first.
+const EVIDENCE_SHOWN: usize = 5;
+/// A case study this many years old counts three quarters; older ones tend to a half.
+const CREDIT_HALF_LIFE_YEARS: f32 = 10.0;
+
+/// Points for a summed relevance: strictly increasing, so more good work always counts more,
+/// and bounded, so authorship adds to a profile and skill levels rather than drowning them.
+fn credit_points(relevance: f32) -> f32 {
+    CREDIT_POINTS * relevance / (relevance + CREDIT_HALF)
+}
+
+/// How much a case study dated `day` (days since 1970) counts on `today`: 1 when new.
+fn recency(day: Option<i64>, today: Date) -> f32 {
+    let Some(day) = day else {
+        return 1.0;
+    };
+    let years = ((schema::day_number(today) - day).max(0) as f32) / 365.25;
+    0.5 + 0.5 * 0.5f32.powf(years / CREDIT_HALF_LIFE_YEARS)
+}
+
+/// Credits the visible authors of every case study matching any word of the request (Balog's
+/// document-centric Model 2, summed as in "document voting"): each case study adds its relevance
+/// (its score over the best one's), weighted by its age, to each author; the sum becomes points
+/// by [`credit_points`]. A member is admitted as a hit by a case study that matches the request
+/// as a search of case studies would (every word of a short query), so a loose match adds credit
+/// to people who match anyway but brings nobody in.
 fn case_study_credit(
     index: &MusterIndex,
     searcher: &Searcher,
@@ -933,77 +1055,105 @@ fn case_study_credit(
     targets: &[SkillTarget],
 ) -> Result<Credit> {
     let fields = &index.fields;
-    let mut scoring: Vec<Box<dyn Query>> = Vec::new();
-    if let Some(q) = text_query(
-        index,
-        stats,
-        Kind::CaseStudy,
-        clauses,
-        request.understanding,
-    )? {
-        scoring.push(q);
-    }
+    let mut skills: Vec<Box<dyn Query>> = Vec::new();
     for target in targets {
-        scoring.push(constant(term(fields.skill, &target.base), 4.0));
+        skills.push(constant(term(fields.skill, &target.base), 4.0));
         if target.mapped {
-            scoring.push(constant(
+            skills.push(constant(
                 term(fields.skill, &format!("{ANCESTOR_PREFIX}{}", target.base)),
                 2.0,
             ));
         }
     }
-    if scoring.is_empty() {
-        return Ok(Credit::default());
-    }
-    let scoring = any_of(scoring);
-    let filters: Vec<(&'static str, Box<dyn Query>)> = vec![(
-        "visible",
-        Box::new(CachedSet::visible(
+    let text = |least| {
+        text_query(
+            index,
+            stats,
             Kind::CaseStudy,
-            request.max_marking,
-            fields.kind,
-            fields.marking,
-            index.facet_cache.clone(),
-        )),
-    )];
-    let query = combine(&filters, &[], Some(scoring.as_ref()));
-    let best_first = StableTop {
-        limit: EVIDENCE_DEPTH,
+            clauses,
+            request.understanding,
+            least,
+        )
+    };
+    let scoring = |text: Option<Box<dyn Query>>| {
+        any_of(
+            text.into_iter()
+                .chain(skills.iter().map(|q| q.box_clone()))
+                .collect(),
+        )
+    };
+    let (loose, strict) = (scoring(text(Least::One)?), scoring(text(Least::Rule)?));
+    let visible: Box<dyn Query> = Box::new(CachedSet::visible(
+        Kind::CaseStudy,
+        request.max_marking,
+        fields.kind,
+        fields.marking,
+        index.facet_cache.clone(),
+    ));
+    let filters = [("visible", visible)];
+    // every match, best first then by id, so sums are made in the same order on every build
+    let every = StableTop {
+        limit: usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX),
         offset: 0,
         id_field: fields.id_name().to_string(),
         order: Order::Score,
     };
-    let top: Vec<(f32, DocAddress)> = collect(searcher, stats, &query, &best_first)?
-        .into_iter()
-        .map(|(score, address)| (score as f32, address))
-        .collect();
-    let Some(best) = top.first().map(|(s, _)| *s) else {
+    let top = collect(
+        searcher,
+        stats,
+        &combine(&filters, &[], Some(loose.as_ref())),
+        &every,
+    )?;
+    let Some(best) = top.first().map(|(s, _)| *s as f32) else {
         return Ok(Credit::default());
     };
-    let mut credit = Credit::default();
-    let mut pending: Vec<(String, f32, DocAddress)> = Vec::new();
+    let matching: HashSet<DocAddress> = collect(
+        searcher,
+        stats,
+        &combine(&filters, &[], Some(strict.as_ref())),
+        &tantivy::collector::DocSetCollector,
+    )?;
     let people = fields.schema.get_field_name(fields.people);
+    let updated = fields.schema.get_field_name(fields.updated);
     let mut tables = HashMap::new();
+    let mut dates = HashMap::new();
+    let mut sums: HashMap<String, f32> = HashMap::new();
+    let mut admitted = HashSet::new();
+    let mut credit = Credit::default();
     for (score, address) in top {
+        let segment = searcher.segment_reader(address.segment_ord);
         let table = match tables.entry(address.segment_ord) {
             Entry::Occupied(found) => found.into_mut(),
-            Entry::Vacant(slot) => slot.insert(
-                index
-                    .facet_cache
-                    .strings(searcher.segment_reader(address.segment_ord), people)?,
-            ),
+            Entry::Vacant(slot) => slot.insert(index.facet_cache.strings(segment, people)?),
         };
+        let column = match dates.entry(address.segment_ord) {
+            Entry::Occupied(found) => found.into_mut(),
+            Entry::Vacant(slot) => slot.insert(segment.fast_fields().date(updated).ok()),
+        };
+        let day = column
+            .as_ref()
+            .and_then(|c| c.first(address.doc_id))
+            .map(|d| d.into_timestamp_secs().div_euclid(86_400));
+        let weight = score as f32 / best * recency(day, request.today);
+        let admits = matching.contains(&address);
+        // Authors above the caller's marking may be credited here, but the expert query carries
+        // the marking filter, so they can never become hits and their credit is never shown.
         for author in table.of(address.doc_id) {
-            pending.push((author.to_string(), score / best, address));
+            *sums.entry(author.to_string()).or_default() += weight;
+            *credit.counted.entry(author.to_string()).or_default() += 1;
+            let shown = credit.evidence.entry(author.to_string()).or_default();
+            if shown.len() < EVIDENCE_SHOWN {
+                shown.push(address);
+            }
+            if admits && admitted.insert(author.to_string()) {
+                credit.admitted.push(author.to_string());
+            }
         }
     }
-    // Authors above the caller's marking may be credited here, but the expert query carries the
-    // marking filter, so they can never become hits and their credit is never shown.
-    for (author, relevance, evidence) in pending {
-        let entry = credit.by_member.entry(author.clone()).or_default();
-        *entry = (*entry + 3.0 * relevance).min(MAX_CREDIT);
-        credit.evidence.entry(author).or_default().push(evidence);
-    }
+    credit.by_member = sums
+        .into_iter()
+        .map(|(member, sum)| (member, credit_points(sum)))
+        .collect();
     Ok(credit)
 }
 
@@ -1285,7 +1435,11 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
     let stats = Statistics::new(&searcher, fields, &index.stats_cache, request.max_marking)?;
     let taxonomy = &index.taxonomy;
     let kind = request.kind;
-    let clauses = request.text.as_deref().map(parse_text).unwrap_or_default();
+    let clauses = informative(
+        index,
+        &stats,
+        request.text.as_deref().map(parse_text).unwrap_or_default(),
+    )?;
     let targets = skill_targets(taxonomy, &request.filters.skills);
 
     // Skills the text names (a label or synonym, or close to one) rank by level like `skill=`.
@@ -1307,7 +1461,14 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
     }
     let text_targets = skill_targets(taxonomy, &text_skill_names);
 
-    let text = text_query(index, &stats, kind, &clauses, request.understanding)?;
+    let text = text_query(
+        index,
+        &stats,
+        kind,
+        &clauses,
+        request.understanding,
+        Least::Rule,
+    )?;
     let credit = if kind == Kind::Member && (text.is_some() || !targets.is_empty()) {
         let mut all_targets = skill_targets(taxonomy, &request.filters.skills);
         all_targets.extend(skill_targets(taxonomy, &text_skill_names));
@@ -1337,6 +1498,12 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
         true => Vec::new(),
         false => vec![Box::new(credited.clone())],
     };
+    let admitted: Vec<(String, Score)> = credit
+        .admitted
+        .iter()
+        .map(|member| (schema::record_key(Kind::Member, member), 0.0))
+        .collect();
+    let admitted = Listed::keys(&searcher, fields.key, &admitted)?;
     let scoring: Option<Box<dyn Query>> = if text.is_some() {
         // must match the text or be credited; skill levels only add to the score
         // only the text scores here; authorship and named skills admit without scoring twice
@@ -1345,8 +1512,8 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
                 .map(|t| t.box_clone())
                 .unwrap_or_else(|| Box::new(EmptyQuery)),
         ];
-        if !credited.is_empty() {
-            required.push(constant(Box::new(credited.clone()), 0.0));
+        if !admitted.is_empty() {
+            required.push(constant(Box::new(admitted), 0.0));
         }
         required.extend(text_targets.iter().map(|t| {
             constant(
@@ -1842,13 +2009,31 @@ fn explain(
     let skills: f32 = ctx.skill_parts.iter().map(|q| value_of(q.as_ref())).sum();
     let case_studies = ctx.credit.by_member.get(id).copied().unwrap_or(0.0);
     let total = value_of(ctx.query);
+    // the largest part decided the place; the skill levels when they were most of the score
+    let decided_by = [
+        ("skill_levels", skills),
+        ("text", text),
+        ("case_studies", case_studies),
+    ]
+    .into_iter()
+    .filter(|(_, points)| *points > 0.0)
+    .max_by(|a, b| a.1.total_cmp(&b.1))
+    .map_or("filters only", |(part, _)| part);
     Ok(json!({
         "total": round3(total),
         "text_bm25": round3(text),
         "skill_levels": round3(skills),
         "case_study_credit": round3(case_studies),
-        "case_studies_counted": evidence.len(),
-        "note": "score = text relevance (BM25 over name, skills, role, summary) + points per skill level held (narrower skills count half, recent assessments add) + credit from matching case studies authored; filters do not score"
+        "case_studies_counted": ctx.credit.counted.get(id).copied().unwrap_or(0),
+        "case_studies_shown": evidence.len(),
+        "decided_by": decided_by,
+        "note": format!(
+            "score = text relevance (BM25 over name, skills, role, summary) + {LEVEL_POINTS} points \
+             per proficiency level held in a skill asked for (half for a narrower skill; up to \
+             {RECENT_POINTS} more for an assessment this year or last) + credit from every \
+             matching case study authored (relevance to the request, less for older ones, \
+             summed; {CREDIT_POINTS} x sum / (sum + {CREDIT_HALF})); filters do not score"
+        )
     }))
 }
 
@@ -2141,7 +2326,7 @@ pub(crate) mod tests {
         .unwrap();
         for q in ["modelling", "statistics", "health", "risk"] {
             let clauses = parse_text(q);
-            let query = text_query(&split, &stats, Kind::Member, &clauses, true)
+            let query = text_query(&split, &stats, Kind::Member, &clauses, true, Least::Rule)
                 .unwrap()
                 .unwrap();
             let collector = (TopDocs::with_limit(30).order_by_score(), Count);
@@ -2243,6 +2428,106 @@ pub(crate) mod tests {
             .map(|e| e.case_study.as_str())
             .collect();
         assert_eq!(evidence, vec!["cs-1", "cs-2"]);
+    }
+
+    fn index_of(members: &[String], case_studies: &[String]) -> MusterIndex {
+        let mut records = Vec::new();
+        for (kind, lines) in [(Kind::Member, members), (Kind::CaseStudy, case_studies)] {
+            for line in lines {
+                records.push(parse_json_line(kind, line).unwrap().record);
+            }
+        }
+        crate::index::in_ram(&records, Taxonomy::builtin()).unwrap()
+    }
+
+    #[test]
+    fn a_prolific_author_outranks_an_occasional_one_with_equally_good_work() {
+        // two people with nothing but their work; the occasional author's id sorts first, so a
+        // credit that stops counting (a cap, a window) leaves them tied and puts them first
+        let members: Vec<String> = ["m-a-occasional", "m-prolific"]
+            .iter()
+            .map(|id| format!(r#"{{"id":"{id}","name":"Author {id}","department":"Met Office","clearance":"SC","availability":"now"}}"#))
+            .collect();
+        let mut case_studies = Vec::new();
+        for (author, n) in [("m-a-occasional", 4), ("m-prolific", 12)] {
+            for i in 0..n {
+                case_studies.push(format!(
+                    r#"{{"id":"cs-{author}-{i}","title":"Groundwater contamination survey {i}","summary":"Groundwater contamination modelling for a catchment.","authors":["{author}"]}}"#
+                ));
+            }
+        }
+        let index = index_of(&members, &case_studies);
+        let mut r = request(Kind::Member);
+        r.text = Some("groundwater contamination".into());
+        r.explain = true;
+        let response = search(&index, &r).unwrap();
+        assert_eq!(ids(&response), vec!["m-prolific", "m-a-occasional"]);
+        let counted = |i: usize| {
+            response.hits[i].explanation.as_ref().unwrap()["case_studies_counted"].clone()
+        };
+        assert_eq!((counted(0), counted(1)), (json!(12), json!(4)));
+        assert!(
+            response.hits[0].evidence.len() <= EVIDENCE_SHOWN,
+            "evidence stays short"
+        );
+        assert!(response.hits[0].score > response.hits[1].score);
+    }
+
+    #[test]
+    fn a_paragraph_finds_the_people_matching_enough_of_it_best_first() {
+        let index = fixture_index();
+        let mut r = request(Kind::Member);
+        r.limit = 10;
+        r.text = Some(
+            "A chemical has been released from an industrial site upwind of a city. We need \
+             people who can model how the plume will disperse through the atmosphere over the \
+             next twelve hours and advise on shelter and evacuation for the public."
+                .into(),
+        );
+        let response = search(index, &r).unwrap();
+        assert!(
+            response.total >= 10,
+            "a paragraph returns people: {}",
+            response.total
+        );
+        let taxonomy = &index.taxonomy;
+        let dispersion = taxonomy.lookup("Atmospheric dispersion modelling").unwrap();
+        let first = fixture_members()
+            .into_iter()
+            .find(|m| m.id == response.hits[0].id)
+            .unwrap();
+        assert!(
+            first
+                .skills
+                .iter()
+                .any(|s| taxonomy.lookup(&s.name) == Some(dispersion)),
+            "the first is a dispersion modeller: {first:?}"
+        );
+        // a repeated word changes nothing
+        let mut again = r.clone();
+        again.text = Some(format!("{} disperse disperse", r.text.as_deref().unwrap()));
+        assert_eq!(search(index, &again).unwrap().hits, response.hits);
+    }
+
+    #[test]
+    fn among_holders_of_the_skill_asked_for_the_level_decides() {
+        // the practitioner's profile says much more about the words; the expert holds level 4
+        let members = [
+            r#"{"id":"m-expert","name":"Erin Expert","department":"Dstl","clearance":"SC","availability":"now","skills":[{"name":"Bayesian statistics","level":4}],"summary":"Leads Bayesian statistics work."}"#.to_string(),
+            r#"{"id":"m-practitioner","name":"Pat Practitioner","department":"UKHSA","clearance":"SC","availability":"now","role":"Bayesian statistician","skills":[{"name":"Bayesian statistics","level":3}],"summary":"Applies Bayesian statistics: Bayesian statistics for surveillance."}"#.to_string(),
+        ];
+        let index = index_of(&members, &[]);
+        let mut r = request(Kind::Member);
+        r.text = Some("bayesian statistics".into());
+        r.explain = true;
+        let response = search(&index, &r).unwrap();
+        assert_eq!(ids(&response), vec!["m-expert", "m-practitioner"]);
+        let explanation = response.hits[0].explanation.as_ref().unwrap();
+        assert_eq!(explanation["decided_by"], "skill_levels");
+        assert_eq!(
+            explanation["skill_levels"],
+            json!(4.0 * f64::from(LEVEL_POINTS))
+        );
     }
 
     #[test]
@@ -3057,7 +3342,6 @@ mod properties {
         #[test]
         fn any_text_parses_and_the_clauses_round_trip(q in ".{0,200}") {
             let clauses = parse_text(&q);
-            prop_assert!(clauses.len() <= MAX_QUERY_TERMS);
             for clause in &clauses {
                 match clause {
                     Clause::Word(w) => {
@@ -3085,9 +3369,12 @@ mod properties {
                 .map(|(phrase, t)| if *phrase { format!("\"{t}\"") } else { t.clone() })
                 .collect::<Vec<_>>()
                 .join(" ");
+            let mut seen = HashSet::new();
             let expected: Vec<Clause> = parts
                 .iter()
-                .filter(|(phrase, t)| *phrase || !text::STOP_WORDS.contains(&t.as_str()))
+                .filter(|(phrase, t)| {
+                    *phrase || (!text::STOP_WORDS.contains(&t.as_str()) && seen.insert(t.clone()))
+                })
                 .map(|(phrase, t)| if *phrase {
                     Clause::Phrase(t.clone())
                 } else {

@@ -7,8 +7,10 @@
 //! a narrower skill under it, and at least 2 for the author of a case study on it. Only records an
 //! OFFICIAL reader may see are judged, since the evaluation searches as one.
 
+pub mod aminer;
 pub mod facilities;
 pub mod needs;
+pub mod paragraphs;
 pub mod skill_norm;
 
 use std::collections::BTreeMap;

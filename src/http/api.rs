@@ -1018,13 +1018,13 @@ mod tests {
         let expected = json!({
             "total": 2,
             "hits": [
-                {"id": "m-exp", "kind": "member", "name": "Erin Expert", "department": "Dstl", "score": 16.5,
+                {"id": "m-exp", "kind": "member", "name": "Erin Expert", "department": "Dstl", "score": 41.5,
                  "matched_skills": [{"name": "Bayesian statistics", "level": 4, "skill_id": "bayesian-statistics"}],
                  "evidence": [], "highlights": {},
                  "summary": {"availability": "24h", "clearance": "SC", "clearance_review_due": "2030-01-01",
                              "clearance_status": "in_date",
                              "marking": "OFFICIAL", "registrations": [], "region": "South West", "town": "Salisbury"}},
-                {"id": "m-pra", "kind": "member", "name": "Pat Practitioner", "department": "UKHSA", "score": 13.5,
+                {"id": "m-pra", "kind": "member", "name": "Pat Practitioner", "department": "UKHSA", "score": 31.5,
                  "matched_skills": [{"name": "Bayesian statistics", "level": 3, "skill_id": "bayesian-statistics"}],
                  "evidence": [], "highlights": {},
                  "summary": {"availability": "now", "clearance": "SC", "clearance_status": "in_date",
@@ -1038,7 +1038,7 @@ mod tests {
                 "skill": {"Bayesian statistics": 2, "Mathematical and data sciences": 2, "Statistics": 2}
             }
         });
-        // scores: 3 points per level held, 3 for holding the skill, 1.5 for an assessment this year
+        // scores: 10 points per level held, 1.5 for an assessment this year
         assert_eq!(without_time(body), expected);
     }
 

@@ -8,6 +8,7 @@ pub mod api;
 #[cfg(test)]
 mod indistinguishable;
 pub mod openapi;
+pub mod serve;
 pub mod web;
 pub mod write;
 
@@ -27,7 +28,6 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::access::{AuditEntry, AuditLog, AuthFailure, Authenticator, Caller, Role};
@@ -46,9 +46,18 @@ pub struct HttpConfig {
     pub demo: bool,
     /// Requests per second allowed per token subject (bursts of twice that); `None`: no limit.
     pub rate_limit: Option<f64>,
-    /// Requests being worked on at once; past that a request is answered 503 at once (with
-    /// `Retry-After`) instead of queueing, so overload costs neither memory nor latency.
+    /// Requests being worked on at once (their bodies already read): by default twice the
+    /// cores, since the work is CPU-bound and more would only slow every one of them down.
     pub max_in_flight: usize,
+    /// Requests that may wait for a place among those in flight, each for at most
+    /// [`HttpConfig::queue_wait`]; past that a request is answered 503 at once (with
+    /// `Retry-After`), so overload costs neither memory nor latency.
+    pub queue: usize,
+    /// Longest a request waits in the queue before a 503.
+    pub queue_wait: Duration,
+    /// A request body must arrive within this long, or the answer is 408; the client holds no
+    /// place among the requests in flight meanwhile.
+    pub body_timeout: Duration,
     /// Mark the session cookie `Secure` (the site is served over TLS); it is also marked so on a
     /// request a proxy says came over TLS (`X-Forwarded-Proto: https`).
     pub secure_cookies: bool,
@@ -66,7 +75,10 @@ impl Default for HttpConfig {
             body_limit: 16 * 1024 * 1024,
             demo: true,
             rate_limit: None,
-            max_in_flight: 64,
+            max_in_flight: 2 * crate::index::cores(),
+            queue: 8 * crate::index::cores(),
+            queue_wait: Duration::from_millis(500),
+            body_timeout: Duration::from_secs(10),
             secure_cookies: false,
             session_idle: Duration::from_secs(2 * 60 * 60),
             session_max: Duration::from_secs(12 * 60 * 60),
@@ -95,6 +107,8 @@ pub struct AppState {
     pub writer: Option<Arc<RecordWriter>>,
     /// Permits for requests in flight (see [`HttpConfig::max_in_flight`]).
     pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// Places in the queue for them (see [`HttpConfig::queue`]).
+    pub queued: Arc<tokio::sync::Semaphore>,
     /// Issues the ids of records created without one.
     pub ids: Arc<write::IdIssuer>,
     /// Web sessions, held here: the cookie carries only an opaque session id.
@@ -112,6 +126,7 @@ impl AppState {
                 .rate_limit
                 .map(|rate| Arc::new(RateLimiter::new(rate))),
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
+            queued: Arc::new(tokio::sync::Semaphore::new(config.queue)),
             config: Arc::new(config),
             suggest: Arc::new(std::sync::RwLock::new(Arc::new(suggest))),
             auth: Arc::new(Authenticator::default()),
@@ -258,10 +273,6 @@ pub fn router(state: AppState) -> Router {
     router
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(config.body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            config.timeout,
-        ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let id = request
@@ -275,14 +286,14 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves; requests in flight finish first.
+/// Connections are timed out and capped as [`serve::ConnectionLimits`] says.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
+    limits: serve::ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve::serve(listener, router, limits, shutdown).await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -452,13 +463,47 @@ async fn secure_cookie_over_tls(request: Request, next: Next) -> Response {
     response
 }
 
-/// Bounds the requests in flight: past [`HttpConfig::max_in_flight`] a request gets a 503 with
-/// `Retry-After` at once. Health, readiness and metrics are always answered.
+/// Admits a request to work once its body has arrived: the body is read first, within
+/// [`HttpConfig::body_timeout`] (else 408), holding nothing; then the request takes one of
+/// [`HttpConfig::max_in_flight`] places, waiting in a queue of [`HttpConfig::queue`] for at most
+/// [`HttpConfig::queue_wait`] (a full queue, or the wait running out, is a 503 with `Retry-After`
+/// at once); then it has [`HttpConfig::timeout`] to be answered (else 503). Health, readiness and
+/// metrics are always answered at once.
 async fn admit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if matches!(request.uri().path(), "/healthz" | "/readyz" | "/metrics") {
         return next.run(request).await;
     }
-    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+    let (parts, body) = request.into_parts();
+    let read = axum::body::to_bytes(body, state.config.body_limit);
+    let bytes = match tokio::time::timeout(state.config.body_timeout, read).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            return if too_large {
+                api::Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the body is larger than {} bytes", state.config.body_limit),
+                )
+                .into_response()
+            } else {
+                api::Problem::new(StatusCode::BAD_REQUEST, "the body could not be read")
+                    .into_response()
+            };
+        }
+        Err(_) => {
+            return api::Problem::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the body did not arrive within {} s",
+                    state.config.body_timeout.as_secs()
+                ),
+            )
+            .into_response();
+        }
+    };
+    let request = Request::from_parts(parts, axum::body::Body::from(bytes));
+    let at_capacity = |state: &AppState| {
         state.metrics.record_shed();
         let mut response = api::Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -468,9 +513,38 @@ async fn admit(State(state): State<AppState>, request: Request, next: Next) -> R
         response
             .headers_mut()
             .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(1u32));
-        return response;
+        response
     };
-    next.run(request).await
+    let permit = match state.in_flight.clone().try_acquire_owned() {
+        Ok(permit) => permit,
+        Err(_) => {
+            let Ok(_place) = state.queued.clone().try_acquire_owned() else {
+                return at_capacity(&state);
+            };
+            let wait = state.in_flight.clone().acquire_owned();
+            match tokio::time::timeout(state.config.queue_wait, wait).await {
+                Ok(Ok(permit)) => permit,
+                _ => return at_capacity(&state),
+            }
+        }
+    };
+    let answered = tokio::time::timeout(state.config.timeout, next.run(request)).await;
+    drop(permit);
+    answered.unwrap_or_else(|_| {
+        api::Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the request took longer than {} s",
+                state.config.timeout.as_secs()
+            ),
+        )
+        .into_response()
+    })
+}
+
+/// Whether every place in flight and in the queue is taken (readiness says so).
+pub fn saturated(state: &AppState) -> bool {
+    state.in_flight.available_permits() == 0 && state.queued.available_permits() == 0
 }
 
 /// A token bucket per subject.
@@ -517,10 +591,24 @@ pub async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({"status": "ok"}))
 }
 
-/// Readiness: an index is open and answering. It says nothing countable: anyone may call it.
+/// Readiness: an index is open and answering, and there is room for more work (503
+/// `saturated` while every place in flight and in the queue is taken). It says nothing
+/// countable: anyone may call it.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "Ready")))]
-pub async fn readyz() -> Response {
+    responses((status = 200, description = "Ready"), (status = 503, description = "Saturated: send requests elsewhere for now")))]
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    if saturated(&state) {
+        // nothing countable: only that a load balancer should send requests elsewhere for now
+        let mut response = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "saturated"})),
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(1u32));
+        return response;
+    }
     axum::Json(serde_json::json!({"status": "ready"})).into_response()
 }
 
@@ -692,9 +780,14 @@ pub(crate) mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve(listener, router(state), async {
-            let _ = stopped.await;
-        }));
+        let server = tokio::spawn(serve(
+            listener,
+            router(state),
+            serve::ConnectionLimits::default(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
         let response = raw_get(address, "/v1/experts?skill=Bayesian%20statistics&limit=1").await;
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
         assert!(response.contains("\"id\":\"m-exp\""), "{response}");
