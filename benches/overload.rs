@@ -1,11 +1,13 @@
 //! Overload and soak: the real binary under several times the load it can serve.
 //!
 //! Generates `MUSTER_BENCH_MEMBERS` members (default 20,000), indexes them, and serves with
-//! `--max-in-flight 8`. Then, all over loopback keep-alive connections, bounded in time:
+//! the default admission (places in flight twice the cores, a short queue). Then, all over
+//! loopback keep-alive connections, bounded in time:
 //! 1. baseline: the query mix one request at a time;
-//! 2. overload: 64 connections sending as fast as they can for `MUSTER_OVERLOAD_SECS` (default
-//!    15): how many were answered 200, 503 (at capacity) or otherwise, how fast the 503s came,
-//!    and the server's peak RSS;
+//! 2. overload: `MUSTER_OVERLOAD_CONNECTIONS` (default 200) connections sending as fast as they
+//!    can for `MUSTER_OVERLOAD_SECS` (default 15): how many were answered 200, 503 (at capacity)
+//!    or otherwise, how fast each came, how fast `/healthz` answered meanwhile (one probe every
+//!    50 ms on its own connection), and the server's peak RSS;
 //! 3. recovery: the baseline again, straight after;
 //! 4. soak (only with `MUSTER_SOAK_SECS`, e.g. 600): 4 connections at a steady pace, RSS every
 //!    tenth of the run, to show memory stays flat.
@@ -49,6 +51,7 @@ fn main() {
     let members = env_number("MUSTER_BENCH_MEMBERS", 20_000);
     let overload_secs = env_number("MUSTER_OVERLOAD_SECS", 15);
     let soak_secs = env_number("MUSTER_SOAK_SECS", 0);
+    let connections = env_number("MUSTER_OVERLOAD_CONNECTIONS", 200);
     let work = tempfile::tempdir().expect("temp dir");
     let data = work.path().join("data");
     let index_dir = work.path().join("index");
@@ -78,9 +81,12 @@ fn main() {
             .expect("muster runs");
         assert!(status.success(), "{args:?}");
     }
-    let (mut server, address) = serve(&index_dir, &["--max-in-flight", "8"]);
+    let (mut server, address) = serve(&index_dir, &[]);
     let pid = server.id();
-    println!("overload bench, {members} members, --max-in-flight 8, 2 cores");
+    println!(
+        "overload bench, {members} members, default admission, {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
     sequential(address, QUERIES.len()); // warm up
     let baseline = sequential(address, 200);
     baseline.row("baseline, concurrency 1");
@@ -100,7 +106,18 @@ fn main() {
     };
     let started = Instant::now();
     let limit = Duration::from_secs(overload_secs);
-    let workers: Vec<_> = (0..64)
+    let health = std::thread::spawn(move || {
+        let mut connection = Connection::open(address);
+        let mut times = Vec::new();
+        while started.elapsed() < limit {
+            let t = Instant::now();
+            assert_eq!(connection.get("/healthz"), 200);
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        times
+    });
+    let workers: Vec<_> = (0..connections as usize)
         .map(|w| {
             std::thread::spawn(move || {
                 let mut connection = Connection::open(address);
@@ -124,11 +141,13 @@ fn main() {
         }
     }
     let wall = started.elapsed().as_secs_f64();
+    let mut health = health.join().expect("health probe");
+    health.sort_by(|a, b| a.total_cmp(b));
     stop.store(true, Ordering::Relaxed);
     sampler.join().expect("sampler");
     let total: usize = by_status.values().map(Vec::len).sum();
     println!(
-        "  overload, 64 connections for {overload_secs} s: {total} requests ({:.0}/s), peak RSS {} MiB (idle {idle:.0} MiB)",
+        "  overload, {connections} connections for {overload_secs} s: {total} requests ({:.0}/s), peak RSS {} MiB (idle {idle:.0} MiB)",
         total as f64 / wall,
         peak_rss.load(Ordering::Relaxed)
     );
@@ -142,6 +161,13 @@ fn main() {
             times[times.len() - 1]
         );
     }
+    println!(
+        "    /healthz meanwhile: {} probes  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms",
+        health.len(),
+        percentile(&health, 0.5),
+        percentile(&health, 0.99),
+        health[health.len() - 1]
+    );
     let recovery = sequential(address, 200);
     recovery.row("recovery, concurrency 1");
     println!(
