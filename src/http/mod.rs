@@ -165,10 +165,7 @@ impl AppState {
         outcome: String,
         marking: crate::model::Marking,
     ) {
-        let Some(log) = self.audit.clone() else {
-            return;
-        };
-        let entry = AuditEntry {
+        self.record_audit(AuditEntry {
             time: String::new(),
             subject,
             action,
@@ -176,6 +173,14 @@ impl AppState {
             outcome,
             request_id: None,
             marking: Some(marking),
+        })
+        .await;
+    }
+
+    /// Appends `entry` to the audit log, if there is one, off the async threads.
+    async fn record_audit(&self, entry: AuditEntry) {
+        let Some(log) = self.audit.clone() else {
+            return;
         };
         if let Err(e) = tokio::task::spawn_blocking(move || log.record(entry)).await {
             tracing::error!(error = %e, "cannot write the audit log");
@@ -191,10 +196,7 @@ impl AppState {
         marking: crate::model::Marking,
         request_id: Option<String>,
     ) {
-        let Some(log) = self.audit.clone() else {
-            return;
-        };
-        let entry = AuditEntry {
+        self.record_audit(AuditEntry {
             time: String::new(),
             subject,
             action,
@@ -202,10 +204,8 @@ impl AppState {
             outcome,
             request_id,
             marking: Some(marking),
-        };
-        if let Err(e) = tokio::task::spawn_blocking(move || log.record(entry)).await {
-            tracing::error!(error = %e, "cannot write the audit log");
-        }
+        })
+        .await;
     }
 
     /// The current typeahead index.
