@@ -364,15 +364,81 @@ impl StrTable {
 
     /// The values of record `doc`, in dictionary order.
     pub fn of(&self, doc: DocId) -> impl Iterator<Item = &str> {
-        self.values.of(doc).iter().filter_map(|&ord| {
-            let o = ord as usize;
-            let start = match o {
-                0 => 0,
-                _ => *self.ends.get(o - 1)? as usize,
-            };
-            let end = *self.ends.get(o)? as usize;
-            self.text.get(start..end)
-        })
+        self.values
+            .of(doc)
+            .iter()
+            .filter_map(|&ord| self.value(ord))
+    }
+
+    /// The value ordinals of record `doc`.
+    pub fn ords(&self, doc: DocId) -> &[u32] {
+        self.values.of(doc)
+    }
+
+    /// How many values the segment holds.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether the segment holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The text of value ordinal `ord` (values sort as their ordinals do).
+    pub fn value(&self, ord: u32) -> Option<&str> {
+        let o = ord as usize;
+        let start = match o {
+            0 => 0,
+            _ => *self.ends.get(o - 1)? as usize,
+        };
+        let end = *self.ends.get(o)? as usize;
+        self.text.get(start..end)
+    }
+}
+
+/// The records of one kind in a segment by id ordinal, for finding a record named in another (a
+/// case study's authors) without a dictionary lookup and a posting list per name. An id is held by
+/// one live record of a kind: a record replaced within the segment was deleted before its
+/// successor was added, so the last record holding the id is the only one that can be live.
+pub struct RecordsById {
+    ids: Arc<StrTable>,
+    /// By id ordinal: the last record of the kind holding it, or [`RecordsById::NONE`].
+    last: Vec<DocId>,
+}
+
+impl RecordsById {
+    const NONE: DocId = DocId::MAX;
+
+    fn build(
+        ids: Arc<StrTable>,
+        kinds: &tantivy::columnar::Column<u64>,
+        kind: u64,
+        max_doc: DocId,
+    ) -> Self {
+        let mut last = vec![Self::NONE; ids.ends.len()];
+        for doc in 0..max_doc {
+            if kinds.first(doc) == Some(kind)
+                && let Some(&ord) = ids.values.of(doc).first()
+                && let Some(slot) = last.get_mut(ord as usize)
+            {
+                *slot = doc;
+            }
+        }
+        RecordsById { ids, last }
+    }
+
+    /// The segment's ids (of every kind), in order.
+    pub fn ids(&self) -> &StrTable {
+        &self.ids
+    }
+
+    /// The last record of the kind holding id ordinal `ord`, live or not.
+    pub fn last(&self, ord: u32) -> Option<DocId> {
+        self.last
+            .get(ord as usize)
+            .copied()
+            .filter(|d| *d != Self::NONE)
     }
 }
 
@@ -381,6 +447,8 @@ impl StrTable {
 struct Tables {
     facets: HashMap<(SegmentId, String), Arc<FieldTable>>,
     strings: HashMap<(SegmentId, String), Arc<StrTable>>,
+    /// Records of a kind by id, by segment, id field and kind code.
+    by_id: HashMap<(SegmentId, String, u64), Arc<RecordsById>>,
     /// Cached filter sets by segment and key.
     sets: HashMap<(SegmentId, SetKey), Arc<DocBits>>,
 }
@@ -421,6 +489,26 @@ impl FacetCache {
         Ok(built)
     }
 
+    /// The records of kind code `kind` (fast field `kind_field`) in `segment` by their id (string
+    /// fast field `id_field`), built on first use.
+    pub fn records_by_id(
+        &self,
+        segment: &SegmentReader,
+        id_field: &str,
+        kind_field: &str,
+        kind: u64,
+    ) -> tantivy::Result<Arc<RecordsById>> {
+        let key = (segment.segment_id(), id_field.to_string(), kind);
+        if let Some(found) = self.lock().by_id.get(&key) {
+            return Ok(found.clone());
+        }
+        let ids = self.strings(segment, id_field)?;
+        let kinds = segment.fast_fields().u64(kind_field)?;
+        let built = Arc::new(RecordsById::build(ids, &kinds, kind, segment.max_doc()));
+        self.lock().by_id.insert(key, built.clone());
+        Ok(built)
+    }
+
     /// The records of `segment` in the set `key`, built by `build` on first use. A set for a
     /// day replaces the sets of the days before (a search asks for today's).
     pub fn set(
@@ -454,7 +542,9 @@ impl FacetCache {
     pub fn prune(&self, searcher: &tantivy::Searcher) {
         let readers = searcher.segment_readers();
         let mut tables = self.lock();
-        if tables.facets.len() + tables.strings.len() + tables.sets.len() <= readers.len() * 32 {
+        let held =
+            tables.facets.len() + tables.strings.len() + tables.sets.len() + tables.by_id.len();
+        if held <= readers.len() * 32 {
             return;
         }
         let live: HashSet<SegmentId> = readers.iter().map(|r| r.segment_id()).collect();
@@ -465,6 +555,9 @@ impl FacetCache {
             .strings
             .retain(|(segment, _), _| live.contains(segment));
         tables.sets.retain(|(segment, _), _| live.contains(segment));
+        tables
+            .by_id
+            .retain(|(segment, _, _), _| live.contains(segment));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {

@@ -55,6 +55,8 @@ pub struct MusterIndex {
     pub facet_cache: crate::facets::FacetCache,
     /// Per-segment statistics of the records above each marking.
     pub stats_cache: crate::stats::StatsCache,
+    /// Authors of case studies linked to member records, per pair of segments.
+    pub author_cache: crate::credit::AuthorCache,
 }
 
 impl MusterIndex {
@@ -79,6 +81,7 @@ impl MusterIndex {
             path,
             facet_cache: Default::default(),
             stats_cache: Default::default(),
+            author_cache: Default::default(),
         })
     }
 

@@ -31,6 +31,7 @@
 //! - [`reference`](mod@crate::reference): departments, establishments and facilities compiled into the binary.
 
 pub mod access;
+pub mod credit;
 pub mod error;
 pub mod esco;
 pub mod eval;

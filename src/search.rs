@@ -22,7 +22,6 @@
 //!   case study matching a word of the request credits its authors in proportion to its relevance,
 //!   less for old work, with no window or cap that would stop a prolific author's work counting.
 
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
@@ -45,6 +44,7 @@ use tantivy::{
 };
 use time::Date;
 
+use crate::credit::{self, CREDIT_HALF, CREDIT_POINTS, Credit};
 use crate::facets::{FacetSpec, FacetTally, Gate, Gated};
 use crate::index::MusterIndex;
 use crate::model::{
@@ -601,28 +601,22 @@ struct Listed {
 }
 
 impl Listed {
-    /// The live records whose `key` is one of `keys`, scored by it, in every segment.
-    fn keys(searcher: &Searcher, field: Field, keys: &[(String, Score)]) -> Result<Listed> {
-        let mut by_segment = HashMap::new();
-        for segment in searcher.segment_readers() {
-            let terms = segment.inverted_index(field)?;
-            let mut listed = Vec::new();
-            for (key, score) in keys {
-                let term = Term::from_field_text(field, key);
-                if let Some(mut postings) = terms.read_postings(&term, IndexRecordOption::Basic)? {
-                    let mut doc = postings.doc();
-                    while doc != TERMINATED {
-                        listed.push((doc, *score));
-                        doc = postings.advance();
-                    }
-                }
-            }
-            listed.sort_by_key(|(doc, _)| *doc);
-            by_segment.insert(segment.segment_id(), listed);
+    /// The records at `scored`, each with its score.
+    fn addresses(searcher: &Searcher, scored: &[(DocAddress, Score)]) -> Listed {
+        let mut by_segment: HashMap<SegmentId, Vec<(DocId, Score)>> = HashMap::new();
+        for (address, score) in scored {
+            let segment = searcher.segment_reader(address.segment_ord).segment_id();
+            by_segment
+                .entry(segment)
+                .or_default()
+                .push((address.doc_id, *score));
         }
-        Ok(Listed {
+        for listed in by_segment.values_mut() {
+            listed.sort_by_key(|(doc, _)| *doc);
+        }
+        Listed {
             by_segment: Arc::new(by_segment),
-        })
+        }
     }
 
     fn is_empty(&self) -> bool {
@@ -1002,58 +996,16 @@ fn combine(
     Box::new(BooleanQuery::new(clauses))
 }
 
-/// What the case studies said about people, for Model 2.
-#[derive(Default)]
-struct Credit {
-    /// Points per member, from every case study the caller may see that they wrote.
-    by_member: HashMap<String, f32>,
-    /// Members who wrote a case study matching the request as a search would (so they match).
-    admitted: Vec<String>,
-    /// The best few case studies (most relevant first) that credited each member.
-    evidence: HashMap<String, Vec<DocAddress>>,
-    /// Case studies that credited each member.
-    counted: HashMap<String, usize>,
-}
-
-/// Most points a member's case studies can add, approached as their summed relevance grows.
-const CREDIT_POINTS: f32 = 12.0;
-/// Summed relevance (1 for a case study matching as well as the best) giving half the points:
-/// one best-matching case study gives 3 points, three give 6, thirty give 11.
-const CREDIT_HALF: f32 = 3.0;
-/// Case studies listed as a member's evidence, best first.
-const EVIDENCE_SHOWN: usize = 5;
-/// A case study this many years old counts three quarters; older ones tend to a half.
-const CREDIT_HALF_LIFE_YEARS: f32 = 10.0;
-
-/// Points for a summed relevance: strictly increasing, so more good work always counts more,
-/// and bounded, so authorship adds to a profile and skill levels rather than drowning them.
-fn credit_points(relevance: f32) -> f32 {
-    CREDIT_POINTS * relevance / (relevance + CREDIT_HALF)
-}
-
-/// How much a case study dated `day` (days since 1970) counts on `today`: 1 when new.
-fn recency(day: Option<i64>, today: Date) -> f32 {
-    let Some(day) = day else {
-        return 1.0;
-    };
-    let years = ((schema::day_number(today) - day).max(0) as f32) / 365.25;
-    0.5 + 0.5 * 0.5f32.powf(years / CREDIT_HALF_LIFE_YEARS)
-}
-
-/// Credits the visible authors of every case study matching any word of the request (Balog's
-/// document-centric Model 2, summed as in "document voting"): each case study adds its relevance
-/// (its score over the best one's), weighted by its age, to each author; the sum becomes points
-/// by [`credit_points`]. A member is admitted as a hit by a case study that matches the request
-/// as a search of case studies would (every word of a short query), so a loose match adds credit
-/// to people who match anyway but brings nobody in.
-fn case_study_credit(
+/// The case studies the caller may see matching any word or named skill of the request (which
+/// credit their authors), and those matching it as a search of case studies would (which admit
+/// them): see [`credit`].
+fn case_study_queries(
     index: &MusterIndex,
-    searcher: &Searcher,
     stats: &Statistics<'_>,
     request: &SearchRequest,
     clauses: &[Clause],
     targets: &[SkillTarget],
-) -> Result<Credit> {
+) -> Result<(Box<dyn Query>, Box<dyn Query>)> {
     let fields = &index.fields;
     let mut skills: Vec<Box<dyn Query>> = Vec::new();
     for target in targets {
@@ -1065,24 +1017,6 @@ fn case_study_credit(
             ));
         }
     }
-    let text = |least| {
-        text_query(
-            index,
-            stats,
-            Kind::CaseStudy,
-            clauses,
-            request.understanding,
-            least,
-        )
-    };
-    let scoring = |text: Option<Box<dyn Query>>| {
-        any_of(
-            text.into_iter()
-                .chain(skills.iter().map(|q| q.box_clone()))
-                .collect(),
-        )
-    };
-    let (loose, strict) = (scoring(text(Least::One)?), scoring(text(Least::Rule)?));
     let visible: Box<dyn Query> = Box::new(CachedSet::visible(
         Kind::CaseStudy,
         request.max_marking,
@@ -1091,70 +1025,23 @@ fn case_study_credit(
         index.facet_cache.clone(),
     ));
     let filters = [("visible", visible)];
-    // every match, best first then by id, so sums are made in the same order on every build
-    let every = StableTop {
-        limit: usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX),
-        offset: 0,
-        id_field: fields.id_name().to_string(),
-        order: Order::Score,
+    let matching = |least| -> Result<Box<dyn Query>> {
+        let text = text_query(
+            index,
+            stats,
+            Kind::CaseStudy,
+            clauses,
+            request.understanding,
+            least,
+        )?;
+        let scoring = any_of(
+            text.into_iter()
+                .chain(skills.iter().map(|q| q.box_clone()))
+                .collect(),
+        );
+        Ok(combine(&filters, &[], Some(scoring.as_ref())))
     };
-    let top = collect(
-        searcher,
-        stats,
-        &combine(&filters, &[], Some(loose.as_ref())),
-        &every,
-    )?;
-    let Some(best) = top.first().map(|(s, _)| *s as f32) else {
-        return Ok(Credit::default());
-    };
-    let matching: HashSet<DocAddress> = collect(
-        searcher,
-        stats,
-        &combine(&filters, &[], Some(strict.as_ref())),
-        &tantivy::collector::DocSetCollector,
-    )?;
-    let people = fields.schema.get_field_name(fields.people);
-    let updated = fields.schema.get_field_name(fields.updated);
-    let mut tables = HashMap::new();
-    let mut dates = HashMap::new();
-    let mut sums: HashMap<String, f32> = HashMap::new();
-    let mut admitted = HashSet::new();
-    let mut credit = Credit::default();
-    for (score, address) in top {
-        let segment = searcher.segment_reader(address.segment_ord);
-        let table = match tables.entry(address.segment_ord) {
-            Entry::Occupied(found) => found.into_mut(),
-            Entry::Vacant(slot) => slot.insert(index.facet_cache.strings(segment, people)?),
-        };
-        let column = match dates.entry(address.segment_ord) {
-            Entry::Occupied(found) => found.into_mut(),
-            Entry::Vacant(slot) => slot.insert(segment.fast_fields().date(updated).ok()),
-        };
-        let day = column
-            .as_ref()
-            .and_then(|c| c.first(address.doc_id))
-            .map(|d| d.into_timestamp_secs().div_euclid(86_400));
-        let weight = score as f32 / best * recency(day, request.today);
-        let admits = matching.contains(&address);
-        // Authors above the caller's marking may be credited here, but the expert query carries
-        // the marking filter, so they can never become hits and their credit is never shown.
-        for author in table.of(address.doc_id) {
-            *sums.entry(author.to_string()).or_default() += weight;
-            *credit.counted.entry(author.to_string()).or_default() += 1;
-            let shown = credit.evidence.entry(author.to_string()).or_default();
-            if shown.len() < EVIDENCE_SHOWN {
-                shown.push(address);
-            }
-            if admits && admitted.insert(author.to_string()) {
-                credit.admitted.push(author.to_string());
-            }
-        }
-    }
-    credit.by_member = sums
-        .into_iter()
-        .map(|(member, sum)| (member, credit_points(sum)))
-        .collect();
-    Ok(credit)
+    Ok((matching(Least::One)?, matching(Least::Rule)?))
 }
 
 /// The values of a string fast field (`id`, `people`) of each of `addresses`, in order, without
@@ -1306,6 +1193,9 @@ pub fn warm_facets(index: &MusterIndex) -> Result<()> {
     }
     for segment in searcher.segment_readers() {
         index.facet_cache.strings(segment, people)?;
+        for to in searcher.segment_readers() {
+            index.author_cache.links(index, segment, to)?;
+        }
         for kind in Kind::ALL {
             for marking in Marking::ALL {
                 let visible = CachedSet::visible(
@@ -1348,7 +1238,7 @@ impl Drop for Running {
 /// leave cores idle; one after another otherwise, so a busy server does no extra work. (Not
 /// tantivy's thread-pool executor: its idle workers spin, taking the cores the request threads
 /// need.)
-fn collect<C: Collector>(
+pub(crate) fn collect<C: Collector>(
     searcher: &Searcher,
     stats: &Statistics<'_>,
     query: &dyn Query,
@@ -1430,6 +1320,7 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
     let searcher = index.reader.searcher();
     index.facet_cache.prune(&searcher);
     index.stats_cache.prune(&searcher);
+    index.author_cache.prune(&searcher);
     let fields = &index.fields;
     // every score, and every "is this word known", from what the caller may see only
     let stats = Statistics::new(&searcher, fields, &index.stats_cache, request.max_marking)?;
@@ -1472,7 +1363,15 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
     let credit = if kind == Kind::Member && (text.is_some() || !targets.is_empty()) {
         let mut all_targets = skill_targets(taxonomy, &request.filters.skills);
         all_targets.extend(skill_targets(taxonomy, &text_skill_names));
-        case_study_credit(index, &searcher, &stats, request, &clauses, &all_targets)?
+        let (loose, strict) = case_study_queries(index, &stats, request, &clauses, &all_targets)?;
+        credit::case_study_credit(
+            index,
+            &searcher,
+            &stats,
+            loose.as_ref(),
+            strict.as_ref(),
+            request.today,
+        )?
     } else {
         Credit::default()
     };
@@ -1488,22 +1387,14 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
         })
         .collect();
     let skill_parts = skill_scoring(fields, kind, &level_targets, request.today);
-    let credited: Vec<(String, Score)> = credit
-        .by_member
-        .iter()
-        .map(|(member, points)| (schema::record_key(Kind::Member, member), *points))
-        .collect();
-    let credited = Listed::keys(&searcher, fields.key, &credited)?;
+    let credited: Vec<(DocAddress, Score)> = credit.points().collect();
+    let credited = Listed::addresses(&searcher, &credited);
     let credit_parts: Vec<Box<dyn Query>> = match credited.is_empty() {
         true => Vec::new(),
         false => vec![Box::new(credited.clone())],
     };
-    let admitted: Vec<(String, Score)> = credit
-        .admitted
-        .iter()
-        .map(|member| (schema::record_key(Kind::Member, member), 0.0))
-        .collect();
-    let admitted = Listed::keys(&searcher, fields.key, &admitted)?;
+    let admitted: Vec<(DocAddress, Score)> = credit.admitted().map(|m| (m, 0.0)).collect();
+    let admitted = Listed::addresses(&searcher, &admitted);
     let scoring: Option<Box<dyn Query>> = if text.is_some() {
         // must match the text or be credited; skill levels only add to the score
         // only the text scores here; authorship and named skills admit without scoring twice
@@ -1685,8 +1576,9 @@ fn make_hit(
         Vec::new()
     };
     let mut evidence = Vec::new();
-    for address in ctx.credit.evidence.get(&id).into_iter().flatten() {
-        let doc: TantivyDocument = searcher.doc(*address)?;
+    let credited = ctx.credit.of(ctx.address);
+    for address in credited.into_iter().flat_map(|c| c.evidence()) {
+        let doc: TantivyDocument = searcher.doc(address)?;
         let cs = stored_record(&index.fields, &doc)?;
         evidence.push(Evidence {
             case_study: str_field(&cs, "id").unwrap_or_default().to_string(),
@@ -1727,7 +1619,7 @@ fn make_hit(
     }
     let summary = summarise(kind, record, searcher, index, request)?;
     let explanation = if request.explain {
-        Some(explain(searcher, &ctx, &id, &evidence)?)
+        Some(explain(searcher, &ctx, &evidence)?)
     } else {
         None
     };
@@ -1998,16 +1890,12 @@ fn summarise(
     })
 }
 
-fn explain(
-    searcher: &Searcher,
-    ctx: &HitContext<'_>,
-    id: &str,
-    evidence: &[Evidence],
-) -> Result<Value> {
+fn explain(searcher: &Searcher, ctx: &HitContext<'_>, evidence: &[Evidence]) -> Result<Value> {
     let value_of = |query: &dyn Query| -> f32 { score_of(searcher, ctx.stats, query, ctx.address) };
     let text = ctx.text.map(value_of).unwrap_or(0.0);
     let skills: f32 = ctx.skill_parts.iter().map(|q| value_of(q.as_ref())).sum();
-    let case_studies = ctx.credit.by_member.get(id).copied().unwrap_or(0.0);
+    let credited = ctx.credit.of(ctx.address);
+    let case_studies = credited.map_or(0.0, |c| c.points);
     let total = value_of(ctx.query);
     // the largest part decided the place; the skill levels when they were most of the score
     let decided_by = [
@@ -2024,7 +1912,7 @@ fn explain(
         "text_bm25": round3(text),
         "skill_levels": round3(skills),
         "case_study_credit": round3(case_studies),
-        "case_studies_counted": ctx.credit.counted.get(id).copied().unwrap_or(0),
+        "case_studies_counted": credited.map_or(0, |c| c.counted),
         "case_studies_shown": evidence.len(),
         "decided_by": decided_by,
         "note": format!(
@@ -2394,25 +2282,55 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_credited_author_is_listed_in_the_segment_holding_them_and_nowhere_else() {
+    fn case_studies_credit_their_authors_member_records_and_only_those() {
         let index = small_index();
         let searcher = index.reader.searcher();
-        let key = |id: &str| schema::record_key(Kind::Member, id);
-        let listed = Listed::keys(
+        let mut r = request(Kind::Member);
+        r.text = Some("ash dispersion".into());
+        let stats =
+            Statistics::new(&searcher, &index.fields, &index.stats_cache, r.max_marking).unwrap();
+        let clauses = parse_text("ash dispersion");
+        let (loose, strict) = case_study_queries(&index, &stats, &r, &clauses, &[]).unwrap();
+        let credit = credit::case_study_credit(
+            &index,
             &searcher,
-            index.fields.key,
-            &[(key("m-author"), 4.5), (key("m-nobody-by-this-id"), 1.0)],
+            &stats,
+            loose.as_ref(),
+            strict.as_ref(),
+            r.today,
         )
         .unwrap();
-        let found: Vec<Score> = listed
+        let mut credited: Vec<(DocAddress, Score)> = credit.points().collect();
+        credited.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let kind_of = |address: DocAddress| {
+            let doc: TantivyDocument = searcher.doc(address).unwrap();
+            let record = stored_record(&index.fields, &doc).unwrap();
+            let id = str_field(&record, "id").unwrap_or_default().to_string();
+            let segment = searcher.segment_reader(address.segment_ord);
+            let kinds = segment.fast_fields().u64("kind").unwrap();
+            (kinds.first(address.doc_id), id)
+        };
+        let member = Some(schema::kind_code(Kind::Member));
+        assert!(credited.iter().all(|(a, _)| kind_of(*a).0 == member));
+        assert_eq!(
+            kind_of(credited[0].0).1,
+            "m-author",
+            "most credit: {credited:?}"
+        );
+        let listed = Listed::addresses(&searcher, &credited);
+        let mut found: Vec<Score> = listed
             .by_segment
             .values()
             .flatten()
             .map(|(_, s)| *s)
             .collect();
-        assert_eq!(found, vec![4.5], "one live record, scored as credited");
-        let none = Listed::keys(&searcher, index.fields.key, &[]).unwrap();
-        assert!(none.is_empty());
+        found.sort_by(|a, b| b.total_cmp(a));
+        let scores: Vec<Score> = credited.iter().map(|(_, s)| *s).collect();
+        assert_eq!(
+            found, scores,
+            "each credited record listed once, scored as credited"
+        );
+        assert!(Listed::addresses(&searcher, &[]).is_empty());
     }
 
     #[test]
@@ -2467,7 +2385,7 @@ pub(crate) mod tests {
         };
         assert_eq!((counted(0), counted(1)), (json!(12), json!(4)));
         assert!(
-            response.hits[0].evidence.len() <= EVIDENCE_SHOWN,
+            response.hits[0].evidence.len() <= credit::EVIDENCE_SHOWN,
             "evidence stays short"
         );
         assert!(response.hits[0].score > response.hits[1].score);
