@@ -42,6 +42,15 @@ impl Role {
             _ => None,
         }
     }
+
+    /// The role in words with its article: "a reader", "an editor", "an admin".
+    pub fn with_article(self) -> &'static str {
+        match self {
+            Role::Reader => "a reader",
+            Role::Editor => "an editor",
+            Role::Admin => "an admin",
+        }
+    }
 }
 
 /// An authenticated (or demo) caller.
@@ -106,8 +115,19 @@ impl KeyFile {
 
     /// Writes the key file atomically.
     pub fn write(&self, path: &Path) -> Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_string_pretty(self)?)?;
+        // readable by its owner only: the hashes are not secrets, but who holds which key is
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        file.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
+        file.sync_all()?;
         std::fs::rename(&tmp, path)?;
         Ok(())
     }
@@ -429,6 +449,24 @@ impl AuditLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_file_is_readable_by_its_owner_only_even_over_a_wider_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.json");
+        std::fs::write(&path, r#"{"keys": []}"#).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut file = KeyFile::read(&path).unwrap();
+        file.keys
+            .push(create_key("ops", Role::Editor, Marking::Official).1);
+        file.write(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(KeyFile::read(&path).unwrap().keys.len(), 1);
+        assert_eq!(Role::Editor.with_article(), "an editor");
+        assert_eq!(Role::Reader.with_article(), "a reader");
+    }
 
     #[test]
     fn the_audit_tail_is_newest_first_across_blocks_and_skips_a_torn_line() {

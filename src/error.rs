@@ -42,8 +42,13 @@ pub enum Error {
         reason: String,
     },
     /// Loading stopped because `--strict` was given and lines were rejected.
-    #[error("{0} input lines were rejected (strict mode)")]
-    Strict(u64),
+    #[error("{rejected} input lines were rejected (strict mode)")]
+    Strict {
+        /// How many.
+        rejected: u64,
+        /// The load's report: each rejected line and why.
+        report: String,
+    },
     /// An I/O error not tied to a user-supplied path.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),

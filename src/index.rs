@@ -221,7 +221,10 @@ pub fn build_locked(
     };
     if options.strict && report.rejected() > 0 {
         let _ = fs::remove_dir_all(&generation);
-        return Err(Error::Strict(report.rejected()));
+        return Err(Error::Strict {
+            rejected: report.rejected(),
+            report: report.to_string(),
+        });
     }
     publish(index_dir, &generation)?;
     remove_stale_generations(index_dir);
@@ -1092,7 +1095,10 @@ mod tests {
             &strict,
         )
         .unwrap_err();
-        assert!(matches!(err, Error::Strict(1)), "{err}");
+        assert!(
+            matches!(&err, Error::Strict { rejected: 1, report } if report.contains("rejected members.jsonl:")),
+            "{err}"
+        );
         assert_eq!(open(index_dir.path(), taxonomy).unwrap().total_docs(), 2);
         let generations = fs::read_dir(index_dir.path())
             .unwrap()

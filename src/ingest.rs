@@ -426,8 +426,9 @@ fn canonical_department(name: &str, field: &str) -> Result<String> {
             Error::field(
                 field,
                 format!(
-                    "unknown department `{}` (use a short name from departments.jsonl, e.g. Dstl, UKHSA, Met Office)",
-                    truncate(name, 60)
+                    "unknown department `{}`: give the short name of one Muster knows ({})",
+                    truncate(name, 60),
+                    Reference::get().department_names().join(", ")
                 ),
             )
         })
@@ -1197,6 +1198,9 @@ mod tests {
         );
         assert!(report.rejections[0].reason.contains("not valid JSON"));
         assert!(report.rejections[3].reason.contains("Ministry of Magic"));
+        // the message names what to give instead, not a file the user does not have
+        assert!(report.rejections[3].reason.contains("Cefas, "));
+        assert!(!report.rejections[3].reason.contains(".jsonl"));
         assert_eq!(report.files[0].read, 6);
         assert_eq!(report.files[0].indexed, 2);
         assert_eq!(report.files[0].rejected, 4);

@@ -1,5 +1,6 @@
 //! The `muster` command line: parse arguments, call the library, turn the outcome into an exit code.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -262,6 +263,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // colour codes only for a person at a terminal, and never with NO_COLOR set
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
     match run(Cli::parse()) {
         Ok(code) => code,
@@ -306,8 +309,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     );
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(muster::Error::Strict(n)) => {
-                    eprintln!("error: {n} lines were rejected; --strict keeps the previous index");
+                Err(muster::Error::Strict { rejected, report }) => {
+                    eprint!("{report}");
+                    eprintln!(
+                        "error: {rejected} lines were rejected; --strict keeps the previous index"
+                    );
                     Ok(ExitCode::from(2))
                 }
                 Err(e) => Err(e).context("indexing failed"),
@@ -345,7 +351,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             file.keys.push(stored);
             file.write(&tokens)?;
             eprintln!(
-                "added a {role:?} key for {subject} ({max_marking}) to {}; it is shown only now:",
+                "added {} key for {subject} ({max_marking}) to {}; it is shown only now:",
+                role.with_article(),
                 tokens.display()
             );
             println!("{key}");

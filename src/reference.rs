@@ -107,6 +107,13 @@ impl Reference {
             .map(|&i| &self.departments[i])
     }
 
+    /// Every department's short name, in alphabetical order.
+    pub fn department_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.departments.iter().map(|d| d.abbr.as_str()).collect();
+        names.sort_by_key(|n| n.to_lowercase());
+        names
+    }
+
     /// The path from the top organisation down to `abbr`, e.g. `["MOD", "Dstl"]`.
     pub fn department_path(&self, abbr: &str) -> Vec<String> {
         let mut path = Vec::new();

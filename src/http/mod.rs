@@ -28,7 +28,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::access::{AuditEntry, AuditLog, AuthFailure, Authenticator, Caller, Role};
 use crate::index::{MusterIndex, RecordWriter};
@@ -178,10 +178,13 @@ impl AppState {
     }
 
     /// Appends `entry` to the audit log, if there is one, off the async threads.
-    async fn record_audit(&self, entry: AuditEntry) {
+    async fn record_audit(&self, mut entry: AuditEntry) {
         let Some(log) = self.audit.clone() else {
             return;
         };
+        if entry.request_id.is_none() {
+            entry.request_id = REQUEST_ID.try_with(Clone::clone).ok().flatten();
+        }
         if let Err(e) = tokio::task::spawn_blocking(move || log.record(entry)).await {
             tracing::error!(error = %e, "cannot write the audit log");
         }
@@ -274,14 +277,19 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(config.body_limit))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            let id = request
-                .headers()
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
+                })
+                // one line per request at info: its status and how long it took
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 
@@ -324,9 +332,30 @@ fn is_public(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/openapi.json") || web::is_public_page(path)
 }
 
+tokio::task_local! {
+    /// The id of the request being answered (`x-request-id`): every audit entry made while
+    /// answering it carries it, writes and refusals alike.
+    static REQUEST_ID: Option<String>;
+}
+
 /// Authenticates the caller and attaches it to the request; refuses, rate-limits and audits.
 /// Without configured tokens every caller is the demo reader (OFFICIAL only).
-async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+async fn identify(state: State<AppState>, request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    REQUEST_ID
+        .scope(id, identify_caller(state, request, next))
+        .await
+}
+
+async fn identify_caller(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path().to_string();
     if !state.auth.is_configured() {
         request.extensions_mut().insert(Caller::demo());

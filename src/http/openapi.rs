@@ -33,7 +33,7 @@ use super::api;
 )]
 pub struct ApiDoc;
 
-/// Declares the bearer token scheme the write endpoints name.
+/// Declares the bearer token scheme every operation but the health checks names.
 struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
@@ -57,6 +57,7 @@ const KINDS: [&str; 3] = ["experts", "case-studies", "facilities"];
 impl utoipa::Modify for Contract {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::security::SecurityRequirement;
         use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, ResponseBuilder, Type};
 
         // `/v1/{kind}/...` becomes `/v1/experts/...` and so on
@@ -105,15 +106,22 @@ impl utoipa::Modify for Contract {
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
             let api = path.starts_with("/v1/");
+            let protected = !super::is_public(path);
             for op in operations(item) {
+                if protected {
+                    let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+                    op.security = Some(vec![bearer]);
+                }
                 let responses = &mut op.responses.responses;
                 let mut add = |code: &str, description: &str| {
                     responses
                         .entry(code.to_string())
                         .or_insert_with(|| problem(description).into());
                 };
-                if api {
+                if protected {
                     add("401", "Missing, unknown, expired or malformed token");
+                }
+                if api {
                     add("429", "Rate limited: retry after `Retry-After` seconds");
                 }
                 add(

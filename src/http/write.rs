@@ -315,8 +315,7 @@ fn write_one(
               (status = 400, description = "An invalid record, the field named", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Not an editor, or a marking above the token's", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "No record with this id the caller may replace (create with POST)", body = Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+              (status = 404, description = "No record with this id the caller may replace (create with POST)", body = Problem, content_type = "application/problem+json")))]
 pub async fn put_record(
     State(state): State<AppState>,
     matched: MatchedPath,
@@ -403,8 +402,7 @@ pub async fn put_record(
     responses((status = 201, description = "Created; committed to disk", body = WriteAnswer),
               (status = 400, description = "An invalid record, the field named (an `id` included)", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-              (status = 403, description = "Not an editor, or a marking above the token's", body = Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+              (status = 403, description = "Not an editor, or a marking above the token's", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_record(
     State(state): State<AppState>,
     matched: MatchedPath,
@@ -487,8 +485,7 @@ pub async fn create_record(
     responses((status = 204, description = "Deleted; committed to disk"),
               (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Not an editor", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Missing, or not visible to the caller", body = Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+              (status = 404, description = "Missing, or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_record(
     State(state): State<AppState>,
     matched: MatchedPath,
@@ -528,8 +525,7 @@ pub async fn delete_record(
               (status = 400, description = "A bad parameter or an empty body", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Not an editor", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "strict=true and a line was rejected: nothing written", body = BulkAnswer)),
-    security(("bearer" = [])))]
+              (status = 422, description = "strict=true and a line was rejected: nothing written", body = BulkAnswer)))]
 pub async fn bulk(
     State(state): State<AppState>,
     matched: MatchedPath,
@@ -781,6 +777,9 @@ mod tests {
                 ),
             ]
         );
+        let requests: std::collections::HashSet<String> =
+            audit(&s).into_iter().filter_map(|e| e.request_id).collect();
+        assert_eq!(requests.len(), 5, "each write names its own request");
         let log = std::fs::read_to_string(&s.audit).unwrap();
         assert!(
             !log.contains(s.editor.rsplit('_').next().unwrap()),
@@ -803,7 +802,12 @@ mod tests {
         assert_eq!(status, 401);
         let (_, _, still) = call(&s.app, "/v1/experts/m-exp", Some(&s.reader)).await;
         assert_eq!(json(&still)["id"], "m-exp");
-        let denied: Vec<String> = audit(&s).into_iter().map(|e| e.outcome).collect();
+        let entries = audit(&s);
+        assert!(
+            entries.iter().all(|e| e.request_id.is_some()),
+            "every refusal names its request: {entries:?}"
+        );
+        let denied: Vec<String> = entries.into_iter().map(|e| e.outcome).collect();
         assert_eq!(
             denied,
             vec![
