@@ -826,6 +826,9 @@ fn authenticator(auth: &AuthArgs) -> anyhow::Result<muster::access::Authenticato
 
 fn print_table(response: &muster::search::SearchResponse) {
     println!("{} results ({:.1} ms)", response.total, response.took_ms);
+    if let Some(better) = &response.did_you_mean {
+        println!("did you mean: {better}");
+    }
     println!(
         "{:<4} {:<18} {:<28} {:<12} {:>7}  matched skills / evidence",
         "#", "id", "name", "department", "score"

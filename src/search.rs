@@ -246,6 +246,10 @@ pub struct SearchResponse {
     pub hits: Vec<Hit>,
     /// Counts per value of each facet.
     pub facets: BTreeMap<String, BTreeMap<String, u64>>,
+    /// When nothing was found: the text with each word no record the caller may see holds
+    /// replaced by the nearest one that a record or a skill's name does, if that finds someone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub did_you_mean: Option<String>,
 }
 
 /// The facets reported for each kind.
@@ -1316,6 +1320,28 @@ fn collect_on<C: Collector>(
 
 /// Runs a search.
 pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResponse> {
+    let mut response = search_once(index, request)?;
+    if response.total == 0
+        && let Some(text) = &request.text
+        && let Some(corrected) = crate::spelling::correction(index, request.max_marking, text)?
+    {
+        let again = SearchRequest {
+            text: Some(corrected.clone()),
+            limit: 1,
+            offset: 0,
+            facets: false,
+            explain: false,
+            ..request.clone()
+        };
+        if search_once(index, &again)?.total > 0 {
+            response.did_you_mean = Some(corrected);
+        }
+    }
+    Ok(response)
+}
+
+/// [`search`] without a correction offered.
+fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResponse> {
     let started = Instant::now();
     let searcher = index.reader.searcher();
     index.facet_cache.prune(&searcher);
@@ -1428,6 +1454,14 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
                 .chain(parts.into_iter().map(|q| (Occur::Should, q)))
                 .collect(),
         )))
+    } else if request
+        .text
+        .as_deref()
+        .is_some_and(|q| !q.trim().is_empty())
+    {
+        // text with nothing to search for ("AND OR NOT", "the", punctuation) finds nobody: it
+        // never means everyone
+        Some(Box::new(EmptyQuery))
     } else {
         None
     };
@@ -1523,6 +1557,7 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
         took_ms: (started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
         hits,
         facets,
+        did_you_mean: None,
     })
 }
 
@@ -2334,6 +2369,23 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn words_with_nothing_to_search_for_find_nobody_rather_than_everyone() {
+        let index = small_index();
+        for text in ["AND OR NOT", "the", " -- "] {
+            let mut r = request(Kind::Member);
+            r.text = Some(text.into());
+            let response = search(&index, &r).unwrap();
+            assert_eq!(response.total, 0, "{text:?}: {:?}", ids(&response));
+        }
+        let mut r = request(Kind::Member);
+        r.text = Some("   ".into());
+        assert!(
+            search(&index, &r).unwrap().total > 0,
+            "a blank box is no query"
+        );
+    }
+
+    #[test]
     fn author_with_a_thin_profile_is_found_through_case_studies() {
         let index = small_index();
         let mut r = request(Kind::Member);
@@ -2356,6 +2408,41 @@ pub(crate) mod tests {
             }
         }
         crate::index::in_ram(&records, Taxonomy::builtin()).unwrap()
+    }
+
+    #[test]
+    fn nothing_found_offers_a_correction_from_what_the_caller_may_see_only() {
+        let member = |id: &str, marking: &str, summary: &str| {
+            format!(
+                r#"{{"id":"{id}","name":"Person {id}","department":"Met Office","clearance":"SC","availability":"now","marking":"{marking}","summary":"{summary}"}}"#
+            )
+        };
+        let index = index_of(
+            &[
+                member("m-1", "OFFICIAL", "Coastal flood forecasting."),
+                member("m-2", "OFFICIAL", "Food safety inspection."),
+                member("m-3", "OFFICIAL", "Food chain analysis."),
+                member("m-4", "OFFICIAL-SENSITIVE", "Zeolite sorbent trials."),
+            ],
+            &[],
+        );
+        let ask = |text: &str, marking: Marking| {
+            let mut r = request(Kind::Member);
+            r.text = Some(text.into());
+            r.max_marking = marking;
+            search(&index, &r).unwrap()
+        };
+        // equally near, the word that starts as typed wins over the commoner one
+        let answer = ask("flod forecasting", Marking::Official);
+        assert_eq!(answer.total, 0);
+        assert_eq!(answer.did_you_mean.as_deref(), Some("flood forecasting"));
+        // a word only a record above the caller's marking holds is never offered
+        assert_eq!(ask("zeoluta", Marking::Official).did_you_mean, None);
+        let cleared = ask("zeoluta", Marking::OfficialSensitive);
+        assert_eq!(cleared.total, 0);
+        assert_eq!(cleared.did_you_mean.as_deref(), Some("zeolite"));
+        // something found: no correction
+        assert_eq!(ask("flood", Marking::Official).did_you_mean, None);
     }
 
     #[test]

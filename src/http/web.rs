@@ -784,6 +784,13 @@ fn search_markup(view: &SearchView) -> Markup {
     }
 }
 
+/// `pairs` with the search text replaced by `text`.
+fn with_text(pairs: &[(String, String)], text: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "q").cloned().collect();
+    out.insert(0, ("q".into(), text.into()));
+    out
+}
+
 fn results_markup(view: &SearchView, tags: &[(String, String, String)]) -> Markup {
     let Some(response) = &view.response else {
         return html! { div id="results" {} };
@@ -805,6 +812,13 @@ fn results_markup(view: &SearchView, tags: &[(String, String, String)]) -> Marku
     html! {
         div id="results" data-summary=(summary) {
             h2 class="govuk-heading-m" { (summary) }
+            @if let Some(better) = &response.did_you_mean {
+                p class="govuk-body" id="did-you-mean" {
+                    "Did you mean "
+                    a class="govuk-link" href=(view.url(&with_text(&view.pairs, better), 1)) { (better) }
+                    "?"
+                }
+            }
             @if !tags.is_empty() {
                 h3 class="govuk-heading-s govuk-!-margin-bottom-2" { "Selected filters" }
                 ul class="muster-filter-tags" {
@@ -2179,6 +2193,13 @@ mod tests {
             facility.contains("Lou Lapsed") && facility.contains("07700 900123"),
             "{facility}"
         );
+        // nothing found: a correction offered as a link to its search
+        let misspelt = page("/?q=virolgist").await;
+        let offered = misspelt
+            .split("id=\"did-you-mean\"")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no correction offered: {misspelt}"));
+        assert!(offered.contains("virology"), "{offered}");
         let open_search = page("/?kind=facilities&q=plasma").await;
         assert!(
             !open_search.contains("Old tokamak"),

@@ -199,6 +199,13 @@ impl LabelIndex {
 }
 
 impl Taxonomy {
+    /// The words of concept labels and synonyms (the framework's and ESCO's) within `limit`
+    /// edits of `word` and starting with its letter, each with its distance.
+    pub fn words_near(&self, word: &str, limit: usize) -> tantivy::Result<Vec<(usize, String)>> {
+        let labels = self.label_index();
+        crate::spelling::terms_near(&labels.reader.searcher(), labels.exact, word, limit)
+    }
+
     fn label_index(&self) -> &LabelIndex {
         self.label_index.get_or_init(|| {
             LabelIndex::build(self).expect("an in-memory index of the taxonomy's names builds")
