@@ -156,7 +156,8 @@ impl AppState {
 
     /// Appends an entry to the audit log, if there is one, on the blocking pool: each entry is
     /// synced to disk before this returns, without holding up the async runtime. `marking` is the
-    /// lowest an admin must be cleared for to read it: the caller's highest.
+    /// lowest an admin must be cleared for to read it: the caller's highest. The entry names the
+    /// request being answered, if any.
     pub async fn audit_event(
         &self,
         subject: String,
@@ -165,50 +166,21 @@ impl AppState {
         outcome: String,
         marking: crate::model::Marking,
     ) {
-        self.record_audit(AuditEntry {
+        let Some(log) = self.audit.clone() else {
+            return;
+        };
+        let entry = AuditEntry {
             time: String::new(),
             subject,
             action,
             ids,
             outcome,
-            request_id: None,
+            request_id: REQUEST_ID.try_with(Clone::clone).ok().flatten(),
             marking: Some(marking),
-        })
-        .await;
-    }
-
-    /// Appends `entry` to the audit log, if there is one, off the async threads.
-    async fn record_audit(&self, mut entry: AuditEntry) {
-        let Some(log) = self.audit.clone() else {
-            return;
         };
-        if entry.request_id.is_none() {
-            entry.request_id = REQUEST_ID.try_with(Clone::clone).ok().flatten();
-        }
         if let Err(e) = tokio::task::spawn_blocking(move || log.record(entry)).await {
             tracing::error!(error = %e, "cannot write the audit log");
         }
-    }
-
-    /// [`AppState::audit_event`] for a refusal before any record is touched, with the request id.
-    pub async fn audit_event_with_request(
-        &self,
-        subject: String,
-        action: String,
-        outcome: String,
-        marking: crate::model::Marking,
-        request_id: Option<String>,
-    ) {
-        self.record_audit(AuditEntry {
-            time: String::new(),
-            subject,
-            action,
-            ids: Vec::new(),
-            outcome,
-            request_id,
-            marking: Some(marking),
-        })
-        .await;
     }
 
     /// The current typeahead index.
@@ -361,11 +333,6 @@ async fn identify_caller(
         request.extensions_mut().insert(Caller::demo());
         return next.run(request).await;
     }
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
     let action = format!("{} {}", request.method(), path);
     let header = request
         .headers()
@@ -381,12 +348,12 @@ async fn identify_caller(
         _ => None,
     };
     let deny = |subject: &str, outcome: &str, marking: crate::model::Marking| {
-        state.audit_event_with_request(
+        state.audit_event(
             subject.to_string(),
             action.clone(),
+            Vec::new(),
             outcome.to_string(),
             marking,
-            request_id.clone(),
         )
     };
     let authenticated = match signed_in {
