@@ -8,19 +8,25 @@
 //! word of a short query), so a loose match adds credit to people who match anyway but brings
 //! nobody in.
 //!
-//! One pass collects every match with its score and whether it also matches strictly; each
-//! author is then credited at their member record, found through links between segments made
-//! once ([`AuthorCache`]), with no name looked up per search. Sums are kept
-//! in fixed point, so they do not depend on the order matches arrive in (segments, threads, how
-//! the index was built): the same records and request give the same points.
+//! One pass collects every match with its score and whether it also matches strictly. Credit is
+//! then worked out only for the members a search visits ([`WithCredit`] adds it to their score)
+//! and shows: from a member record to the case studies naming it, through tables made once per
+//! pair of segments ([`AuthorCache`]), with no name looked up per search. Sums are kept in fixed
+//! point, so they do not depend on the order matches arrive in (segments, threads, how the index
+//! was built): the same records and request give the same points.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use smallvec::SmallVec;
 use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::Column;
 use tantivy::index::SegmentId;
-use tantivy::query::{EnableScoring, Query, Scorer, Weight};
-use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader};
+use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::{
+    DateTime, DocAddress, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader,
+};
 use time::Date;
 
 use crate::Result;
@@ -30,10 +36,31 @@ use crate::model::Kind;
 use crate::schema;
 use crate::stats::Statistics;
 
-/// What the case studies said about people: the member records they credit, in address order.
+/// What the case studies matching a request say about people.
 #[derive(Default)]
 pub struct Credit {
-    members: Vec<(DocAddress, Credited)>,
+    /// The searcher's segments, in order.
+    segments: Vec<SegmentId>,
+    /// Per segment, its matching case studies in record order.
+    matches: Vec<Vec<Match>>,
+    /// `authored[to][from]`: the case studies of segment `from` naming each member record of `to`.
+    authored: Vec<Vec<Arc<Pair>>>,
+    /// Per segment, its records' ids (to order evidence of equal relevance).
+    ids: Vec<Arc<StrTable>>,
+    /// Weighted relevance, in [`FIXED`] units, that counts as 1: the best match's score.
+    best: f64,
+    /// Authors of a case study matching strictly, at their live member records, in order.
+    admitted: Vec<DocAddress>,
+}
+
+impl fmt::Debug for Credit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let matches: usize = self.matches.iter().map(Vec::len).sum();
+        f.debug_struct("Credit")
+            .field("matches", &matches)
+            .field("admitted", &self.admitted.len())
+            .finish()
+    }
 }
 
 /// What the case studies said about one member.
@@ -46,32 +73,94 @@ pub struct Credited {
     /// Whether one of them matches the request as a search would (so they match).
     pub admits: bool,
     /// The best few (most relevant, then smallest id, first), with their scores.
-    shown: Vec<(Score, DocAddress)>,
-    /// Their summed weighted scores, in [`FIXED`] units.
-    units: u64,
+    shown: SmallVec<[(Score, DocAddress); EVIDENCE_SHOWN]>,
 }
 
 impl Credit {
-    /// What the case studies said about the member at `member`.
-    pub fn of(&self, member: DocAddress) -> Option<&Credited> {
-        let at = self
-            .members
-            .binary_search_by_key(&member, |(address, _)| *address)
-            .ok()?;
-        Some(&self.members[at].1)
+    /// Whether no case study matched.
+    pub fn is_empty(&self) -> bool {
+        self.matches.iter().all(Vec::is_empty)
     }
 
-    /// Every credited member with their points.
-    pub fn points(&self) -> impl Iterator<Item = (DocAddress, Score)> + '_ {
-        self.members.iter().map(|(m, c)| (*m, c.points))
+    /// What the case studies said about the (live) member record at `member`, if anything.
+    pub fn of(&self, member: DocAddress) -> Option<Credited> {
+        let mut credited = Credited::default();
+        let mut units = 0u64;
+        let ids = |case_study: DocAddress| {
+            let table = &self.ids[case_study.segment_ord as usize];
+            table.of(case_study.doc_id).next().unwrap_or_default()
+        };
+        self.each_match(member, |from, m| {
+            units += m.units;
+            credited.counted += 1;
+            credited.admits |= m.strict;
+            let address = DocAddress::new(from as SegmentOrdinal, m.doc);
+            credited.keep((m.score, address), ids);
+        });
+        credited.points = self.points_for(units);
+        (credited.counted > 0).then_some(credited)
     }
 
-    /// The members admitted as hits.
-    pub fn admitted(&self) -> impl Iterator<Item = DocAddress> + '_ {
-        self.members
-            .iter()
-            .filter(|(_, c)| c.admits)
-            .map(|(m, _)| *m)
+    /// The points of the (live) member record `doc` of segment `ord`: [`Credit::of`] without
+    /// the evidence.
+    fn points_at(&self, ord: usize, doc: DocId) -> Score {
+        let mut units = 0u64;
+        self.each_match(DocAddress::new(ord as SegmentOrdinal, doc), |_, m| {
+            units += m.units
+        });
+        self.points_for(units)
+    }
+
+    /// Calls `visit` with each matching case study naming the member record at `member`.
+    fn each_match(&self, member: DocAddress, mut visit: impl FnMut(usize, &Match)) {
+        let Some(pairs) = self.authored.get(member.segment_ord as usize) else {
+            return;
+        };
+        for (from, pair) in pairs.iter().enumerate() {
+            let matches = &self.matches[from];
+            if matches.is_empty() {
+                continue;
+            }
+            for &case_study in pair.case_studies_of(member.doc_id) {
+                if let Ok(at) = matches.binary_search_by_key(&case_study, |m| m.doc) {
+                    visit(from, &matches[at]);
+                }
+            }
+        }
+    }
+
+    fn points_for(&self, units: u64) -> Score {
+        match units {
+            0 => 0.0,
+            _ => credit_points((units as f64 / self.best) as f32),
+        }
+    }
+
+    /// The members admitted as hits, in address order.
+    pub fn admitted(&self) -> &[DocAddress] {
+        &self.admitted
+    }
+
+    /// Every credited member with their points (to test with).
+    #[cfg(test)]
+    pub fn points(&self) -> Vec<(DocAddress, Score)> {
+        let mut members: Vec<DocAddress> = Vec::new();
+        for (to, pairs) in self.authored.iter().enumerate() {
+            for pair in pairs {
+                members.extend(
+                    pair.authored
+                        .iter()
+                        .map(|(m, _)| DocAddress::new(to as SegmentOrdinal, *m)),
+                );
+            }
+        }
+        members.sort_unstable();
+        members.dedup();
+        members
+            .into_iter()
+            .map(|m| (m, self.points_at(m.segment_ord as usize, m.doc_id)))
+            .filter(|(_, points)| *points > 0.0)
+            .collect()
     }
 }
 
@@ -134,118 +223,207 @@ pub fn case_study_credit(
     today: Date,
 ) -> Result<Credit> {
     let strict = strict.weight(EnableScoring::disabled_from_searcher(searcher))?;
-    let matches = crate::search::collect(
+    let fields = &index.fields;
+    let found = crate::search::collect(
         searcher,
         stats,
         loose,
         &Matches {
             strict: Arc::from(strict),
+            updated: fields.name_of(fields.updated).to_string(),
+            today,
         },
     )?;
-    let Some(best) = matches.iter().map(|m| m.score).max_by(f32::total_cmp) else {
+    let segments = searcher.segment_readers();
+    let mut matches: Vec<Vec<Match>> = segments.iter().map(|_| Vec::new()).collect();
+    for (ord, found) in found {
+        matches[ord as usize] = found;
+    }
+    let Some(best) = matches
+        .iter()
+        .flatten()
+        .map(|m| m.score)
+        .max_by(f32::total_cmp)
+    else {
         return Ok(Credit::default());
     };
-    let fields = &index.fields;
-    let segments = searcher.segment_readers();
-    let tables = |field: &str| {
-        segments
-            .iter()
-            .map(|s| index.facet_cache.strings(s, field))
-            .collect::<tantivy::Result<Vec<Arc<StrTable>>>>()
-    };
-    let (people, ids) = (tables(fields.people_name())?, tables(fields.id_name())?);
-    let updated = fields.name_of(fields.updated);
-    let dates = segments
+    let pairs = segments
         .iter()
-        .map(|s| s.fast_fields().date(updated).ok())
-        .collect::<Vec<_>>();
-    // links[from][to]: the authors of segment `from` among the member records of segment `to`
-    let links = segments
-        .iter()
-        .map(|from| {
+        .map(|to| {
             segments
                 .iter()
-                .map(|to| index.author_cache.links(index, from, to))
+                .map(|from| index.author_cache.pair(index, from, to))
                 .collect::<Result<Vec<_>>>()
         })
         .collect::<Result<Vec<_>>>()?;
-    let alive: Vec<_> = segments.iter().map(|s| s.alive_bitset()).collect();
-
-    let id = |case_study: DocAddress| {
-        let table = &ids[case_study.segment_ord as usize];
-        table.of(case_study.doc_id).next().unwrap_or_default()
-    };
-
-    // each author credited at their live member record (authors above the caller's marking
-    // too: the expert query carries the marking filter, so they never become hits); `slots`
-    // holds, per member segment and record, where its tally is in `members`
-    let mut slots: Vec<Vec<u32>> = segments
+    let people = segments
         .iter()
-        .map(|s| vec![u32::MAX; s.max_doc() as usize])
-        .collect();
-    let mut members: Vec<(DocAddress, Credited)> = Vec::new();
-    for m in &matches {
-        let from = m.address.segment_ord as usize;
-        let day = dates[from]
-            .as_ref()
-            .and_then(|c| c.first(m.address.doc_id))
-            .map(|d| d.into_timestamp_secs().div_euclid(86_400));
-        let weighted = f64::from(m.score * recency(day, today));
-        let units = (weighted * FIXED).round() as u64;
-        for &author in people[from].ords(m.address.doc_id) {
-            for (to, link) in links[from].iter().enumerate() {
-                let Some(&doc) = link.get(author as usize) else {
-                    continue;
-                };
-                if doc == NO_MEMBER || alive[to].is_some_and(|bits| !bits.is_alive(doc)) {
-                    continue;
+        .map(|s| index.facet_cache.strings(s, fields.people_name()))
+        .collect::<tantivy::Result<Vec<Arc<StrTable>>>>()?;
+    let ids = segments
+        .iter()
+        .map(|s| index.facet_cache.strings(s, fields.id_name()))
+        .collect::<tantivy::Result<Vec<Arc<StrTable>>>>()?;
+
+    // authors of strict matches, at their live member records (authors above the caller's
+    // marking too: the expert query carries the marking filter, so they never become hits)
+    let mut admitted = Vec::new();
+    for (from, found) in matches.iter().enumerate() {
+        for m in found.iter().filter(|m| m.strict) {
+            for &author in people[from].ords(m.doc) {
+                for (to, reader) in segments.iter().enumerate() {
+                    let Some(&doc) = pairs[to][from].links.get(author as usize) else {
+                        continue;
+                    };
+                    if doc != NO_MEMBER && reader.alive_bitset().is_none_or(|b| b.is_alive(doc)) {
+                        admitted.push(DocAddress::new(to as SegmentOrdinal, doc));
+                    }
                 }
-                let slot = &mut slots[to][doc as usize];
-                if *slot == u32::MAX {
-                    *slot = members.len() as u32;
-                    let address = DocAddress::new(to as SegmentOrdinal, doc);
-                    members.push((address, Credited::default()));
-                }
-                let credited = &mut members[*slot as usize].1;
-                credited.units += units;
-                credited.counted += 1;
-                credited.admits |= m.strict;
-                credited.keep((m.score, m.address), id);
             }
         }
     }
-    for (_, credited) in &mut members {
-        let relevance = (credited.units as f64 / FIXED / f64::from(best)) as f32;
-        credited.points = credit_points(relevance);
+    admitted.sort_unstable();
+    admitted.dedup();
+    Ok(Credit {
+        segments: segments.iter().map(|s| s.segment_id()).collect(),
+        matches,
+        authored: pairs,
+        ids,
+        best: f64::from(best) * FIXED,
+        admitted,
+    })
+}
+
+/// `inner`'s matches, each scoring what `inner` scores plus its case-study credit: worked out
+/// for the members a search visits only, rather than for every author of every match.
+#[derive(Debug)]
+pub struct WithCredit {
+    pub inner: Box<dyn Query>,
+    pub credit: Arc<Credit>,
+}
+
+impl Clone for WithCredit {
+    fn clone(&self) -> Self {
+        WithCredit {
+            inner: self.inner.box_clone(),
+            credit: self.credit.clone(),
+        }
     }
-    members.sort_unstable_by_key(|(address, _)| *address);
-    Ok(Credit { members })
+}
+
+impl Query for WithCredit {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(WithCreditWeight {
+            inner: self.inner.weight(scoring)?,
+            credit: self.credit.clone(),
+        }))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a tantivy::Term, bool)) {
+        self.inner.query_terms(visitor);
+    }
+}
+
+struct WithCreditWeight {
+    inner: Box<dyn Weight>,
+    credit: Arc<Credit>,
+}
+
+impl Weight for WithCreditWeight {
+    fn scorer(&self, segment: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let inner = self.inner.scorer(segment, boost)?;
+        let id = segment.segment_id();
+        let Some(ord) = self.credit.segments.iter().position(|s| *s == id) else {
+            return Ok(inner);
+        };
+        Ok(Box::new(WithCreditScorer {
+            inner,
+            credit: self.credit.clone(),
+            ord,
+            boost,
+        }))
+    }
+
+    fn explain(&self, segment: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        crate::visible::explain_by_seeking(self, segment, doc, "credited")
+    }
+}
+
+struct WithCreditScorer {
+    inner: Box<dyn Scorer>,
+    credit: Arc<Credit>,
+    ord: usize,
+    boost: Score,
+}
+
+impl DocSet for WithCreditScorer {
+    fn advance(&mut self) -> DocId {
+        self.inner.advance()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        self.inner.seek(target)
+    }
+
+    fn doc(&self) -> DocId {
+        self.inner.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.inner.size_hint()
+    }
+}
+
+impl Scorer for WithCreditScorer {
+    fn score(&mut self) -> Score {
+        let doc = self.inner.doc();
+        self.inner.score() + self.boost * self.credit.points_at(self.ord, doc)
+    }
+}
+
+/// Both ways between the case studies of one segment and the member records of another.
+struct Pair {
+    /// By author value ordinal of the case studies' segment, the last member record holding
+    /// that id in the members' segment, or [`NO_MEMBER`] (whether it is live is asked at each
+    /// search, as deletes come and go).
+    links: Vec<DocId>,
+    /// `(member record, case study)` for each case study naming a linked member, sorted.
+    authored: Vec<(DocId, DocId)>,
+}
+
+impl Pair {
+    /// The case studies naming the member record `member`, in record order.
+    fn case_studies_of(&self, member: DocId) -> impl Iterator<Item = &DocId> {
+        let start = self.authored.partition_point(|(m, _)| *m < member);
+        self.authored[start..]
+            .iter()
+            .take_while(move |(m, _)| *m == member)
+            .map(|(_, case_study)| case_study)
+    }
 }
 
 /// Linked authors by pair of segments (case studies', members').
-type Links = HashMap<(SegmentId, SegmentId), Arc<Vec<DocId>>>;
+type Pairs = HashMap<(SegmentId, SegmentId), Arc<Pair>>;
 
 /// No member record holds this author's id.
 const NO_MEMBER: DocId = DocId::MAX;
 
-/// For a pair of segments, the member records of the second that wrote the case studies of the
-/// first: by author value ordinal of the first, the last member record holding that id in the
-/// second, or [`NO_MEMBER`] (whether it is live is asked at each search, as deletes come and go).
-/// Two segments never change, so a pair is linked once, by one merge of their sorted
-/// dictionaries, and shared by every search.
+/// For each pair of segments, the member records of the second that wrote the case studies of
+/// the first, and back. Two segments never change, so a pair is linked once, by one merge of
+/// their sorted dictionaries, and shared by every search.
 #[derive(Default, Clone)]
 pub struct AuthorCache {
-    links: Arc<Mutex<Links>>,
+    pairs: Arc<Mutex<Pairs>>,
 }
 
 impl AuthorCache {
-    /// The authors of the case studies in `from` among the member records of `to`.
-    pub fn links(
+    /// The authors of the case studies in `from` among the member records of `to`, both ways.
+    fn pair(
         &self,
         index: &MusterIndex,
         from: &SegmentReader,
         to: &SegmentReader,
-    ) -> Result<Arc<Vec<DocId>>> {
+    ) -> Result<Arc<Pair>> {
         let key = (from.segment_id(), to.segment_id());
         if let Some(found) = self.lock().get(&key) {
             return Ok(found.clone());
@@ -259,7 +437,7 @@ impl AuthorCache {
             schema::kind_code(Kind::Member),
         )?;
         let ids = members.ids();
-        let mut linked = vec![NO_MEMBER; people.len()];
+        let mut links = vec![NO_MEMBER; people.len()];
         let (mut author, mut id) = (0u32, 0u32);
         while let (Some(a), Some(i)) = (people.value(author), ids.value(id)) {
             match a.cmp(i) {
@@ -267,16 +445,37 @@ impl AuthorCache {
                 std::cmp::Ordering::Greater => id += 1,
                 std::cmp::Ordering::Equal => {
                     if let Some(doc) = members.last(id) {
-                        linked[author as usize] = doc;
+                        links[author as usize] = doc;
                     }
                     author += 1;
                     id += 1;
                 }
             }
         }
-        let built = Arc::new(linked);
+        let mut authored = Vec::new();
+        for case_study in 0..from.max_doc() {
+            for &author in people.ords(case_study) {
+                match links.get(author as usize) {
+                    Some(&member) if member != NO_MEMBER => authored.push((member, case_study)),
+                    _ => {}
+                }
+            }
+        }
+        authored.sort_unstable();
+        authored.dedup();
+        let built = Arc::new(Pair { links, authored });
         self.lock().insert(key, built.clone());
         Ok(built)
+    }
+
+    /// Links the segments of `searcher` ahead of the first search.
+    pub fn warm(&self, index: &MusterIndex, searcher: &Searcher) -> Result<()> {
+        for from in searcher.segment_readers() {
+            for to in searcher.segment_readers() {
+                self.pair(index, from, to)?;
+            }
+        }
+        Ok(())
     }
 
     /// Drops the links of segments `searcher` no longer has.
@@ -286,21 +485,23 @@ impl AuthorCache {
             .iter()
             .map(|r| r.segment_id())
             .collect();
-        let mut links = self.lock();
-        if links.len() > live.len() * live.len() {
-            links.retain(|(from, to), _| live.contains(from) && live.contains(to));
+        let mut pairs = self.lock();
+        if pairs.len() > live.len() * live.len() {
+            pairs.retain(|(from, to), _| live.contains(from) && live.contains(to));
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Links> {
-        self.links.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pairs> {
+        self.pairs.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 /// A matching case study.
 struct Match {
-    address: DocAddress,
+    doc: DocId,
     score: Score,
+    /// Its score weighted by its age, in [`FIXED`] units.
+    units: u64,
     /// Whether it matches strictly too.
     strict: bool,
 }
@@ -308,10 +509,13 @@ struct Match {
 /// Every match with its score, and whether `strict` matches it as well.
 struct Matches {
     strict: Arc<dyn Weight>,
+    /// The date field's name.
+    updated: String,
+    today: Date,
 }
 
 impl Collector for Matches {
-    type Fruit = Vec<Match>;
+    type Fruit = Vec<(SegmentOrdinal, Vec<Match>)>;
     type Child = MatchesSegment;
 
     fn for_segment(
@@ -322,6 +526,8 @@ impl Collector for Matches {
         Ok(MatchesSegment {
             segment: segment_ord,
             strict: self.strict.scorer(segment, 1.0)?,
+            dates: segment.fast_fields().date(&self.updated).ok(),
+            today: self.today,
             found: Vec::new(),
         })
     }
@@ -330,34 +536,46 @@ impl Collector for Matches {
         true
     }
 
-    fn merge_fruits(&self, fruits: Vec<Vec<Match>>) -> tantivy::Result<Vec<Match>> {
-        Ok(fruits.into_iter().flatten().collect())
+    fn merge_fruits(
+        &self,
+        fruits: Vec<(SegmentOrdinal, Vec<Match>)>,
+    ) -> tantivy::Result<Self::Fruit> {
+        Ok(fruits)
     }
 }
 
 struct MatchesSegment {
     segment: SegmentOrdinal,
     strict: Box<dyn Scorer>,
+    dates: Option<Column<DateTime>>,
+    today: Date,
     found: Vec<Match>,
 }
 
 impl SegmentCollector for MatchesSegment {
-    type Fruit = Vec<Match>;
+    type Fruit = (SegmentOrdinal, Vec<Match>);
 
     fn collect(&mut self, doc: DocId, score: Score) {
         // matches arrive in document order, so the strict scorer only moves forward
         if self.strict.doc() < doc {
             self.strict.seek(doc);
         }
+        let day = self
+            .dates
+            .as_ref()
+            .and_then(|c| c.first(doc))
+            .map(|d| d.into_timestamp_secs().div_euclid(86_400));
+        let weighted = f64::from(score * recency(day, self.today));
         self.found.push(Match {
-            address: DocAddress::new(self.segment, doc),
+            doc,
             score,
+            units: (weighted * FIXED).round() as u64,
             strict: self.strict.doc() == doc,
         });
     }
 
-    fn harvest(self) -> Vec<Match> {
-        self.found
+    fn harvest(self) -> Self::Fruit {
+        (self.segment, self.found)
     }
 }
 

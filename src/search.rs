@@ -44,7 +44,7 @@ use tantivy::{
 };
 use time::Date;
 
-use crate::credit::{self, CREDIT_HALF, CREDIT_POINTS, Credit};
+use crate::credit::{self, CREDIT_HALF, CREDIT_POINTS, Credit, WithCredit};
 use crate::facets::{FacetSpec, FacetTally, Gate, Gated};
 use crate::index::MusterIndex;
 use crate::model::{
@@ -607,17 +607,20 @@ struct Listed {
 impl Listed {
     /// The records at `scored`, each with its score.
     fn addresses(searcher: &Searcher, scored: &[(DocAddress, Score)]) -> Listed {
-        let mut by_segment: HashMap<SegmentId, Vec<(DocId, Score)>> = HashMap::new();
+        let segments = searcher.segment_readers();
+        let mut by_ord: Vec<Vec<(DocId, Score)>> = vec![Vec::new(); segments.len()];
         for (address, score) in scored {
-            let segment = searcher.segment_reader(address.segment_ord).segment_id();
-            by_segment
-                .entry(segment)
-                .or_default()
-                .push((address.doc_id, *score));
+            by_ord[address.segment_ord as usize].push((address.doc_id, *score));
         }
-        for listed in by_segment.values_mut() {
-            listed.sort_by_key(|(doc, _)| *doc);
-        }
+        let by_segment = segments
+            .iter()
+            .zip(by_ord)
+            .filter(|(_, listed)| !listed.is_empty())
+            .map(|(segment, mut listed)| {
+                listed.sort_unstable_by_key(|(doc, _)| *doc);
+                (segment.segment_id(), listed)
+            })
+            .collect();
         Listed {
             by_segment: Arc::new(by_segment),
         }
@@ -1195,11 +1198,9 @@ pub fn warm_facets(index: &MusterIndex) -> Result<()> {
     for marking in Marking::ALL {
         Statistics::new(&searcher, &index.fields, &index.stats_cache, *marking)?;
     }
+    index.author_cache.warm(index, &searcher)?;
     for segment in searcher.segment_readers() {
         index.facet_cache.strings(segment, people)?;
-        for to in searcher.segment_readers() {
-            index.author_cache.links(index, segment, to)?;
-        }
         for kind in Kind::ALL {
             for marking in Marking::ALL {
                 let visible = CachedSet::visible(
@@ -1413,13 +1414,7 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
         })
         .collect();
     let skill_parts = skill_scoring(fields, kind, &level_targets, request.today);
-    let credited: Vec<(DocAddress, Score)> = credit.points().collect();
-    let credited = Listed::addresses(&searcher, &credited);
-    let credit_parts: Vec<Box<dyn Query>> = match credited.is_empty() {
-        true => Vec::new(),
-        false => vec![Box::new(credited.clone())],
-    };
-    let admitted: Vec<(DocAddress, Score)> = credit.admitted().map(|m| (m, 0.0)).collect();
+    let admitted: Vec<(DocAddress, Score)> = credit.admitted().iter().map(|m| (*m, 0.0)).collect();
     let admitted = Listed::addresses(&searcher, &admitted);
     let scoring: Option<Box<dyn Query>> = if text.is_some() {
         // must match the text or be credited; skill levels only add to the score
@@ -1439,19 +1434,14 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
             )
         }));
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, any_of(required))];
-        for part in skill_parts.iter().chain(credit_parts.iter()) {
+        for part in &skill_parts {
             clauses.push((Occur::Should, part.box_clone()));
         }
         Some(Box::new(BooleanQuery::new(clauses)))
     } else if !targets.is_empty() {
-        let mut parts = skill_parts
-            .iter()
-            .map(|q| q.box_clone())
-            .collect::<Vec<_>>();
-        parts.extend(credit_parts.iter().map(|q| q.box_clone()));
         Some(Box::new(BooleanQuery::new(
             std::iter::once((Occur::Must, constant(Box::new(AllQuery), 0.0)))
-                .chain(parts.into_iter().map(|q| (Occur::Should, q)))
+                .chain(skill_parts.iter().map(|q| (Occur::Should, q.box_clone())))
                 .collect(),
         )))
     } else if request
@@ -1464,6 +1454,15 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
         Some(Box::new(EmptyQuery))
     } else {
         None
+    };
+    // every member the scoring group matches scores its case-study credit on top
+    let credit = Arc::new(credit);
+    let scoring: Option<Box<dyn Query>> = match scoring {
+        Some(inner) if !credit.is_empty() => Some(Box::new(WithCredit {
+            inner,
+            credit: credit.clone(),
+        })),
+        scoring => scoring,
     };
     let filters = filter_clauses(index, request, &targets)?;
 
@@ -1612,7 +1611,7 @@ fn make_hit(
     };
     let mut evidence = Vec::new();
     let credited = ctx.credit.of(ctx.address);
-    for address in credited.into_iter().flat_map(|c| c.evidence()) {
+    for address in credited.iter().flat_map(|c| c.evidence()) {
         let doc: TantivyDocument = searcher.doc(address)?;
         let cs = stored_record(&index.fields, &doc)?;
         evidence.push(Evidence {
@@ -1930,7 +1929,7 @@ fn explain(searcher: &Searcher, ctx: &HitContext<'_>, evidence: &[Evidence]) -> 
     let text = ctx.text.map(value_of).unwrap_or(0.0);
     let skills: f32 = ctx.skill_parts.iter().map(|q| value_of(q.as_ref())).sum();
     let credited = ctx.credit.of(ctx.address);
-    let case_studies = credited.map_or(0.0, |c| c.points);
+    let case_studies = credited.as_ref().map_or(0.0, |c| c.points);
     let total = value_of(ctx.query);
     // the largest part decided the place; the skill levels when they were most of the score
     let decided_by = [
@@ -2335,7 +2334,7 @@ pub(crate) mod tests {
             r.today,
         )
         .unwrap();
-        let mut credited: Vec<(DocAddress, Score)> = credit.points().collect();
+        let mut credited: Vec<(DocAddress, Score)> = credit.points();
         credited.sort_by(|a, b| b.1.total_cmp(&a.1));
         let kind_of = |address: DocAddress| {
             let doc: TantivyDocument = searcher.doc(address).unwrap();
@@ -2476,6 +2475,45 @@ pub(crate) mod tests {
             "evidence stays short"
         );
         assert!(response.hits[0].score > response.hits[1].score);
+    }
+
+    #[test]
+    fn work_matching_one_word_adds_to_people_who_match_and_brings_in_nobody() {
+        // the same profile text and lengths: only the work can tell the two apart
+        let member = |id: &str, summary: &str| {
+            format!(
+                r#"{{"id":"{id}","name":"A Person","department":"Met Office","clearance":"SC","availability":"now","summary":"{summary}"}}"#
+            )
+        };
+        let members = [
+            member("m-1-work", "Groundwater contamination specialist."),
+            member("m-2-only", "Librarian."),
+            member("m-3-none", "Groundwater contamination specialist."),
+        ];
+        let case_study = |id: &str, title: &str, author: &str| {
+            format!(
+                r#"{{"id":"{id}","title":"{title}","summary":"{title}.","authors":["{author}"]}}"#
+            )
+        };
+        let case_studies = [
+            case_study("cs-1", "Groundwater abstraction licensing", "m-1-work"),
+            case_study("cs-2", "Groundwater level monitoring", "m-2-only"),
+        ];
+        let index = index_of(&members, &case_studies);
+        let mut r = request(Kind::Member);
+        r.text = Some("groundwater contamination".into());
+        r.explain = true;
+        let response = search(&index, &r).unwrap();
+        assert_eq!(ids(&response), vec!["m-1-work", "m-3-none"]);
+        assert!(
+            response.hits[0].score > response.hits[1].score,
+            "the work counts: {:?}",
+            response.hits
+        );
+        let explanation = response.hits[0].explanation.as_ref().unwrap();
+        assert_eq!(explanation["case_studies_counted"], json!(1));
+        assert_eq!(response.hits[0].evidence[0].case_study, "cs-1");
+        assert!(response.hits[1].evidence.is_empty());
     }
 
     #[test]
