@@ -595,7 +595,7 @@ fn constant(query: Box<dyn Query>, score: f32) -> Box<dyn Query> {
     Box::new(ConstScoreQuery::new(query, score))
 }
 
-/// Records given by address, each with its own score: the members case studies credit. One
+/// Records given by address, each with its own score: the members case studies admit. One
 /// scorer over a short sorted list per segment instead of a term query per member (each looked up
 /// in the dictionary for its statistics, then again for its postings, then unioned).
 #[derive(Clone, Debug)]

@@ -23,7 +23,7 @@ use serde_json::Value;
 use super::AppState;
 use super::api::{parse_search, query_pairs, today};
 use crate::access::Caller;
-use crate::model::{Availability, Clearance, FacilityStatus, Kind, Level, Marking};
+use crate::model::{Availability, Clearance, FacilityStatus, Kind, Level, Marking, date_format};
 use crate::muster::{MusterAnswer, MusterBody, MusterRequest, Point, SkillBody};
 use crate::reference::Reference;
 use crate::search::{self, SearchResponse};
@@ -1072,6 +1072,16 @@ fn person_markup(r: &Value) -> (String, Markup) {
                 (summary_row("Email", html!{ a class="govuk-link" href=(format!("mailto:{e}")) { (e) } }))
             }
             @if let Some(m) = text(r, "marking") { (summary_row("Marking", html!{ (m) })) }
+            @if let Some(updated) = text(r, "updated").and_then(|d| date_format::parse(d, "updated").ok()) {
+                (summary_row("Last updated", html!{
+                    @if (search::today() - updated).whole_days() > STALE_AFTER_DAYS {
+                        strong class="govuk-tag govuk-tag--yellow" { "Over 2 years old" } " "
+                        (date_format::words(updated)) ": check with them before relying on it"
+                    } @else {
+                        (date_format::words(updated))
+                    }
+                }))
+            }
         }
         h2 class="govuk-heading-m" { "Skills" }
         @let skills = r.get("skills").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -1092,7 +1102,7 @@ fn person_markup(r: &Value) -> (String, Markup) {
                         tr class="govuk-table__row" {
                             td class="govuk-table__cell" { (text(s, "name").unwrap_or("")) }
                             td class="govuk-table__cell" { (level_text(&s["level"])) }
-                            td class="govuk-table__cell" { (text(s, "assessed").unwrap_or("–")) }
+                            td class="govuk-table__cell" { (long_date(text(s, "assessed")).unwrap_or_else(|| "–".into())) }
                         }
                     }
                 }
@@ -1101,7 +1111,7 @@ fn person_markup(r: &Value) -> (String, Markup) {
         h2 class="govuk-heading-m" { "Case studies" }
         @let studies = r.get("case_studies").and_then(Value::as_array).cloned().unwrap_or_default();
         @if studies.is_empty() {
-            p class="govuk-body" { "None you can see." }
+            p class="govuk-body" { "No case studies recorded." }
         } @else {
             ul class="govuk-list govuk-list--bullet" {
                 @for cs in &studies {
@@ -1139,6 +1149,19 @@ fn people_list(people: &Value, none: &str) -> Markup {
     }
 }
 
+/// A profile not updated for this long is flagged as possibly out of date.
+const STALE_AFTER_DAYS: i64 = 2 * 365;
+
+/// A `YYYY-MM-DD` date as GOV.UK writes dates ("26 September 2020"); other text as it is.
+fn long_date(date: Option<&str>) -> Option<String> {
+    let date = date?;
+    Some(
+        date_format::parse(date, "date")
+            .map(date_format::words)
+            .unwrap_or_else(|_| date.to_string()),
+    )
+}
+
 fn level_text(level: &Value) -> String {
     let parsed = match level {
         Value::Number(n) => n.as_u64().and_then(Level::from_number),
@@ -1158,7 +1181,7 @@ fn case_study_markup(r: &Value) -> (String, Markup) {
         h1 class="govuk-heading-l" { (title) }
         @if let Some(s) = text(r, "summary") { p class="govuk-body-l" { (s) } }
         dl class="govuk-summary-list" {
-            @if let Some(d) = text(r, "date") { (summary_row("Date", html!{ (d) })) }
+            @if let Some(d) = long_date(text(r, "date")) { (summary_row("Date", html!{ (d) })) }
             @if !strings(r, "skills").is_empty() { (summary_row("Skills", html!{ (strings(r, "skills").join(", ")) })) }
             (summary_row("Authors", people_list(&r["author_details"], "No authors you can see")))
             @if !strings(r, "facilities").is_empty() {
@@ -2156,6 +2179,43 @@ mod tests {
                 "{uri}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn dates_read_as_words_and_an_old_profile_says_so() {
+        let today = search::today();
+        let recent = date_format::format(today - time::Duration::days(30));
+        let fresh = format!(
+            r#"{{"id":"m-fresh","name":"Fay Fresh","department":"Dstl","availability":"now","updated":"{recent}"}}"#
+        );
+        let records: Vec<crate::model::Record> = [
+            (Kind::Member, r#"{"id":"m-old","name":"Olu Old","department":"Dstl","availability":"now","updated":"2020-01-05","skills":[{"name":"Virology","level":4,"assessed":"2021-03-02"}]}"#),
+            (Kind::Member, fresh.as_str()),
+            (Kind::CaseStudy, r#"{"id":"cs-dated","title":"Measles modelling","date":"2020-09-26","authors":["m-old"]}"#),
+        ]
+        .iter()
+        .map(|(kind, line)| crate::ingest::parse_json_line(*kind, line).unwrap().record)
+        .collect();
+        let s = secured_with(&records, None);
+        let page = |uri: &str| {
+            let app = s.app.clone();
+            let key = s.reader.clone();
+            let uri = uri.to_string();
+            async move { with_cookie(&app, Method::GET, &uri, &key).await.2 }
+        };
+        let old = page("/people/m-old").await;
+        assert!(old.contains("Last updated"), "{old}");
+        assert!(old.contains("Over 2 years old"), "{old}");
+        assert!(old.contains("5 January 2020"), "{old}");
+        assert!(old.contains("2 March 2021"), "{old}");
+        assert!(!old.contains("2021-03-02"), "{old}");
+        let fresh = page("/people/m-fresh").await;
+        assert!(fresh.contains("Last updated"), "{fresh}");
+        assert!(!fresh.contains("Over 2 years old"), "{fresh}");
+        assert!(fresh.contains("No case studies recorded."), "{fresh}");
+        let case_study = page("/case-studies/cs-dated").await;
+        assert!(case_study.contains("26 September 2020"), "{case_study}");
+        assert!(!case_study.contains("2020-09-26"), "{case_study}");
     }
 
     #[tokio::test]
