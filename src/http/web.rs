@@ -584,32 +584,48 @@ fn count_of(view: &SearchView, facet: &str, value: &str) -> u64 {
 }
 
 /// A facet as checkboxes with counts: the selected values, then the most common others.
+/// A facet's values as checkboxes, chosen ones first, then by count: the first `most` in view and
+/// the rest behind "Show all" (a `details` element, so it works without JavaScript).
 fn checkbox_facet(view: &SearchView, name: &str, legend: &str, most: usize) -> Markup {
     let selected = view.values(name);
     let mut values: Vec<String> = selected.iter().map(|s| s.to_string()).collect();
     for (value, _) in facet_counts(view, name) {
-        if values.len() >= most.max(selected.len()) {
-            break;
-        }
         if !values.iter().any(|v| v == value) {
             values.push(value.to_string());
         }
     }
+    let shown = values.len().min(most.max(selected.len()));
+    let (first, rest) = values.split_at(shown);
+    let item = |i: usize, value: &String| {
+        html! {
+            @let id = format!("{name}-{i}");
+            div class="govuk-checkboxes__item" {
+                input class="govuk-checkboxes__input" id=(id) name=(name) type="checkbox" value=(value)
+                    checked[selected.contains(&value.as_str())];
+                label class="govuk-label govuk-checkboxes__label" for=(id) {
+                    (value) " "
+                    span data-count-for=(format!("{name}:{value}")) { "(" (count_of(view, name, value)) ")" }
+                }
+            }
+        }
+    };
     html! {
         @if !values.is_empty() {
             div class="govuk-form-group" {
                 fieldset class="govuk-fieldset" {
                     legend class="govuk-fieldset__legend govuk-fieldset__legend--s" { (legend) }
                     div class="govuk-checkboxes govuk-checkboxes--small muster-facet" data-module="govuk-checkboxes" {
-                        @for (i, value) in values.iter().enumerate() {
-                            @let id = format!("{name}-{i}");
-                            div class="govuk-checkboxes__item" {
-                                input class="govuk-checkboxes__input" id=(id) name=(name) type="checkbox" value=(value)
-                                    checked[selected.contains(&value.as_str())];
-                                label class="govuk-label govuk-checkboxes__label" for=(id) {
-                                    (value) " "
-                                    span data-count-for=(format!("{name}:{value}")) { "(" (count_of(view, name, value)) ")" }
+                        @for (i, value) in first.iter().enumerate() { (item(i, value)) }
+                    }
+                    @if !rest.is_empty() {
+                        details class="govuk-details govuk-!-margin-top-2 govuk-!-margin-bottom-0" {
+                            summary class="govuk-details__summary" {
+                                span class="govuk-details__summary-text" {
+                                    "Show all " (values.len()) " (" (rest.len()) " more)"
                                 }
+                            }
+                            div class="govuk-details__text govuk-checkboxes govuk-checkboxes--small muster-facet" data-module="govuk-checkboxes" {
+                                @for (i, value) in rest.iter().enumerate() { (item(shown + i, value)) }
                             }
                         }
                     }
@@ -2179,6 +2195,42 @@ mod tests {
                 "{uri}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn every_department_can_be_chosen_not_only_the_commonest() {
+        let departments = [
+            "Dstl", "UKHSA", "MOD", "DSIT", "DHSC", "Defra", "Met Office", "UKRI", "APHA", "DfT",
+            "ONS", "NPL", "EA", "UKHO",
+        ];
+        // the commonest first: the first department has the most people, UKHO the fewest
+        let mut lines = Vec::new();
+        for (i, department) in departments.iter().enumerate() {
+            for n in 0..(departments.len() - i) {
+                lines.push(format!(
+                    r#"{{"id":"m-{i}-{n}","name":"Person {i} {n}","department":"{department}","availability":"now"}}"#
+                ));
+            }
+        }
+        let records: Vec<crate::model::Record> = lines
+            .iter()
+            .map(|line| crate::ingest::parse_json_line(Kind::Member, line).unwrap().record)
+            .collect();
+        let s = secured_with(&records, None);
+        let (_, _, page) = with_cookie(&s.app, Method::GET, "/", &s.reader).await;
+        let details = page.find("govuk-details__summary").expect("a Show all control");
+        assert!(page[details..].contains("Show all 14 (2 more)"), "{page}");
+        for department in ["EA", "UKHO"] {
+            let checkbox = format!(r#"name="department" type="checkbox" value="{department}""#);
+            let at = page.find(&checkbox).unwrap_or_else(|| panic!("{department}: {page}"));
+            assert!(at > details, "{department} is behind Show all");
+        }
+        let dstl = page.find(r#"value="Dstl""#).unwrap();
+        assert!(dstl < details, "the commonest are in view");
+        // choosing one from behind Show all keeps it in view, ticked
+        let (_, _, page) =
+            with_cookie(&s.app, Method::GET, "/?department=UKHO", &s.reader).await;
+        assert!(page.contains(r#"value="UKHO" checked"#), "{page}");
     }
 
     #[tokio::test]
