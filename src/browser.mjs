@@ -150,6 +150,9 @@ try {
     check(covered.some((c) => c.includes(skill)), `the team covers ${skill}`)
   }
   await axe(page, 'muster result')
+  const answerTop = (await page.locator('#muster-results').boundingBox()).y
+  check(answerTop < (await page.locator('#need').boundingBox()).y, 'the team comes before the form')
+  check(answerTop < 1000, `the team starts on the first screen (${Math.round(answerTop)} px)`)
   await page.screenshot({ path: path.join(shots, 'muster.png'), fullPage: true })
   const href = await page.getAttribute('a:has-text("Download the contact sheet")', 'href')
   const sheet = await page.request.get(base + href)
@@ -177,6 +180,27 @@ try {
     (await page.evaluate(() => document.activeElement.textContent)).includes('Skip to main content'),
     'the first Tab focuses the skip link'
   )
+
+  // Wide, the filters sit beside the results; on a phone (375 px) the results come first and the
+  // search box fits the screen
+  await page.goto(base + '/?q=virology')
+  const wideResults = await page.locator('#results h2').boundingBox()
+  const wideFilters = await page.locator('#filters').boundingBox()
+  check(wideFilters.x < wideResults.x && wideResults.y < 1000, 'at 1280 px the filters are beside the results, which start on the first screen')
+  await page.setViewportSize({ width: 375, height: 800 })
+  await page.goto(base + '/?q=virology')
+  const phoneResults = await page.locator('#results h2').boundingBox()
+  const phoneFilters = await page.locator('#filters').boundingBox()
+  check(phoneResults.y < phoneFilters.y, 'at 375 px the results come before the filters')
+  check(phoneResults.y < 800, `at 375 px the results start on the first screen (${Math.round(phoneResults.y)} px)`)
+  const box = await page.locator('#q').boundingBox()
+  check(box.x >= 0 && box.x + box.width <= 375, 'at 375 px the search box fits the screen')
+  await page.screenshot({ path: path.join(shots, 'search-375.png'), fullPage: true })
+  await page.goto(base + '/muster?skills=virology')
+  await page.waitForSelector('#muster-results')
+  check((await page.locator('#muster-results').boundingBox()).y < 800, 'at 375 px the team starts on the first screen')
+  await page.screenshot({ path: path.join(shots, 'muster-375.png'), fullPage: true })
+  await page.setViewportSize({ width: 1280, height: 1000 })
 
   check(external.length === 0, `no request leaves the server (${external.slice(0, 3).join(', ')})`)
 

@@ -754,7 +754,13 @@ fn search_markup(view: &SearchView) -> Markup {
                     }
                 }
             }
+            // results first, so a phone shows the answer before the filters; on wider screens
+            // the results float right and the filters sit on the left
             div class="govuk-grid-row" {
+                div class="govuk-grid-column-two-thirds muster-results" {
+                    p id="results-status" class="govuk-visually-hidden" aria-live="polite" {}
+                    (results_markup(view, &tags))
+                }
                 div class="govuk-grid-column-one-third" id="filters" {
                     h2 class="govuk-heading-m" { "Filters" }
                     div class=(group_class(errors, "skill")) {
@@ -790,10 +796,6 @@ fn search_markup(view: &SearchView) -> Markup {
                         }
                     }
                     button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button" { "Apply filters" }
-                }
-                div class="govuk-grid-column-two-thirds" {
-                    p id="results-status" class="govuk-visually-hidden" aria-live="polite" {}
-                    (results_markup(view, &tags))
                 }
             }
         }
@@ -1555,6 +1557,17 @@ fn muster_markup(
                     "Describe the need and the skills it takes. Muster chooses cleared, available people who cover every skill, "
                     "from more than one department where it can, and says plainly what it cannot cover."
                 }
+            }
+        }
+        // the answer first, then the request to change it: no scrolling past the form to the team
+        @if let Some(answer) = answer {
+            (muster_answer_markup(form, answer))
+        }
+        div class="govuk-grid-row" {
+            div class="govuk-grid-column-two-thirds" {
+                @if answer.is_some() {
+                    h2 class="govuk-heading-m" { "Change the request" }
+                }
                 form method="get" action="/muster" novalidate {
                     (textarea("need", "What is the emergency?", "Skills are worked out from this if you do not list them below", &form.need, 3, errors))
                     (textarea("skills", "Skills needed", "One a line. Add a minimum level after a comma, for example: epidemiological modelling, 3", &form.skills, 4, errors))
@@ -1570,9 +1583,6 @@ fn muster_markup(
                     button type="submit" class="govuk-button" data-module="govuk-button" { "Assemble team" }
                 }
             }
-        }
-        @if let Some(answer) = answer {
-            (muster_answer_markup(form, answer))
         }
     }
 }
@@ -2200,8 +2210,20 @@ mod tests {
     #[tokio::test]
     async fn every_department_can_be_chosen_not_only_the_commonest() {
         let departments = [
-            "Dstl", "UKHSA", "MOD", "DSIT", "DHSC", "Defra", "Met Office", "UKRI", "APHA", "DfT",
-            "ONS", "NPL", "EA", "UKHO",
+            "Dstl",
+            "UKHSA",
+            "MOD",
+            "DSIT",
+            "DHSC",
+            "Defra",
+            "Met Office",
+            "UKRI",
+            "APHA",
+            "DfT",
+            "ONS",
+            "NPL",
+            "EA",
+            "UKHO",
         ];
         // the commonest first: the first department has the most people, UKHO the fewest
         let mut lines = Vec::new();
@@ -2214,22 +2236,29 @@ mod tests {
         }
         let records: Vec<crate::model::Record> = lines
             .iter()
-            .map(|line| crate::ingest::parse_json_line(Kind::Member, line).unwrap().record)
+            .map(|line| {
+                crate::ingest::parse_json_line(Kind::Member, line)
+                    .unwrap()
+                    .record
+            })
             .collect();
         let s = secured_with(&records, None);
         let (_, _, page) = with_cookie(&s.app, Method::GET, "/", &s.reader).await;
-        let details = page.find("govuk-details__summary").expect("a Show all control");
+        let details = page
+            .find("govuk-details__summary")
+            .expect("a Show all control");
         assert!(page[details..].contains("Show all 14 (2 more)"), "{page}");
         for department in ["EA", "UKHO"] {
             let checkbox = format!(r#"name="department" type="checkbox" value="{department}""#);
-            let at = page.find(&checkbox).unwrap_or_else(|| panic!("{department}: {page}"));
+            let at = page
+                .find(&checkbox)
+                .unwrap_or_else(|| panic!("{department}: {page}"));
             assert!(at > details, "{department} is behind Show all");
         }
         let dstl = page.find(r#"value="Dstl""#).unwrap();
         assert!(dstl < details, "the commonest are in view");
         // choosing one from behind Show all keeps it in view, ticked
-        let (_, _, page) =
-            with_cookie(&s.app, Method::GET, "/?department=UKHO", &s.reader).await;
+        let (_, _, page) = with_cookie(&s.app, Method::GET, "/?department=UKHO", &s.reader).await;
         assert!(page.contains(r#"value="UKHO" checked"#), "{page}");
     }
 
