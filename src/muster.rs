@@ -1861,7 +1861,9 @@ pub fn to_csv(answer: &MusterAnswer, today: Date) -> Result<String> {
             get(&c.contact, "email"),
             get(&c.contact, "phone"),
             c.clearance_in_words(today),
-            get(&c.contact, "availability"),
+            crate::model::Availability::parse(&get(&c.contact, "availability"))
+                .map(|a| a.in_words().to_string())
+                .unwrap_or_default(),
             String::new(),
             get(&c.contact, "town"),
             km(c.distance_km),

@@ -957,6 +957,11 @@ mod tests {
         let lines: Vec<&str> = sheet.lines().collect();
         assert!(lines[0].starts_with("role,skills,name,department,email"));
         assert!(lines[1].starts_with("team,Bayesian statistics (4),Erin Expert,Dstl"));
+        assert!(
+            lines[1].contains(",available within 24 hours,"),
+            "availability in words: {}",
+            lines[1]
+        );
     }
 
     #[tokio::test]

@@ -1291,6 +1291,16 @@ impl MusterForm {
         (form, submitted)
     }
 
+    /// The same request with the member `id` left out as well.
+    fn leaving_out(&self, id: &str) -> MusterForm {
+        let mut form = self.clone();
+        form.exclude = match form.exclude.trim() {
+            "" => id.to_string(),
+            before => format!("{before}, {id}"),
+        };
+        form
+    }
+
     fn query(&self) -> String {
         let pairs: Vec<(String, String)> = [
             ("need", &self.need),
@@ -1579,7 +1589,7 @@ fn muster_markup(
                     (text_input("max_per_department", "Most people from one department", "Leave blank for no limit", &form.max_per_department, "govuk-input--width-3", errors))
                     (text_input("facility_capabilities", "Facility capabilities needed", "Separate with commas, for example CL4, whole genome sequencing", &form.facility_capabilities, "govuk-input--width-20", errors))
                     (select("facility_match", "Facilities", &[(String::new(), "One facility with all of them".to_string()), ("each".to_string(), "A facility for each".to_string())], &form.facility_match, errors))
-                    (text_input("exclude", "Leave out these people", "Their ids, separated with commas", &form.exclude, "govuk-input--width-20", errors))
+                    (text_input("exclude", "Leave out these people", "Filled in when you choose \"Leave out and ask again\" beside someone in the team; or their ids, separated with commas", &form.exclude, "govuk-input--width-20", errors))
                     button type="submit" class="govuk-button" data-module="govuk-button" { "Assemble team" }
                 }
             }
@@ -1665,6 +1675,14 @@ fn muster_answer_markup(form: &MusterForm, answer: &MusterAnswer) -> Markup {
                                     @if let Some(e) = m.contact.get("email").and_then(Value::as_str) {
                                         br;
                                         a class="govuk-link govuk-body-s" href=(format!("mailto:{e}")) { (e) }
+                                    }
+                                    @if let Some(t) = m.contact.get("phone").and_then(Value::as_str) {
+                                        br;
+                                        a class="govuk-link govuk-body-s" href=(format!("tel:{}", t.replace(' ', ""))) { (t) }
+                                    }
+                                    br;
+                                    a class="govuk-link govuk-body-s" href=(format!("/muster?{}", form.leaving_out(&m.id).query())) {
+                                        "Leave out and ask again" span class="govuk-visually-hidden" { ": " (m.name) }
                                     }
                                 }
                                 td class="govuk-table__cell" {
@@ -2260,6 +2278,27 @@ mod tests {
         // choosing one from behind Show all keeps it in view, ticked
         let (_, _, page) = with_cookie(&s.app, Method::GET, "/?department=UKHO", &s.reader).await;
         assert!(page.contains(r#"value="UKHO" checked"#), "{page}");
+    }
+
+    #[tokio::test]
+    async fn someone_in_the_team_can_be_left_out_without_typing_an_id() {
+        let s = crate::http::tests::secured(None);
+        let ask = "/muster?skills=bayesian+statistics&team_size=1";
+        let (_, _, page) = with_cookie(&s.app, Method::GET, ask, &s.reader).await;
+        assert!(page.contains("Erin Expert"), "{page}");
+        let link = page
+            .split("href=\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().replace("&amp;", "&"))
+            .find(|href| href.contains("exclude="))
+            .unwrap_or_else(|| panic!("no Leave out link: {page}"));
+        assert!(link.contains("exclude=m-exp"), "{link}");
+        let (status, _, again) = with_cookie(&s.app, Method::GET, &link, &s.reader).await;
+        assert_eq!(status, StatusCode::OK);
+        let team = &again
+            [again.find("muster-results").unwrap()..again.find("Change the request").unwrap()];
+        assert!(!team.contains("Erin Expert"), "{team}");
+        assert!(team.contains("Pat Practitioner"), "{team}");
     }
 
     #[tokio::test]
