@@ -273,8 +273,24 @@ fn field_error(error: &Error, fields: &[&str]) -> Option<FieldError> {
     };
     Some(FieldError {
         id,
-        message: format!("{label}: {reason}"),
+        message: format!("{label}: {}", plain_quotes(reason)),
     })
+}
+
+/// A message for people rather than programs: `value` becomes “value”.
+fn plain_quotes(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len());
+    let mut open = true;
+    for c in reason.chars() {
+        match c {
+            '`' => {
+                out.push(if open { '“' } else { '”' });
+                open = !open;
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// 400 for a form shown back with errors, 200 otherwise.
@@ -2299,6 +2315,17 @@ mod tests {
             [again.find("muster-results").unwrap()..again.find("Change the request").unwrap()];
         assert!(!team.contains("Erin Expert"), "{team}");
         assert!(team.contains("Pat Practitioner"), "{team}");
+    }
+
+    #[test]
+    fn messages_on_pages_quote_values_as_people_do() {
+        let error = Error::InvalidField {
+            field: "within_km".into(),
+            reason: "`ten` is not a number".into(),
+        };
+        let shown = field_error(&error, &["q", "within_km"]).unwrap();
+        assert_eq!(shown.id, "within_km");
+        assert_eq!(shown.message, "Within km: “ten” is not a number");
     }
 
     #[tokio::test]
