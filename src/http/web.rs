@@ -2241,6 +2241,20 @@ mod tests {
         }
     }
 
+    /// A server holding the records given as (kind, JSON line).
+    fn secured_lines(lines: &[(Kind, &str)]) -> crate::http::tests::Secured {
+        let records: Vec<crate::model::Record> = lines
+            .iter()
+            .map(|(kind, line)| crate::ingest::parse_json_line(*kind, line).unwrap().record)
+            .collect();
+        secured_with(&records, None)
+    }
+
+    /// The page at `uri` as a signed-in reader sees it.
+    async fn reader_page(s: &crate::http::tests::Secured, uri: &str) -> String {
+        with_cookie(&s.app, Method::GET, uri, &s.reader).await.2
+    }
+
     #[tokio::test]
     async fn every_department_can_be_chosen_not_only_the_commonest() {
         let departments = [
@@ -2335,21 +2349,18 @@ mod tests {
         let fresh = format!(
             r#"{{"id":"m-fresh","name":"Fay Fresh","department":"Dstl","availability":"now","updated":"{recent}"}}"#
         );
-        let records: Vec<crate::model::Record> = [
-            (Kind::Member, r#"{"id":"m-old","name":"Olu Old","department":"Dstl","availability":"now","updated":"2020-01-05","skills":[{"name":"Virology","level":4,"assessed":"2021-03-02"}]}"#),
+        let s = secured_lines(&[
+            (
+                Kind::Member,
+                r#"{"id":"m-old","name":"Olu Old","department":"Dstl","availability":"now","updated":"2020-01-05","skills":[{"name":"Virology","level":4,"assessed":"2021-03-02"}]}"#,
+            ),
             (Kind::Member, fresh.as_str()),
-            (Kind::CaseStudy, r#"{"id":"cs-dated","title":"Measles modelling","date":"2020-09-26","authors":["m-old"]}"#),
-        ]
-        .iter()
-        .map(|(kind, line)| crate::ingest::parse_json_line(*kind, line).unwrap().record)
-        .collect();
-        let s = secured_with(&records, None);
-        let page = |uri: &str| {
-            let app = s.app.clone();
-            let key = s.reader.clone();
-            let uri = uri.to_string();
-            async move { with_cookie(&app, Method::GET, &uri, &key).await.2 }
-        };
+            (
+                Kind::CaseStudy,
+                r#"{"id":"cs-dated","title":"Measles modelling","date":"2020-09-26","authors":["m-old"]}"#,
+            ),
+        ]);
+        let page = |uri: &'static str| reader_page(&s, uri);
         let old = page("/people/m-old").await;
         assert!(old.contains("Last updated"), "{old}");
         assert!(old.contains("Over 2 years old"), "{old}");
@@ -2367,20 +2378,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_lapsed_clearance_and_a_closed_facility_say_so_on_the_pages() {
-        let records: Vec<crate::model::Record> = [
-            (Kind::Member, r#"{"id":"m-lapsed","name":"Lou Lapsed","department":"Dstl","clearance":"DV","clearance_review_due":"2024-03-14","availability":"now","skills":[{"name":"Virology","level":4}],"email":"lou@dstl.gov.uk","phone":"07700 900123"}"#),
-            (Kind::Facility, r#"{"id":"f-shut","name":"Old tokamak","department":"UKAEA","capabilities":["plasma physics"],"status":"closed","contacts":["m-lapsed"]}"#),
-        ]
-        .iter()
-        .map(|(kind, line)| crate::ingest::parse_json_line(*kind, line).unwrap().record)
-        .collect();
-        let s = secured_with(&records, None);
-        let page = |uri: &str| {
-            let app = s.app.clone();
-            let key = s.reader.clone();
-            let uri = uri.to_string();
-            async move { with_cookie(&app, Method::GET, &uri, &key).await.2 }
-        };
+        let s = secured_lines(&[
+            (
+                Kind::Member,
+                r#"{"id":"m-lapsed","name":"Lou Lapsed","department":"Dstl","clearance":"DV","clearance_review_due":"2024-03-14","availability":"now","skills":[{"name":"Virology","level":4}],"email":"lou@dstl.gov.uk","phone":"07700 900123"}"#,
+            ),
+            (
+                Kind::Facility,
+                r#"{"id":"f-shut","name":"Old tokamak","department":"UKAEA","capabilities":["plasma physics"],"status":"closed","contacts":["m-lapsed"]}"#,
+            ),
+        ]);
+        let page = |uri: &'static str| reader_page(&s, uri);
         let person = page("/people/m-lapsed").await;
         assert!(
             person.contains("DV - lapsed, review was due 14 March 2024"),
