@@ -1672,7 +1672,7 @@ fn muster_answer_markup(form: &MusterForm, answer: &MusterAnswer) -> Markup {
             @if answer.team.is_empty() {
                 p class="govuk-body" { "Nobody you can see meets every constraint." }
             } @else {
-                table class="govuk-table" {
+                table class="govuk-table muster-team" {
                     caption class="govuk-table__caption govuk-table__caption--m" { (answer.team.len()) " people" }
                     thead class="govuk-table__head" {
                         tr class="govuk-table__row" {
