@@ -70,8 +70,6 @@ pub struct Credited {
     pub points: f32,
     /// Case studies that credited them.
     pub counted: usize,
-    /// Whether one of them matches the request as a search would (so they match).
-    pub admits: bool,
     /// The best few (most relevant, then smallest id, first), with their scores.
     shown: SmallVec<[(Score, DocAddress); EVIDENCE_SHOWN]>,
 }
@@ -93,7 +91,6 @@ impl Credit {
         self.each_match(member, |from, m| {
             units += m.units;
             credited.counted += 1;
-            credited.admits |= m.strict;
             let address = DocAddress::new(from as SegmentOrdinal, m.doc);
             credited.keep((m.score, address), ids);
         });
