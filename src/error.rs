@@ -16,6 +16,9 @@ pub enum Error {
         /// What was wrong with it, in words a user understands.
         reason: String,
     },
+    /// Several fields of one record have bad values; each is named, in the record's order.
+    #[error("{}", FieldFault::list(.0))]
+    InvalidFields(Vec<FieldFault>),
     /// A record line is not a JSON object at all (no single field is to blame).
     #[error("invalid record: {0}")]
     InvalidRecord(String),
@@ -66,6 +69,79 @@ impl Error {
         Error::InvalidField {
             field: field.into(),
             reason: reason.into(),
+        }
+    }
+}
+
+/// One field at fault in a record, and why.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct FieldFault {
+    /// The field, as a path: `skills[2].level`.
+    pub field: String,
+    /// What was wrong with it.
+    pub reason: String,
+}
+
+impl FieldFault {
+    fn list(faults: &[FieldFault]) -> String {
+        faults
+            .iter()
+            .map(|f| format!("invalid {}: {}", f.field, f.reason))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Every field error found in one record, so a bad record is reported whole, not one error at a
+/// time.
+#[derive(Debug, Default)]
+pub struct Faults(Vec<FieldFault>);
+
+impl Faults {
+    /// Keeps the value, or notes the error and gives a placeholder that [`Faults::finish`] will
+    /// never let out.
+    pub fn check<T: Default>(&mut self, result: Result<T>) -> T {
+        result.unwrap_or_else(|error| {
+            self.note(error);
+            T::default()
+        })
+    }
+
+    /// Notes one error.
+    pub fn note(&mut self, error: Error) {
+        match error {
+            Error::InvalidField { field, reason } => self.0.push(FieldFault { field, reason }),
+            Error::InvalidFields(more) => self.0.extend(more),
+            other => self.0.push(FieldFault {
+                field: "record".into(),
+                reason: other.to_string(),
+            }),
+        }
+    }
+
+    /// Ok when nothing was wrong; otherwise the one error, or all of them.
+    pub fn finish(mut self) -> Result<()> {
+        match self.0.len() {
+            0 => Ok(()),
+            1 => {
+                let FieldFault { field, reason } = self.0.remove(0);
+                Err(Error::InvalidField { field, reason })
+            }
+            _ => Err(Error::InvalidFields(self.0)),
+        }
+    }
+}
+
+impl Error {
+    /// Each field at fault, for errors that name fields.
+    pub fn faults(&self) -> Vec<FieldFault> {
+        match self {
+            Error::InvalidField { field, reason } => vec![FieldFault {
+                field: field.clone(),
+                reason: reason.clone(),
+            }],
+            Error::InvalidFields(faults) => faults.clone(),
+            _ => Vec::new(),
         }
     }
 }

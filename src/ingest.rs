@@ -21,7 +21,7 @@ use crate::model::{
     Location, Marking, Member, Record, SkillRecord, date_format, truncate,
 };
 use crate::reference::Reference;
-use crate::{Error, Result};
+use crate::{Error, Faults, FieldFault, Result};
 
 /// The longest line accepted, in bytes; longer lines are rejected without being held in memory.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -40,6 +40,9 @@ pub struct Rejection {
     pub field: Option<String>,
     /// Why.
     pub reason: String,
+    /// Further fields at fault on the same line, when there are more than one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<FieldFault>,
 }
 
 /// Something worth knowing about a line that was still loaded.
@@ -127,6 +130,13 @@ impl fmt::Display for Report {
                     r.file, r.line, field, r.reason
                 )?,
                 None => writeln!(f, "rejected {}:{}: {}", r.file, r.line, r.reason)?,
+            }
+            for more in &r.also {
+                writeln!(
+                    f,
+                    "rejected {}:{}: field `{}`: {}",
+                    r.file, r.line, more.field, more.reason
+                )?;
             }
         }
         let listed = self.rejections.len() as u64;
@@ -308,16 +318,23 @@ impl<'a> Fields<'a> {
     fn list(&self, key: &str) -> Result<Vec<String>> {
         match self.get(key) {
             None => Ok(Vec::new()),
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(i, v)| match v {
-                    Value::String(s) => Ok(s.trim().to_string()),
-                    _ => Err(Error::field(format!("{key}[{i}]"), "must be a string")),
-                })
-                .filter(|r| r.as_ref().map(|s| !s.is_empty()).unwrap_or(true))
-                .collect(),
+            Some(Value::Array(items)) => {
+                let mut faults = Faults::default();
+                let list = items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| match v {
+                        Value::Null => None,
+                        Value::String(s) => Some(s.trim().to_string()),
+                        _ => {
+                            faults.note(Error::field(format!("{key}[{i}]"), "must be a string"));
+                            None
+                        }
+                    })
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                faults.finish().map(|()| list)
+            }
             Some(_) => Err(Error::field(key, "must be a list of strings")),
         }
     }
@@ -355,19 +372,19 @@ impl<'a> Fields<'a> {
                 )),
             }
         };
-        let lat = coordinate("lat", 90.0)?;
-        let lon = coordinate("lon", 180.0)?;
         let text = |name: &str| {
             inner
                 .string(name)
                 .map_err(|_| Error::field(format!("{key}.{name}"), "must be a string"))
         };
-        Ok(Some(Location {
-            town: text("town")?,
-            region: text("region")?,
-            lat,
-            lon,
-        }))
+        let mut faults = Faults::default();
+        let location = Location {
+            town: faults.check(text("town")),
+            region: faults.check(text("region")),
+            lat: faults.check(coordinate("lat", 90.0)),
+            lon: faults.check(coordinate("lon", 180.0)),
+        };
+        faults.finish().map(|()| Some(location))
     }
 
     fn unknown(&self, known: &[&str]) -> Vec<String> {
@@ -451,22 +468,27 @@ fn parse_skill(value: &Value, index: usize) -> Result<SkillRecord> {
         }
         Value::Object(map) => {
             let f = Fields { map };
-            let name = f
-                .string("name")
-                .map_err(|_| Error::field(field("name"), "must be a string"))?
-                .ok_or_else(|| Error::field(field("name"), "is required"))?;
-            let level = f
-                .string("level")
-                .map_err(|_| {
-                    Error::field(
-                        field("level"),
-                        "must be 1-4 or awareness, working, practitioner, expert",
-                    )
-                })?
-                .ok_or_else(|| Error::field(field("level"), "is required"))?;
-            let assessed = f
-                .string("assessed")
-                .map_err(|_| Error::field(field("assessed"), "must be a date"))?;
+            let mut faults = Faults::default();
+            let name = faults.check(
+                f.string("name")
+                    .map_err(|_| Error::field(field("name"), "must be a string"))
+                    .and_then(|n| n.ok_or_else(|| Error::field(field("name"), "is required"))),
+            );
+            let level = faults.check(
+                f.string("level")
+                    .map_err(|_| {
+                        Error::field(
+                            field("level"),
+                            "must be 1-4 or awareness, working, practitioner, expert",
+                        )
+                    })
+                    .and_then(|l| l.ok_or_else(|| Error::field(field("level"), "is required"))),
+            );
+            let assessed = faults.check(
+                f.string("assessed")
+                    .map_err(|_| Error::field(field("assessed"), "must be a date")),
+            );
+            faults.finish()?;
             (name, level, assessed)
         }
         _ => {
@@ -476,15 +498,21 @@ fn parse_skill(value: &Value, index: usize) -> Result<SkillRecord> {
             ));
         }
     };
+    let mut faults = Faults::default();
     if name.chars().count() > 200 {
-        return Err(Error::field(field("name"), "is longer than 200 characters"));
+        faults.note(Error::field(field("name"), "is longer than 200 characters"));
     }
+    let level = Level::parse_field(&level, &field("level")).map_err(|e| faults.note(e));
+    let assessed = faults.check(
+        assessed
+            .map(|a| date_format::parse(&a, &field("assessed")))
+            .transpose(),
+    );
+    faults.finish()?;
     Ok(SkillRecord {
         name,
-        level: Level::parse_field(&level, &field("level"))?,
-        assessed: assessed
-            .map(|a| date_format::parse(&a, &field("assessed")))
-            .transpose()?,
+        level: level.map_err(|()| Error::field(field("level"), "is required"))?,
+        assessed,
     })
 }
 
@@ -581,134 +609,186 @@ fn text_limit(value: Option<String>, field: &str, max_chars: usize) -> Result<Op
     }
 }
 
-/// Validates one member object.
+/// Validates one member object, reporting every field at fault.
 pub fn parse_member(map: &Map<String, Value>) -> Result<Parsed<Member>> {
     let f = Fields { map };
-    let id = f.required("id")?;
-    validate_id(&id, "id")?;
-    let name = f.required("name")?;
-    let department = department(&f, "department", true)?.unwrap_or_default();
-    let given_parent = department_opt(&f, "parent_department")?;
-    let email = f.string("email")?;
-    if let Some(email) = &email
-        && (!email.contains('@') || email.contains(char::is_whitespace))
-    {
-        return Err(Error::field(
-            "email",
-            format!("`{}` is not an email address", truncate(email, 60)),
-        ));
-    }
-    let phone = f.string("phone")?;
-    if let Some(phone) = &phone {
-        let digits = phone.chars().filter(char::is_ascii_digit).count();
-        let allowed = |c: char| c.is_ascii_digit() || " +()-.".contains(c);
-        if !(6..=20).contains(&digits) || !phone.chars().all(allowed) {
-            return Err(Error::field(
-                "phone",
-                format!(
-                    "`{}` is not a telephone number (digits, spaces and + ( ) - only)",
-                    truncate(phone, 40)
-                ),
-            ));
+    let mut faults = Faults::default();
+    let id = faults.check(
+        f.required("id")
+            .and_then(|id| validate_id(&id, "id").map(|()| id)),
+    );
+    let name = faults.check(
+        f.required("name")
+            .and_then(|name| text_limit(Some(name), "name", 200)),
+    );
+    let department = faults.check(department(&f, "department", true));
+    let given_parent = faults.check(department_opt(&f, "parent_department"));
+    let email = faults.check(f.string("email").and_then(|email| match email {
+        Some(email) if !email.contains('@') || email.contains(char::is_whitespace) => {
+            Err(Error::field(
+                "email",
+                format!("`{}` is not an email address", truncate(&email, 60)),
+            ))
         }
-    }
+        other => Ok(other),
+    }));
+    let phone = faults.check(f.string("phone").and_then(|phone| match phone {
+        Some(phone) if !is_phone_number(&phone) => Err(Error::field(
+            "phone",
+            format!(
+                "`{}` is not a telephone number (digits, spaces and + ( ) - only)",
+                truncate(&phone, 40)
+            ),
+        )),
+        other => Ok(other),
+    }));
     let skills = match f.get("skills") {
         None => Vec::new(),
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
-            .map(|(i, v)| parse_skill(v, i))
-            .collect::<Result<_>>()?,
+            .filter_map(|(i, v)| parse_skill(v, i).map_err(|e| faults.note(e)).ok())
+            .collect(),
         Some(_) => {
-            return Err(Error::field(
+            faults.note(Error::field(
                 "skills",
                 "must be a list of {name, level, assessed}",
             ));
+            Vec::new()
         }
     };
     let member = Member {
-        parent_department: parent_of(Some(&department), given_parent),
+        parent_department: parent_of(department.as_deref(), given_parent),
         id,
-        name: text_limit(Some(name), "name", 200)?.unwrap_or_default(),
+        name: name.unwrap_or_default(),
         email,
         phone,
-        department,
-        role: text_limit(f.string("role")?, "role", 200)?,
-        grade: parse_enum(&f, "grade", Grade::parse_field)?,
-        gse_category: parse_enum(&f, "gse_category", GseCategory::parse_field)?,
-        clearance: parse_enum(&f, "clearance", Clearance::parse_field)?.unwrap_or(Clearance::None),
-        clearance_review_due: f.date("clearance_review_due")?,
-        availability: parse_enum(&f, "availability", Availability::parse_field)?
+        department: department.unwrap_or_default(),
+        role: faults.check(f.string("role").and_then(|r| text_limit(r, "role", 200))),
+        grade: faults.check(parse_enum(&f, "grade", Grade::parse_field)),
+        gse_category: faults.check(parse_enum(&f, "gse_category", GseCategory::parse_field)),
+        clearance: faults
+            .check(parse_enum(&f, "clearance", Clearance::parse_field))
+            .unwrap_or(Clearance::None),
+        clearance_review_due: faults.check(f.date("clearance_review_due")),
+        availability: faults
+            .check(parse_enum(&f, "availability", Availability::parse_field))
             .unwrap_or(Availability::Unavailable),
-        location: f.location("location")?,
+        location: faults.check(f.location("location")),
         skills,
-        registrations: f.list("registrations")?,
-        summary: text_limit(f.string("summary")?, "summary", 20_000)?,
-        updated: f.date("updated")?,
-        marking: parse_enum(&f, "marking", Marking::parse_field)?.unwrap_or(Marking::Official),
+        registrations: faults.check(f.list("registrations")),
+        summary: faults.check(
+            f.string("summary")
+                .and_then(|s| text_limit(s, "summary", 20_000)),
+        ),
+        updated: faults.check(f.date("updated")),
+        marking: faults
+            .check(parse_enum(&f, "marking", Marking::parse_field))
+            .unwrap_or(Marking::Official),
     };
+    faults.finish()?;
     Ok(parsed(member, &f, MEMBER_FIELDS))
+}
+
+/// A telephone number as people write one: 6-20 digits, with spaces and `+ ( ) - .`.
+fn is_phone_number(phone: &str) -> bool {
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    let allowed = |c: char| c.is_ascii_digit() || " +()-.".contains(c);
+    (6..=20).contains(&digits) && phone.chars().all(allowed)
 }
 
 fn department_opt(f: &Fields<'_>, key: &str) -> Result<Option<String>> {
     department(f, key, false)
 }
 
-/// Validates one case study object.
+/// Validates one case study object, reporting every field at fault.
 pub fn parse_case_study(map: &Map<String, Value>) -> Result<Parsed<CaseStudy>> {
     let f = Fields { map };
-    let id = f.required("id")?;
-    validate_id(&id, "id")?;
-    let title = f.required("title")?;
-    let departments = f
-        .list("departments")?
+    let mut faults = Faults::default();
+    let id = faults.check(
+        f.required("id")
+            .and_then(|id| validate_id(&id, "id").map(|()| id)),
+    );
+    let title = faults.check(
+        f.required("title")
+            .and_then(|title| text_limit(Some(title), "title", 500)),
+    );
+    let departments = faults
+        .check(f.list("departments"))
         .iter()
         .enumerate()
-        .map(|(i, d)| canonical_department(d, &format!("departments[{i}]")))
-        .collect::<Result<Vec<_>>>()?;
-    let authors = f.list("authors")?;
+        .filter_map(|(i, d)| {
+            canonical_department(d, &format!("departments[{i}]"))
+                .map_err(|e| faults.note(e))
+                .ok()
+        })
+        .collect();
+    let authors = faults.check(f.list("authors"));
     for (i, a) in authors.iter().enumerate() {
-        validate_id(a, &format!("authors[{i}]"))?;
+        faults.check(validate_id(a, &format!("authors[{i}]")));
     }
     let case_study = CaseStudy {
         id,
-        title: text_limit(Some(title), "title", 500)?.unwrap_or_default(),
-        summary: text_limit(f.string("summary")?, "summary", 20_000)?,
-        body: text_limit(f.string("body")?, "body", 200_000)?,
-        date: f.date("date")?,
+        title: title.unwrap_or_default(),
+        summary: faults.check(
+            f.string("summary")
+                .and_then(|s| text_limit(s, "summary", 20_000)),
+        ),
+        body: faults.check(
+            f.string("body")
+                .and_then(|s| text_limit(s, "body", 200_000)),
+        ),
+        date: faults.check(f.date("date")),
         departments,
         authors,
-        skills: f.list("skills")?,
-        facilities: f.list("facilities")?,
-        marking: parse_enum(&f, "marking", Marking::parse_field)?.unwrap_or(Marking::Official),
+        skills: faults.check(f.list("skills")),
+        facilities: faults.check(f.list("facilities")),
+        marking: faults
+            .check(parse_enum(&f, "marking", Marking::parse_field))
+            .unwrap_or(Marking::Official),
     };
+    faults.finish()?;
     Ok(parsed(case_study, &f, CASE_STUDY_FIELDS))
 }
 
-/// Validates one facility object.
+/// Validates one facility object, reporting every field at fault.
 pub fn parse_facility(map: &Map<String, Value>) -> Result<Parsed<Facility>> {
     let f = Fields { map };
-    let id = f.required("id")?;
-    validate_id(&id, "id")?;
-    let name = f.required("name")?;
-    let department = department(&f, "department", false)?;
-    let given_parent = department_opt(&f, "parent_department")?;
+    let mut faults = Faults::default();
+    let id = faults.check(
+        f.required("id")
+            .and_then(|id| validate_id(&id, "id").map(|()| id)),
+    );
+    let name = faults.check(
+        f.required("name")
+            .and_then(|name| text_limit(Some(name), "name", 500)),
+    );
+    let department = faults.check(department(&f, "department", false));
+    let given_parent = faults.check(department_opt(&f, "parent_department"));
     let facility = Facility {
         parent_department: parent_of(department.as_deref(), given_parent),
         id,
-        name: text_limit(Some(name), "name", 500)?.unwrap_or_default(),
-        establishment: f.string("establishment")?,
+        name: name.unwrap_or_default(),
+        establishment: faults.check(f.string("establishment")),
         department,
-        description: text_limit(f.string("description")?, "description", 20_000)?,
-        capabilities: f.list("capabilities")?,
-        location: f.location("location")?,
-        access_clearance: parse_enum(&f, "access_clearance", Clearance::parse_field)?
+        description: faults.check(
+            f.string("description")
+                .and_then(|s| text_limit(s, "description", 20_000)),
+        ),
+        capabilities: faults.check(f.list("capabilities")),
+        location: faults.check(f.location("location")),
+        access_clearance: faults
+            .check(parse_enum(&f, "access_clearance", Clearance::parse_field))
             .unwrap_or(Clearance::None),
-        contacts: f.list("contacts")?,
-        status: parse_enum(&f, "status", FacilityStatus::parse_field)?
+        contacts: faults.check(f.list("contacts")),
+        status: faults
+            .check(parse_enum(&f, "status", FacilityStatus::parse_field))
             .unwrap_or(FacilityStatus::Operational),
-        marking: parse_enum(&f, "marking", Marking::parse_field)?.unwrap_or(Marking::Official),
+        marking: faults
+            .check(parse_enum(&f, "marking", Marking::parse_field))
+            .unwrap_or(Marking::Official),
     };
+    faults.finish()?;
     Ok(parsed(facility, &f, FACILITY_FIELDS))
 }
 
@@ -1043,12 +1123,23 @@ impl Loader {
             line,
             field,
             reason,
+            also: Vec::new(),
         });
     }
 
     fn reject_error(&mut self, file: &str, line: u64, error: Error) {
         match error {
             Error::InvalidField { field, reason } => self.reject(file, line, Some(field), reason),
+            Error::InvalidFields(mut faults) if !faults.is_empty() => {
+                let first = faults.remove(0);
+                self.report.reject(Rejection {
+                    file: file.to_string(),
+                    line,
+                    field: Some(first.field),
+                    reason: first.reason,
+                    also: faults,
+                });
+            }
             Error::InvalidRecord(reason) => self.reject(file, line, None, reason),
             other => self.reject(file, line, None, other.to_string()),
         }
@@ -1204,6 +1295,38 @@ mod tests {
         assert_eq!(report.files[0].read, 6);
         assert_eq!(report.files[0].indexed, 2);
         assert_eq!(report.files[0].rejected, 4);
+    }
+
+    #[test]
+    fn every_fault_on_a_line_is_reported_not_only_the_first() {
+        let line = r#"{"id":"m 7","department":"Ministry of Magic","email":"nobody","skills":[{"name":"Statistics","level":"guru"},{"name":"R","level":3,"assessed":"last week"}],"location":{"lat":91,"lon":"east"},"availability":"soon"}"#;
+        let (report, records) = load(&[("members.jsonl", &format!("{line}\n{GOOD}\n"))]);
+        assert_eq!(records.len(), 1, "the good line still loads");
+        assert_eq!(report.files[0].rejected, 1, "one line, counted once");
+        let rejection = &report.rejections[0];
+        let fields: Vec<&str> = std::iter::once(rejection.field.as_deref().unwrap())
+            .chain(rejection.also.iter().map(|f| f.field.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "id",
+                "name",
+                "department",
+                "email",
+                "skills[0].level",
+                "skills[1].assessed",
+                "availability",
+                "location.lat",
+                "location.lon",
+            ]
+        );
+        let printed = report.to_string();
+        assert_eq!(
+            printed.matches("rejected members.jsonl:1:").count(),
+            9,
+            "{printed}"
+        );
     }
 
     #[test]

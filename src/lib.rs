@@ -54,4 +54,4 @@ pub mod top;
 pub mod visible;
 pub mod workload;
 
-pub use error::{Error, Result};
+pub use error::{Error, Faults, FieldFault, Result};

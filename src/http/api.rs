@@ -22,7 +22,7 @@ use crate::reference::Reference;
 use crate::search::{
     self, MAX_LIMIT, MAX_QUERY_CHARS, Near, SearchRequest, SearchResponse, SortOrder,
 };
-use crate::{Error, Result};
+use crate::{Error, FieldFault, Result};
 
 /// The JSON routes.
 pub fn routes() -> Router<AppState> {
@@ -68,6 +68,9 @@ pub struct Problem {
     /// The parameter or field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
+    /// Every field at fault, when a record has more than one (the first is `parameter`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldFault>,
 }
 
 impl Problem {
@@ -81,6 +84,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             parameter: None,
+            errors: Vec::new(),
         }
     }
 }
@@ -106,6 +110,23 @@ impl From<Error> for Problem {
                     format!("parameter `{field}`: {reason}"),
                 );
                 p.parameter = Some(field);
+                p
+            }
+            Error::InvalidFields(faults) => {
+                let mut p = Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "{} fields are invalid: {}",
+                        faults.len(),
+                        faults
+                            .iter()
+                            .map(|f| format!("`{}`: {}", f.field, f.reason))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                );
+                p.parameter = faults.first().map(|f| f.field.clone());
+                p.errors = faults;
                 p
             }
             Error::InvalidQuery(reason) => {

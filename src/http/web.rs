@@ -256,6 +256,10 @@ fn described_by(errors: &[FieldError], id: &str, hint: bool) -> Option<String> {
 fn field_error(error: &Error, fields: &[&str]) -> Option<FieldError> {
     let (field, reason) = match error {
         Error::InvalidField { field, reason } => (field.as_str(), reason.as_str()),
+        Error::InvalidFields(faults) => {
+            let first = faults.first()?;
+            (first.field.as_str(), first.reason.as_str())
+        }
         Error::InvalidQuery(reason) => ("q", reason.as_str()),
         _ => return None,
     };

@@ -30,7 +30,7 @@ use crate::access::{Caller, Role};
 use crate::index::{Change, RecordWriter};
 use crate::ingest::{Loader, Report};
 use crate::model::{Kind, Marking, Record};
-use crate::{Error, Result};
+use crate::{Error, FieldFault, Result};
 
 /// Most ids listed in one audit line; the rest are counted in its outcome.
 const AUDITED_IDS: usize = 1000;
@@ -291,14 +291,22 @@ fn write_one(
             .report
             .rejections
             .first()
-            .map(|r| (r.field.clone(), r.reason.clone()));
-        let (field, reason) = refusal.unwrap_or((None, "the body holds no record".into()));
+            .map(|r| (r.field.clone(), r.reason.clone(), r.also.clone()));
+        let (field, reason, also) =
+            refusal.unwrap_or((None, "the body holds no record".into(), Vec::new()));
         let status = match field.as_deref() {
             Some("marking") => StatusCode::FORBIDDEN,
             Some("id") if reason.starts_with("no record") => StatusCode::NOT_FOUND,
             _ => StatusCode::BAD_REQUEST,
         };
-        return Ok(Err(field_problem(status, field.as_deref(), &reason)));
+        let problem = match field {
+            Some(field) if !also.is_empty() => {
+                let faults = std::iter::once(FieldFault { field, reason }).chain(also);
+                Problem::from(Error::InvalidFields(faults.collect()))
+            }
+            field => field_problem(status, field.as_deref(), &reason),
+        };
+        return Ok(Err(problem));
     };
     writer.apply(&[Change::Put(Box::new(record))])?;
     refresh_suggestions(state, kind)?;
@@ -860,6 +868,27 @@ mod tests {
         )
         .await;
         assert_eq!(status, 400, "{problem}");
+        let two_wrong = NEW_MEMBER
+            .replace("\"level\":4", "\"level\":9")
+            .replace("\"SC\"", "\"TOP\"");
+        let (status, _, problem) = send(
+            &s.app,
+            Method::PUT,
+            "/v1/experts/m-new",
+            Some(&s.editor),
+            &two_wrong,
+        )
+        .await;
+        assert_eq!(status, 400, "{problem}");
+        let problem = json(&problem);
+        let named: Vec<&str> = problem["errors"]
+            .as_array()
+            .expect("every field at fault is listed")
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(named, ["skills[0].level", "clearance"], "{problem}");
+        assert_eq!(problem["parameter"], "skills[0].level");
         let (status, _, _) = call(&s.app, "/v1/experts/m-new", Some(&s.reader)).await;
         assert_eq!(status, 404, "nothing was written");
     }
