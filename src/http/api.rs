@@ -60,7 +60,7 @@ pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,
     /// Short summary.
-    pub title: String,
+    pub title: &'static str,
     /// HTTP status.
     pub status: u16,
     /// What was wrong, naming the parameter.
@@ -76,7 +76,7 @@ pub struct Problem {
 impl Problem {
     /// A problem with `status`.
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Problem {
-        let title = status.canonical_reason().unwrap_or("Error").to_string();
+        let title = status.canonical_reason().unwrap_or("Error");
         let slug = title.to_lowercase().replace(' ', "-");
         Problem {
             kind: format!("https://muster.invalid/problems/{slug}"),
