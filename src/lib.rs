@@ -45,6 +45,7 @@ pub mod muster;
 pub mod reference;
 pub mod schema;
 pub mod search;
+pub mod shapes;
 pub mod spelling;
 pub mod stats;
 pub mod suggest;

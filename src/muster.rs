@@ -737,7 +737,7 @@ pub struct Candidate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance_km: Option<f64>,
     /// Role, email, grade, clearance, review date, availability, town...
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::shapes::MemberSummary)]
     pub contact: Value,
     /// Case studies that back the skill.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -804,7 +804,7 @@ pub struct TeamMember {
     /// Needed skills they cover, at the needed level or above.
     pub covers: Vec<Covered>,
     /// Role, email, grade, clearance, review date, availability, town...
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::shapes::MemberSummary)]
     pub contact: Value,
     /// Case studies that back their skills.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -869,7 +869,7 @@ pub struct FacilityMatch {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
     /// Establishment, capabilities, access clearance, status, town, contacts with their details.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::shapes::FacilitySummary)]
     pub details: Value,
 }
 

@@ -227,7 +227,7 @@ pub struct Hit {
     /// Matching fragments with `<mark>`, HTML-escaped.
     pub highlights: BTreeMap<String, String>,
     /// Short facts for a results list (role, grade, clearance, availability, town...).
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::shapes::HitSummary)]
     pub summary: Value,
     /// Score breakdown, with `explain=true`.
     #[serde(skip_serializing_if = "Option::is_none")]

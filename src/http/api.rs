@@ -901,6 +901,7 @@ mod tests {
     use axum::http::Request;
     use http_body_util::BodyExt;
     use serde_json::{Value, json};
+    use std::collections::BTreeSet;
     use tower::ServiceExt;
 
     fn app() -> Router {
@@ -1355,6 +1356,59 @@ mod tests {
             .unwrap();
         assert_eq!(limit["schema"]["minimum"], 1.0);
         assert_eq!(limit["schema"]["maximum"], 100.0);
+    }
+
+    /// The properties a component schema declares, through `allOf` and `$ref`.
+    fn declared(doc: &serde_json::Value, schema: &serde_json::Value) -> BTreeSet<String> {
+        if let Some(target) = schema["$ref"].as_str() {
+            let name = target.trim_start_matches("#/components/schemas/");
+            return declared(doc, &doc["components"]["schemas"][name]);
+        }
+        let mut names: BTreeSet<String> = schema["properties"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        for part in schema["allOf"].as_array().into_iter().flatten() {
+            names.extend(declared(doc, part));
+        }
+        names
+    }
+
+    #[tokio::test]
+    async fn every_summary_field_the_api_sends_is_declared_with_a_type() {
+        let app = app();
+        let (_, _, doc) = get_json(&app, "/openapi.json").await;
+        let schemas = &doc["components"]["schemas"];
+        let summary = declared(&doc, &schemas["Hit"]["properties"]["summary"]);
+        assert!(summary.contains("clearance_status") && summary.contains("author_details"));
+        for kind in ["experts", "case-studies", "facilities"] {
+            let (status, _, body) = get_json(&app, &format!("/v1/{kind}?limit=100")).await;
+            assert_eq!(status, StatusCode::OK);
+            let hits = body["hits"].as_array().unwrap();
+            assert!(!hits.is_empty(), "{kind}");
+            for hit in hits {
+                for key in hit["summary"].as_object().unwrap().keys() {
+                    assert!(
+                        summary.contains(key),
+                        "{kind}: summary.{key} is not declared"
+                    );
+                }
+            }
+        }
+        let contact = declared(&doc, &schemas["TeamMember"]["properties"]["contact"]);
+        let member = declared(&doc, &schemas["MemberSummary"]);
+        assert!(contact.contains("clearance_status") && contact == member);
+        let details = declared(&doc, &schemas["FacilityMatch"]["properties"]["details"]);
+        assert!(details.contains("contact_details") && !details.contains("clearance"));
+        // a declared field has a type, not an open object
+        for name in ["MemberSummary", "CaseStudySummary", "FacilitySummary"] {
+            for (field, schema) in schemas[name]["properties"].as_object().unwrap() {
+                let typed = schema.get("type").is_some()
+                    || schema.get("$ref").is_some()
+                    || schema.get("oneOf").is_some();
+                assert!(typed, "{name}.{field}: {schema}");
+            }
+        }
     }
 }
 
