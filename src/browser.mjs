@@ -181,6 +181,38 @@ try {
     'the first Tab focuses the skip link'
   )
 
+  // Nothing found for a misspelling: a correction offered from the index's own words
+  await page.goto(base + '/?q=virolgist')
+  const offer = page.locator('#did-you-mean a')
+  check((await offer.textContent()).trim() === 'virology', 'a misspelling is offered "Did you mean virology?"')
+  await offer.click()
+  await page.waitForURL(/q=virology/)
+  check(parseInt(await page.textContent('#results h2'), 10) > 0, 'and following the offer finds people')
+
+  // Every department can be chosen on an open search, not only the commonest 12
+  await page.goto(base + '/?q=')
+  const departments = page.locator('#filters fieldset', { has: page.locator('legend', { hasText: 'Department' }) })
+  await departments.locator('details summary').click()
+  const rare = departments.locator('details input[name=department]').last()
+  const rareValue = await rare.inputValue()
+  await rare.check()
+  await page.waitForURL(/department=/)
+  const chosen = new URL(page.url()).searchParams.getAll('department')
+  check(chosen.includes(rareValue), `a department behind "Show all" (${rareValue}) can be chosen`)
+  check(parseInt(await page.textContent('#results h2'), 10) > 0, `and ${rareValue} has people`)
+
+  // Authors and contacts are people with names and how to reach them, not ids
+  await page.goto(base + '/?kind=case-studies&q=modelling')
+  await page.locator('.muster-result h3 a').first().click()
+  await page.waitForURL(/\/case-studies\//)
+  const authors = await page.locator('.govuk-summary-list__row', { hasText: 'Authors' }).textContent()
+  check(!/\bm-\d+/.test(authors) && /@/.test(authors), `case study authors are named with an email (${authors.replace(/\s+/g, ' ').trim().slice(0, 80)})`)
+  await page.goto(base + '/?kind=facilities&q=containment')
+  await page.locator('.muster-result h3 a').first().click()
+  await page.waitForURL(/\/facilities\//)
+  const contacts = await page.locator('.govuk-summary-list__row', { hasText: 'Contacts' }).textContent()
+  check(!/\bm-\d+/.test(contacts) && /\d{4} ?\d{3}/.test(contacts), `facility contacts are named with a phone (${contacts.replace(/\s+/g, ' ').trim().slice(0, 80)})`)
+
   // Wide, the filters sit beside the results; on a phone (375 px) the results come first and the
   // search box fits the screen
   await page.goto(base + '/?q=virology')

@@ -250,6 +250,26 @@ pub struct SearchResponse {
     /// replaced by the nearest one that a record or a skill's name does, if that finds someone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub did_you_mean: Option<String>,
+    /// When nothing was found for a skill (a `skill` value, or a `q` that is a skill's name) and no
+    /// spelling correction helps: the nearest broader skill in the taxonomy that finds someone,
+    /// everything else in the request unchanged. Offered, never applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broader_skill: Option<BroaderSkill>,
+}
+
+/// A broader skill to ask for instead of one that found nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct BroaderSkill {
+    /// What was asked for: the `skill` value, or the text `q` when `from_text`.
+    pub instead_of: String,
+    /// The text `q` named the skill: ask with no `q` and `skill` set to `skill_id`.
+    pub from_text: bool,
+    /// The broader skill's taxonomy id (a `skill` value).
+    pub skill_id: String,
+    /// Its name.
+    pub label: String,
+    /// How many records the request finds with it instead.
+    pub total: u64,
 }
 
 /// The facets reported for each kind.
@@ -1338,7 +1358,63 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
             response.did_you_mean = Some(corrected);
         }
     }
+    if response.total == 0 && response.did_you_mean.is_none() {
+        response.broader_skill = broader_skill(index, request)?;
+    }
     Ok(response)
+}
+
+/// The nearest broader skill than one the request names that finds someone, nearest ancestor
+/// first, for the skills of `skill` in order and then a text that is exactly a skill's name.
+fn broader_skill(index: &MusterIndex, request: &SearchRequest) -> Result<Option<BroaderSkill>> {
+    let taxonomy = &index.taxonomy;
+    let mut named: Vec<(String, bool, usize)> = request
+        .filters
+        .skills
+        .iter()
+        .filter_map(|name| {
+            let (nodes, _) = taxonomy.resolve(name);
+            nodes.first().map(|&node| (name.clone(), false, node))
+        })
+        .collect();
+    if let Some(text) = &request.text
+        && let Some(node) = taxonomy.lookup(text.trim())
+    {
+        named.push((text.clone(), true, node));
+    }
+    for (instead_of, from_text, node) in named {
+        for broader in taxonomy.ancestors(node).into_iter().skip(1) {
+            let skill_id = taxonomy.node(broader).id.clone();
+            let mut again = SearchRequest {
+                limit: 1,
+                offset: 0,
+                facets: false,
+                explain: false,
+                ..request.clone()
+            };
+            if from_text {
+                again.text = None;
+                again.filters.skills.push(skill_id.clone());
+            } else {
+                for skill in again.filters.skills.iter_mut() {
+                    if *skill == instead_of {
+                        *skill = skill_id.clone();
+                    }
+                }
+            }
+            let total = search_once(index, &again)?.total;
+            if total > 0 {
+                return Ok(Some(BroaderSkill {
+                    instead_of,
+                    from_text,
+                    label: taxonomy.node(broader).label.clone(),
+                    skill_id,
+                    total,
+                }));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// [`search`] without a correction offered.
@@ -1557,6 +1633,7 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
         hits,
         facets,
         did_you_mean: None,
+        broader_skill: None,
     })
 }
 
@@ -2407,6 +2484,64 @@ pub(crate) mod tests {
             }
         }
         crate::index::in_ram(&records, Taxonomy::builtin()).unwrap()
+    }
+
+    #[test]
+    fn nothing_found_for_a_skill_offers_the_nearest_broader_skill_that_finds_someone() {
+        let member = |id: &str, marking: &str, skill: &str| {
+            format!(
+                r#"{{"id":"{id}","name":"Person {id}","department":"UKHSA","clearance":"SC","availability":"now","marking":"{marking}","skills":[{{"name":"{skill}","level":3}}]}}"#
+            )
+        };
+        let index = index_of(
+            &[
+                member("m-1", "OFFICIAL", "Diagnostic microbiology"),
+                member("m-2", "OFFICIAL-SENSITIVE", "Aerosol microbiology"),
+            ],
+            &[],
+        );
+        let ask = |skill: Option<&str>, text: Option<&str>, marking: Marking| {
+            let mut r = request(Kind::Member);
+            r.filters.skills = skill.into_iter().map(String::from).collect();
+            r.text = text.map(String::from);
+            r.max_marking = marking;
+            search(&index, &r).unwrap()
+        };
+        let answer = ask(Some("Virology"), None, Marking::Official);
+        assert_eq!(answer.total, 0, "the filter is not relaxed");
+        let broader = answer.broader_skill.expect("a broader skill is offered");
+        assert_eq!(
+            (broader.label.as_str(), broader.total, broader.from_text),
+            ("Microbiology", 1, false)
+        );
+        assert_eq!(broader.instead_of, "Virology");
+        // the text naming the skill gets the same offer
+        let answer = ask(None, Some("virology"), Marking::Official);
+        let broader = answer.broader_skill.expect("offered for q too");
+        assert_eq!(
+            (broader.label.as_str(), broader.from_text),
+            ("Microbiology", true)
+        );
+        // only what the caller may see counts: a hidden holder changes nothing
+        let nobody = index_of(
+            &[member("m-2", "OFFICIAL-SENSITIVE", "Aerosol microbiology")],
+            &[],
+        );
+        let mut r = request(Kind::Member);
+        r.filters.skills = vec!["Virology".into()];
+        let hidden = search(&nobody, &r).unwrap();
+        assert_eq!(hidden.broader_skill, None);
+        assert_eq!(
+            ask(Some("Virology"), None, Marking::OfficialSensitive)
+                .broader_skill
+                .map(|b| b.total),
+            Some(2)
+        );
+        // a skill someone holds needs no offer
+        assert_eq!(
+            ask(Some("Diagnostic microbiology"), None, Marking::Official).broader_skill,
+            None
+        );
     }
 
     #[test]

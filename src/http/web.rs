@@ -26,7 +26,7 @@ use crate::access::Caller;
 use crate::model::{Availability, Clearance, FacilityStatus, Kind, Level, Marking, date_format};
 use crate::muster::{MusterAnswer, MusterBody, MusterRequest, Point, SkillBody};
 use crate::reference::Reference;
-use crate::search::{self, SearchResponse};
+use crate::search::{self, BroaderSkill, SearchResponse};
 use crate::{Error, Result};
 
 /// Name of the cookie that carries a signed-in caller's key.
@@ -829,23 +829,42 @@ fn with_text(pairs: &[(String, String)], text: &str) -> Vec<(String, String)> {
     out
 }
 
+/// What `count` records of `kind` are called.
+fn noun(kind: Kind, count: u64) -> &'static str {
+    match (kind, count == 1) {
+        (Kind::Member, true) => "person",
+        (Kind::Member, false) => "people",
+        (Kind::CaseStudy, true) => "case study",
+        (Kind::CaseStudy, false) => "case studies",
+        (Kind::Facility, true) => "facility",
+        (Kind::Facility, false) => "facilities",
+    }
+}
+
+/// The request asking for the broader skill instead of the one that found nothing.
+fn with_broader_skill(pairs: &[(String, String)], broader: &BroaderSkill) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, v)| {
+            let asked = if broader.from_text {
+                k == "q"
+            } else {
+                k == "skill" && *v == broader.instead_of
+            };
+            !asked
+        })
+        .cloned()
+        .collect();
+    out.push(("skill".into(), broader.skill_id.clone()));
+    out
+}
+
 fn results_markup(view: &SearchView, tags: &[(String, String, String)]) -> Markup {
     let Some(response) = &view.response else {
         return html! { div id="results" {} };
     };
     let kind = view.kind;
-    let summary = format!(
-        "{} {} found",
-        response.total,
-        match (kind, response.total == 1) {
-            (Kind::Member, true) => "person",
-            (Kind::Member, false) => "people",
-            (Kind::CaseStudy, true) => "case study",
-            (Kind::CaseStudy, false) => "case studies",
-            (Kind::Facility, true) => "facility",
-            (Kind::Facility, false) => "facilities",
-        }
-    );
+    let summary = format!("{} {} found", response.total, noun(kind, response.total));
     let pages = (response.total as usize).div_ceil(PAGE_SIZE).min(1000);
     html! {
         div id="results" data-summary=(summary) {
@@ -855,6 +874,13 @@ fn results_markup(view: &SearchView, tags: &[(String, String, String)]) -> Marku
                     "Did you mean "
                     a class="govuk-link" href=(view.url(&with_text(&view.pairs, better), 1)) { (better) }
                     "?"
+                }
+            }
+            @if let Some(broader) = &response.broader_skill {
+                p class="govuk-body" id="broader-skill" {
+                    "Nothing found for “" (broader.instead_of) "”. The broader skill "
+                    a class="govuk-link" href=(view.url(&with_broader_skill(&view.pairs, broader), 1)) { (broader.label) }
+                    " finds " (broader.total) " " (noun(kind, broader.total)) "."
                 }
             }
             @if !tags.is_empty() {
@@ -2419,6 +2445,23 @@ mod tests {
             .nth(1)
             .unwrap_or_else(|| panic!("no correction offered: {misspelt}"));
         assert!(offered.contains("virology"), "{offered}");
+        // a skill nobody holds: the nearest broader one offered as a link, the filter kept
+        let narrow = page("/?skill=Aerosol+microbiology").await;
+        assert!(narrow.contains("0 people found"), "{narrow}");
+        let offered = narrow
+            .split("id=\"broader-skill\"")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no broader skill offered: {narrow}"));
+        let link = offered.split("href=\"").nth(1).unwrap_or_default();
+        let link = link
+            .split('"')
+            .next()
+            .unwrap_or_default()
+            .replace("&amp;", "&");
+        assert!(offered.contains(">Microbiology</a>"), "{offered}");
+        assert!(!link.contains("Aerosol"), "{link}");
+        let broader = reader_page(&s, &link).await;
+        assert!(!broader.contains("0 people found"), "{broader}");
         let open_search = page("/?kind=facilities&q=plasma").await;
         assert!(
             !open_search.contains("Old tokamak"),
