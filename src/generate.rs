@@ -615,6 +615,29 @@ struct Sketch {
     hidden_area: Option<usize>,
 }
 
+/// When a profile was last updated, from a day drawn evenly since 2023: most profiles are kept up
+/// to date (updated in the year to [`AS_OF`]); the earliest sixth of draws become profiles one to
+/// three years old, the stale ones pages flag.
+fn recent_update(drawn: &str) -> String {
+    let day = |date: time::Date| date.to_julian_day();
+    let as_of = time::Date::from_calendar_date(
+        AS_OF.0,
+        time::Month::try_from(AS_OF.1).expect("valid month"),
+        AS_OF.2,
+    )
+    .expect("valid date");
+    let start = time::Date::from_calendar_date(2023, time::Month::January, 1).expect("valid date");
+    let drawn = crate::model::date_format::parse(drawn, "updated").unwrap_or(as_of);
+    let share = f64::from(day(drawn) - day(start)) / f64::from((day(as_of) - day(start)).max(1));
+    let (from, to, within) = if share < 1.0 / 6.0 {
+        (day(as_of) - 3 * 365, day(as_of) - 366, share * 6.0)
+    } else {
+        (day(as_of) - 365, day(as_of), (share - 1.0 / 6.0) * 1.2)
+    };
+    let at = from + (f64::from(to - from) * within.clamp(0.0, 1.0)) as i32;
+    crate::model::date_format::format(time::Date::from_julian_day(at).unwrap_or(as_of))
+}
+
 fn date_between(rng: &mut Rng, from_year: i32, to: (i32, u8, u8)) -> String {
     let start = time::Date::from_calendar_date(from_year, time::Month::January, 1)
         .expect("valid date")
@@ -935,13 +958,21 @@ fn member(ctx: &mut Ctx<'_>, n: usize, profile: &Profile) -> (Value, Sketch) {
         };
         written.push(json!({"name": name, "level": level_value, "assessed": assessed}));
     }
-    if ctx.rng.chance(0.08) {
+    let free_text = ctx.rng.chance(0.08).then(|| {
         let free = *ctx.rng.pick(FREE_TEXT_SKILLS);
-        written.push(json!({"name": free, "level": ctx.level(false), "assessed": date_between(&mut ctx.rng, 2019, AS_OF)}));
-    }
+        (
+            free,
+            ctx.level(false),
+            date_between(&mut ctx.rng, 2019, AS_OF),
+        )
+    });
     let main = skills[0].0;
-    // seniority and GSE category follow the highest level held
+    // seniority and GSE category follow the highest level held; a free-text skill is held no
+    // higher than that (so no level-4 expert is graded as a junior)
     let top_level = skills.iter().map(|(_, level)| *level).max().unwrap_or(1);
+    if let Some((free, level, assessed)) = free_text {
+        written.push(json!({"name": free, "level": level.min(top_level), "assessed": assessed}));
+    }
     let grade = grade(&mut ctx.rng, top_level);
     let category = category(&mut ctx.rng, top_level);
     let phone = phone(&mut ctx.rng);
@@ -966,7 +997,16 @@ fn member(ctx: &mut Ctx<'_>, n: usize, profile: &Profile) -> (Value, Sketch) {
     } else {
         Vec::new()
     };
-    let updated = date_between(&mut ctx.rng, 2023, AS_OF);
+    let updated = recent_update(&date_between(&mut ctx.rng, 2023, AS_OF));
+    // a skill is assessed no later than the profile was last updated
+    for skill in &mut written {
+        if skill["assessed"]
+            .as_str()
+            .is_some_and(|a| a > updated.as_str())
+        {
+            skill["assessed"] = json!(updated);
+        }
+    }
     let mut record = json!({
         "id": id,
         "name": name,
@@ -1358,8 +1398,15 @@ fn case_study_from_topic(
     } else {
         *ctx.rng.pick(siblings)
     };
-    let skill = taxonomy.node(area).label.clone();
+    let mut skill = taxonomy.node(area).label.clone();
     let skill2 = taxonomy.node(second).label.clone();
+    // never "Avian influenza support during avian influenza": an event that names the skill
+    // is paired with the broader area instead
+    if event.to_lowercase().contains(&skill.to_lowercase())
+        && let Some(parent) = taxonomy.node(area).parent
+    {
+        skill = taxonomy.node(parent).label.clone();
+    }
     // a title names two skills only when there are two
     let templates: Vec<&str> = TITLE_TEMPLATES
         .iter()
