@@ -64,15 +64,26 @@ fn dir_size(path: &Path) -> u64 {
         .sum()
 }
 
-/// `requests` GETs of the query mix over `concurrency` connections, stopping at `limit`.
-fn http_load(address: SocketAddr, concurrency: usize, requests: usize, limit: Duration) -> Run {
+/// `requests` GETs of the query mix over `concurrency` connections, stopping at `limit`; with
+/// `token`, signed in (so every search is audited).
+fn http_load(
+    address: SocketAddr,
+    token: Option<&str>,
+    concurrency: usize,
+    requests: usize,
+    limit: Duration,
+) -> Run {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
             let next = next.clone();
+            let token = token.map(String::from);
             std::thread::spawn(move || {
-                let mut connection = Connection::open(address);
+                let mut connection = match &token {
+                    Some(token) => Connection::signed_in(address, token),
+                    None => Connection::open(address),
+                };
                 let mut times = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -198,14 +209,55 @@ fn measure(members: usize) {
         startup * 1000.0,
         rss_mib(server.id())
     );
-    http_load(address, 1, QUERIES.len(), Duration::from_secs(10)); // warm up
+    http_load(address, None, 1, QUERIES.len(), Duration::from_secs(10)); // warm up
     let limit = Duration::from_secs(30);
-    http_load(address, 1, 400, limit).row("search over HTTP, concurrency 1");
-    http_load(address, 16, 4000, limit).row("search over HTTP, concurrency 16");
+    http_load(address, None, 1, 400, limit).row("search over HTTP, concurrency 1");
+    http_load(address, None, 16, 4000, limit).row("search over HTTP, concurrency 16");
     println!(
         "  RSS after load                     {:.0} MiB",
         rss_mib(server.id())
     );
+    let _ = server.kill();
+    let _ = server.wait();
+
+    // signed in with a key: every search is audited (a synced log line per batch)
+    let tokens = work.path().join("tokens.json");
+    let created = Command::new(MUSTER)
+        .args([
+            "token",
+            "create",
+            "--role",
+            "reader",
+            "--subject",
+            "bench",
+            "--tokens",
+        ])
+        .arg(&tokens)
+        .output()
+        .expect("token create");
+    let token = String::from_utf8(created.stdout).expect("utf-8");
+    let token = token.trim();
+    let audit = work.path().join("audit.jsonl");
+    let (mut server, address) = serve(
+        &index_dir,
+        &[
+            "--tokens",
+            tokens.to_str().expect("path"),
+            "--audit",
+            audit.to_str().expect("path"),
+            "--rate-limit",
+            "0",
+        ],
+    );
+    http_load(
+        address,
+        Some(token),
+        1,
+        QUERIES.len(),
+        Duration::from_secs(10),
+    ); // warm up
+    http_load(address, Some(token), 1, 400, limit).row("signed in and audited, concurrency 1");
+    http_load(address, Some(token), 16, 4000, limit).row("signed in and audited, concurrency 16");
     let _ = server.kill();
     let _ = server.wait();
 }

@@ -349,10 +349,25 @@ impl AuditEntry {
 }
 
 /// An append-only JSON Lines audit log. Never contains a token.
+///
+/// Every entry is on disk before [`AuditLog::record`] returns. Concurrent entries share one sync
+/// (group commit): while one caller syncs, others append, and the next sync covers them all, so
+/// auditing every search costs a sync per batch rather than per request.
 pub struct AuditLog {
     path: PathBuf,
-    file: Mutex<std::fs::File>,
+    file: Mutex<Appender>,
+    /// How many entries are known to be on disk.
+    synced: Mutex<u64>,
 }
+
+struct Appender {
+    file: std::fs::File,
+    /// Entries appended since the log was opened.
+    written: u64,
+}
+
+/// How long audit entries are kept by default: 13 months.
+pub const AUDIT_RETENTION_DAYS: u32 = 396;
 
 impl AuditLog {
     /// Opens (creating) the log at `path`.
@@ -363,18 +378,25 @@ impl AuditLog {
                 source,
             })?;
         }
-        let file = std::fs::OpenOptions::new()
+        Ok(AuditLog {
+            path: path.to_path_buf(),
+            file: Mutex::new(Appender {
+                file: Self::append_to(path)?,
+                written: 0,
+            }),
+            synced: Mutex::new(0),
+        })
+    }
+
+    fn append_to(path: &Path) -> Result<std::fs::File> {
+        std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(|source| Error::Read {
                 path: path.to_path_buf(),
                 source,
-            })?;
-        Ok(AuditLog {
-            path: path.to_path_buf(),
-            file: Mutex::new(file),
-        })
+            })
     }
 
     /// Where the log is.
@@ -392,12 +414,79 @@ impl AuditLog {
         let Ok(line) = serde_json::to_string(&entry) else {
             return;
         };
-        if let Ok(mut file) = self.file.lock() {
-            let written = writeln!(file, "{line}").and_then(|_| file.sync_data());
-            if let Err(e) = written {
-                tracing::error!(error = %e, path = %self.path.display(), "cannot write the audit log");
+        let report = |e: std::io::Error| {
+            tracing::error!(error = %e, path = %self.path.display(), "cannot write the audit log");
+        };
+        let mine = {
+            let mut appender = self.file.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = writeln!(appender.file, "{line}") {
+                return report(e);
+            }
+            appender.written += 1;
+            appender.written
+        };
+        let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        if *synced >= mine {
+            return; // a sync that started after this entry was appended covered it
+        }
+        let (upto, handle) = {
+            let appender = self.file.lock().unwrap_or_else(|e| e.into_inner());
+            (appender.written, appender.file.try_clone())
+        };
+        match handle.and_then(|file| file.sync_data()) {
+            Ok(()) => *synced = upto,
+            Err(e) => report(e),
+        }
+    }
+
+    /// Deletes the entries older than `cutoff` (and any line that is not an entry), rewriting the
+    /// log beside itself and renaming it into place, so a crash leaves the old or the new log
+    /// whole. Returns how many lines were removed.
+    pub fn prune(&self, cutoff: time::OffsetDateTime) -> Result<u64> {
+        use std::io::{BufRead, BufReader, BufWriter};
+        let io = |source| Error::Read {
+            path: self.path.clone(),
+            source,
+        };
+        let mut appender = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let reader = BufReader::new(std::fs::File::open(&self.path).map_err(io)?);
+        let fresh_path = self.path.with_extension("pruning");
+        let mut fresh = BufWriter::new(std::fs::File::create(&fresh_path).map_err(io)?);
+        let mut removed = 0;
+        for line in reader.split(b'\n') {
+            let line = line.map_err(io)?;
+            let kept = serde_json::from_slice::<AuditEntry>(&line)
+                .ok()
+                .and_then(|entry| {
+                    time::OffsetDateTime::parse(
+                        &entry.time,
+                        &time::format_description::well_known::Rfc3339,
+                    )
+                    .ok()
+                })
+                .is_some_and(|at| at >= cutoff);
+            if kept {
+                fresh.write_all(&line).map_err(io)?;
+                fresh.write_all(b"\n").map_err(io)?;
+            } else if !line.is_empty() {
+                removed += 1;
             }
         }
+        let fresh = fresh.into_inner().map_err(|e| io(e.into_error()))?;
+        fresh.sync_all().map_err(io)?;
+        if removed == 0 {
+            drop(fresh);
+            std::fs::remove_file(&fresh_path).map_err(io)?;
+            return Ok(0);
+        }
+        std::fs::rename(&fresh_path, &self.path).map_err(io)?;
+        if let Some(dir) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io)?;
+        }
+        appender.file = Self::append_to(&self.path)?;
+        Ok(removed)
     }
 
     /// The newest `limit` entries an admin cleared for `max_marking` may read, newest first.
@@ -466,6 +555,76 @@ mod tests {
         assert_eq!(KeyFile::read(&path).unwrap().keys.len(), 1);
         assert_eq!(Role::Editor.with_article(), "an editor");
         assert_eq!(Role::Reader.with_article(), "a reader");
+    }
+
+    fn entry_at(time: &str, subject: &str) -> AuditEntry {
+        AuditEntry {
+            time: time.into(),
+            subject: subject.into(),
+            action: "GET /v1/experts?q=virology".into(),
+            ids: vec!["m-1".into()],
+            outcome: "ok".into(),
+            request_id: None,
+            marking: Some(Marking::Official),
+        }
+    }
+
+    #[test]
+    fn retention_deletes_old_entries_and_the_log_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path).unwrap();
+        log.record(entry_at("2024-01-05T10:00:00Z", "old"));
+        log.record(entry_at("2025-11-30T10:00:00Z", "kept"));
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{torn\n")
+            .unwrap();
+        log.record(entry_at("", "now"));
+        let cutoff = time::macros::datetime!(2025-11-01 0:00 UTC);
+        assert_eq!(
+            log.prune(cutoff).unwrap(),
+            2,
+            "the old entry and the torn line"
+        );
+        log.record(entry_at("", "after"));
+        let subjects: Vec<String> = log
+            .tail(10, Marking::Official)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.subject)
+            .collect();
+        assert_eq!(subjects, ["after", "now", "kept"]);
+        assert_eq!(log.prune(cutoff).unwrap(), 0, "nothing more to delete");
+        assert!(!path.with_extension("pruning").exists());
+    }
+
+    #[test]
+    fn entries_recorded_at_once_from_many_threads_are_all_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = std::sync::Arc::new(AuditLog::open(&path).unwrap());
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        log.record(entry_at("", &format!("t{t}-{i}")));
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 400);
+        assert!(
+            text.lines()
+                .all(|l| serde_json::from_str::<AuditEntry>(l).is_ok())
+        );
     }
 
     #[test]

@@ -191,6 +191,9 @@ struct AuthArgs {
     /// Audit log (JSON Lines); default: audit.jsonl in the index directory.
     #[arg(long)]
     audit: Option<PathBuf>,
+    /// Days audit entries are kept; older ones are deleted at start and daily (default 13 months).
+    #[arg(long, default_value_t = muster::access::AUDIT_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..))]
+    audit_retention_days: u32,
     /// Requests per second per token (bursts of twice that); 0 for no limit.
     #[arg(long, default_value_t = 50.0)]
     rate_limit: f64,
@@ -735,7 +738,8 @@ fn serve(
         .audit
         .clone()
         .unwrap_or_else(|| index_dir.join("audit.jsonl"));
-    let audit = muster::access::AuditLog::open(&audit_path)?;
+    let audit = std::sync::Arc::new(muster::access::AuditLog::open(&audit_path)?);
+    keep_audit_for(audit.clone(), auth.audit_retention_days)?;
     let defaults = HttpConfig::default();
     let file_limit = http::serve::raise_file_limit();
     let limits = http::serve::ConnectionLimits {
@@ -784,6 +788,30 @@ fn serve(
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Deletes audit entries older than `days` now, then once a day on a thread of its own.
+fn keep_audit_for(log: Arc<muster::access::AuditLog>, days: u32) -> anyhow::Result<()> {
+    let prune = move || -> muster::Result<u64> {
+        let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
+        log.prune(cutoff)
+    };
+    let removed = prune()?;
+    tracing::info!(
+        days,
+        removed,
+        "audit entries older than the retention deleted"
+    );
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(24 * 60 * 60));
+            match prune() {
+                Ok(removed) => tracing::info!(days, removed, "audit retention applied"),
+                Err(e) => tracing::error!(error = %e, "cannot apply the audit retention"),
+            }
+        }
+    });
+    Ok(())
 }
 
 /// The token checks configured by the serve flags; none configured means demo mode.

@@ -998,6 +998,33 @@ pub struct MusterAnswer {
     pub took_ms: f64,
 }
 
+impl MusterAnswer {
+    /// Every record the answer names (team, alternates, facilities), for the audit log.
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.team.iter().map(|m| m.id.clone()).collect();
+        ids.extend(
+            self.alternates
+                .iter()
+                .flat_map(|a| a.members.iter().map(|m| m.id.clone())),
+        );
+        ids.extend(
+            self.nearly_eligible
+                .iter()
+                .flat_map(|n| n.alternatives.iter().map(|a| a.member.id.clone())),
+        );
+        ids.extend(
+            self.facilities
+                .iter()
+                .chain(&self.closed_facilities)
+                .chain(self.facility_alternatives.iter().map(|a| &a.facility))
+                .map(|f| f.id.clone()),
+        );
+        let mut seen = std::collections::HashSet::new();
+        ids.retain(|id| seen.insert(id.clone()));
+        ids
+    }
+}
+
 /// A level below which a team covers a skill thinly: an emergency wants practitioners.
 const THIN_BELOW: u8 = INFERRED_LEVEL;
 

@@ -59,6 +59,8 @@ pub fn rss_mib(pid: u32) -> f64 {
 /// One keep-alive HTTP/1.1 connection.
 pub struct Connection {
     reader: BufReader<TcpStream>,
+    /// Extra request header lines (`Authorization: Bearer ...\r\n`).
+    headers: String,
 }
 
 impl Connection {
@@ -68,12 +70,23 @@ impl Connection {
         stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
         Connection {
             reader: BufReader::new(stream),
+            headers: String::new(),
         }
+    }
+
+    /// A connection whose requests carry `token` as a bearer token.
+    pub fn signed_in(address: SocketAddr, token: &str) -> Connection {
+        let mut connection = Connection::open(address);
+        connection.headers = format!("Authorization: Bearer {token}\r\n");
+        connection
     }
 
     /// GET `path`; the status.
     pub fn get(&mut self, path: &str) -> u16 {
-        let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{}\r\n",
+            self.headers
+        );
         self.reader
             .get_mut()
             .write_all(request.as_bytes())

@@ -229,13 +229,17 @@ pub async fn muster(
             bad(&field, e.into_inner().to_string())
         })?;
     let index = state.index.clone();
+    let max_marking = caller.max_marking;
     let answer = tokio::task::spawn_blocking(move || {
         let request =
-            crate::muster::MusterRequest::from_body(parsed, &index, caller.max_marking, today())?;
+            crate::muster::MusterRequest::from_body(parsed, &index, max_marking, today())?;
         crate::muster::muster(&index, &request)
     })
     .await
     .map_err(|e| Problem::from(Error::Io(std::io::Error::other(e))))??;
+    state
+        .audit_read(&caller, Some(&body), answer.ids(), "ok")
+        .await;
     if csv {
         let sheet = crate::muster::to_csv(&answer, today())?;
         return Ok((
@@ -736,7 +740,19 @@ async fn search_kind(
     caller: Caller,
 ) -> Result<Json<SearchResponse>, Problem> {
     let request = parse_search(Some(kind), &query_pairs(raw.as_deref()), &caller, today())?;
-    Ok(Json(run_search(&state, request).await?))
+    let response = run_search(&state, request).await?;
+    state
+        .audit_read(&caller, None, hit_ids([&response]), "ok")
+        .await;
+    Ok(Json(response))
+}
+
+/// The ids of the hits of some answers, for the audit log.
+fn hit_ids<'a>(responses: impl IntoIterator<Item = &'a SearchResponse>) -> Vec<String> {
+    responses
+        .into_iter()
+        .flat_map(|r| r.hits.iter().map(|h| h.id.clone()))
+        .collect()
 }
 
 /// Ranked people.
@@ -830,11 +846,14 @@ pub async fn search_all(
         run_search(&state, case_studies),
         run_search(&state, facilities)
     );
-    Ok(Json(SearchAll {
+    let answer = SearchAll {
         experts: a?,
         case_studies: b?,
         facilities: c?,
-    }))
+    };
+    let ids = hit_ids([&answer.experts, &answer.case_studies, &answer.facilities]);
+    state.audit_read(&caller, None, ids, "ok").await;
+    Ok(Json(answer))
 }
 
 async fn get_record(
@@ -848,12 +867,19 @@ async fn get_record(
         return Err(Problem::from(Error::NotFound));
     }
     let index = state.index.clone();
+    let (asked, max_marking) = (id.clone(), caller.max_marking);
     let record = tokio::task::spawn_blocking(move || {
-        search::get(&index, kind, &id, caller.max_marking, today())
+        search::get(&index, kind, &asked, max_marking, today())
     })
     .await
-    .map_err(|e| Problem::from(Error::Io(std::io::Error::other(e))))??;
-    Ok(Json(record))
+    .map_err(|e| Problem::from(Error::Io(std::io::Error::other(e))))?;
+    let outcome = match &record {
+        Ok(_) => "ok",
+        Err(Error::NotFound) => "not found",
+        Err(_) => "error",
+    };
+    state.audit_read(&caller, None, vec![id], outcome).await;
+    Ok(Json(record?))
 }
 
 /// One member, with the case studies they wrote that the caller may see.

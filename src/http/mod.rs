@@ -142,14 +142,14 @@ impl AppState {
     pub fn with_auth(
         mut self,
         auth: Authenticator,
-        audit: Option<AuditLog>,
+        audit: Option<Arc<AuditLog>>,
         writer: Option<RecordWriter>,
     ) -> Self {
         let mut config = (*self.config).clone();
         config.demo = !auth.is_configured();
         self.config = Arc::new(config);
         self.auth = Arc::new(auth);
-        self.audit = audit.map(Arc::new);
+        self.audit = audit;
         self.writer = writer.map(Arc::new);
         self
     }
@@ -181,6 +181,37 @@ impl AppState {
         if let Err(e) = tokio::task::spawn_blocking(move || log.record(entry)).await {
             tracing::error!(error = %e, "cannot write the audit log");
         }
+    }
+
+    /// Audits a read: who searched, opened a record or assembled a team, the request (`METHOD
+    /// /path?query`, and for a request with a body, its first 2,000 characters), and the ids of
+    /// the records it returned. Not in demo mode, which has no callers to tell apart.
+    pub async fn audit_read(
+        &self,
+        caller: &Caller,
+        body: Option<&[u8]>,
+        ids: Vec<String>,
+        outcome: &str,
+    ) {
+        if self.config.demo {
+            return;
+        }
+        let mut action = REQUEST_TARGET
+            .try_with(Clone::clone)
+            .unwrap_or_else(|_| "read".into());
+        if let Some(body) = body {
+            let text = String::from_utf8_lossy(body);
+            action.push(' ');
+            action.extend(text.chars().take(2000));
+        }
+        self.audit_event(
+            caller.subject.clone(),
+            action,
+            ids,
+            outcome.into(),
+            caller.max_marking,
+        )
+        .await;
     }
 
     /// The current typeahead index.
@@ -308,6 +339,8 @@ tokio::task_local! {
     /// The id of the request being answered (`x-request-id`): every audit entry made while
     /// answering it carries it, writes and refusals alike.
     static REQUEST_ID: Option<String>;
+    /// The request being answered, as `METHOD /path?query`: the action of a read's audit entry.
+    static REQUEST_TARGET: String;
 }
 
 /// Authenticates the caller and attaches it to the request; refuses, rate-limits and audits.
@@ -318,8 +351,16 @@ async fn identify(state: State<AppState>, request: Request, next: Next) -> Respo
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(String::from);
+    let target = format!(
+        "{} {}",
+        request.method(),
+        request.uri().path_and_query().map_or("/", |p| p.as_str())
+    );
     REQUEST_ID
-        .scope(id, identify_caller(state, request, next))
+        .scope(
+            id,
+            REQUEST_TARGET.scope(target, identify_caller(state, request, next)),
+        )
         .await
 }
 
@@ -887,7 +928,7 @@ pub(crate) mod tests {
                 },
                 None,
             ),
-            Some(AuditLog::open(&audit).unwrap()),
+            Some(Arc::new(AuditLog::open(&audit).unwrap())),
             Some(writer),
         );
         Secured {
@@ -1125,6 +1166,70 @@ pub(crate) mod tests {
             assert!(!audit.contains(secret), "the audit log never holds a token");
         }
         assert!(!audit.contains("ffff"));
+    }
+
+    #[tokio::test]
+    async fn reads_are_audited_with_who_the_request_and_the_ids_returned() {
+        let s = secured(None);
+        let entries = || -> Vec<AuditEntry> {
+            std::fs::read_to_string(&s.audit)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        };
+        let (status, _, body) = call(&s.app, "/v1/experts?q=statistics", Some(&s.reader)).await;
+        assert_eq!(status, StatusCode::OK);
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let returned: Vec<String> = body["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_str().unwrap().to_string())
+            .collect();
+        assert!(!returned.is_empty());
+        let search = entries().pop().expect("the search is audited");
+        assert_eq!(search.subject, "reader@dstl");
+        assert_eq!(search.action, "GET /v1/experts?q=statistics");
+        assert_eq!(search.ids, returned);
+        assert_eq!(search.outcome, "ok");
+        assert_eq!(search.marking, Some(Marking::Official));
+
+        let opened = format!("/v1/experts/{}", returned[0]);
+        let (status, _, _) = call(&s.app, &opened, Some(&s.sensitive_reader)).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _, _) = call(&s.app, "/v1/experts/m-nobody", Some(&s.reader)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let need = r#"{"skills":[{"skill":"Bayesian statistics"}],"team_size":2}"#;
+        let (status, _, answer) =
+            send(&s.app, Method::POST, "/v1/muster", Some(&s.reader), need).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        let team: Vec<&str> = answer["team"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap())
+            .collect();
+        let all = entries();
+        let last: Vec<(&str, &str, &str)> = all[all.len() - 3..]
+            .iter()
+            .map(|e| (e.subject.as_str(), e.action.as_str(), e.outcome.as_str()))
+            .collect();
+        assert_eq!(
+            last,
+            [
+                ("os-reader@dstl", &*format!("GET {opened}"), "ok"),
+                ("reader@dstl", "GET /v1/experts/m-nobody", "not found"),
+                ("reader@dstl", &*format!("POST /v1/muster {need}"), "ok"),
+            ]
+        );
+        assert_eq!(all[all.len() - 3].ids, [returned[0].clone()]);
+        assert_eq!(all[all.len() - 3].marking, Some(Marking::OfficialSensitive));
+        assert!(
+            team.iter()
+                .all(|id| all[all.len() - 1].ids.iter().any(|i| i == id))
+        );
     }
 
     #[tokio::test]

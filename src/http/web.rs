@@ -511,7 +511,11 @@ async fn search_page(
         Ok(request) if errors.is_empty() => {
             let index = state.index.clone();
             match tokio::task::spawn_blocking(move || search::search(&index, &request)).await {
-                Ok(Ok(response)) => Some(response),
+                Ok(Ok(response)) => {
+                    let ids = response.hits.iter().map(|h| h.id.clone()).collect();
+                    state.audit_read(&caller, None, ids, "ok").await;
+                    Some(response)
+                }
                 Ok(Err(e)) => match field_error(&e, &fields) {
                     Some(fe) => {
                         errors.push(fe);
@@ -1031,9 +1035,19 @@ fn facts(kind: Kind, department: Option<&str>, summary: &Value, distance: Option
 async fn record(state: &AppState, caller: &Caller, kind: Kind, id: String) -> Result<Value> {
     let index = state.index.clone();
     let marking = caller.max_marking;
-    tokio::task::spawn_blocking(move || search::get(&index, kind, &id, marking, search::today()))
-        .await
-        .map_err(|e| Error::Io(std::io::Error::other(e)))?
+    let asked = id.clone();
+    let record = tokio::task::spawn_blocking(move || {
+        search::get(&index, kind, &asked, marking, search::today())
+    })
+    .await
+    .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+    let outcome = match &record {
+        Ok(_) => "ok",
+        Err(Error::NotFound) => "not found",
+        Err(_) => "error",
+    };
+    state.audit_read(caller, None, vec![id], outcome).await;
+    record
 }
 
 fn text<'a>(record: &'a Value, name: &str) -> Option<&'a str> {
@@ -1139,7 +1153,7 @@ fn person_markup(r: &Value) -> (String, Markup) {
             @if let Some(updated) = text(r, "updated").and_then(|d| date_format::parse(d, "updated").ok()) {
                 (summary_row("Last updated", html!{
                     @if (search::today() - updated).whole_days() > STALE_AFTER_DAYS {
-                        strong class="govuk-tag govuk-tag--yellow" { "Over 2 years old" } " "
+                        strong class="govuk-tag govuk-tag--yellow" { "Not updated for over a year" } " "
                         (date_format::words(updated)) ": check with them before relying on it"
                     } @else {
                         (date_format::words(updated))
@@ -1213,8 +1227,8 @@ fn people_list(people: &Value, none: &str) -> Markup {
     }
 }
 
-/// A profile not updated for this long is flagged as possibly out of date.
-const STALE_AFTER_DAYS: i64 = 2 * 365;
+/// A profile not updated for this long (a year) is flagged as possibly out of date.
+const STALE_AFTER_DAYS: i64 = 365;
 
 /// A `YYYY-MM-DD` date as GOV.UK writes dates ("26 September 2020"); other text as it is.
 fn long_date(date: Option<&str>) -> Option<String> {
@@ -1477,6 +1491,9 @@ async fn run_muster(
     })
     .await
     .map_err(|e| Err(Error::Io(std::io::Error::other(e))))?;
+    if let Ok(answer) = &outcome {
+        state.audit_read(caller, None, answer.ids(), "ok").await;
+    }
     outcome.map_err(|e| match field_error(&e, MUSTER_FIELDS) {
         Some(fe) => Ok(fe),
         None => Err(e),
@@ -2373,11 +2390,49 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn pages_audit_searches_records_opened_and_musters() {
+        let s = crate::http::tests::secured(None);
+        let last = || -> crate::access::AuditEntry {
+            let log = std::fs::read_to_string(&s.audit).unwrap();
+            serde_json::from_str(log.lines().last().unwrap()).unwrap()
+        };
+        let results = reader_page(&s, "/?q=statistics").await;
+        assert!(results.contains("Erin Expert"), "{results}");
+        let search = last();
+        assert_eq!(
+            (search.subject.as_str(), search.action.as_str()),
+            ("reader@dstl", "GET /?q=statistics")
+        );
+        assert!(
+            search.ids.contains(&"m-exp".to_string()),
+            "{:?}",
+            search.ids
+        );
+        reader_page(&s, "/people/m-exp").await;
+        assert_eq!(
+            (last().action, last().ids),
+            ("GET /people/m-exp".into(), vec!["m-exp".into()])
+        );
+        reader_page(&s, "/muster?skills=Bayesian+statistics&size=2").await;
+        let muster = last();
+        assert!(
+            muster.action.starts_with("GET /muster?"),
+            "{}",
+            muster.action
+        );
+        assert!(!muster.ids.is_empty());
+    }
+
+    #[tokio::test]
     async fn dates_read_as_words_and_an_old_profile_says_so() {
         let today = search::today();
         let recent = date_format::format(today - time::Duration::days(30));
         let fresh = format!(
             r#"{{"id":"m-fresh","name":"Fay Fresh","department":"Dstl","availability":"now","updated":"{recent}"}}"#
+        );
+        let last_year = date_format::format(today - time::Duration::days(400));
+        let stale = format!(
+            r#"{{"id":"m-stale","name":"Sam Stale","department":"Dstl","availability":"now","updated":"{last_year}"}}"#
         );
         let s = secured_lines(&[
             (
@@ -2385,6 +2440,7 @@ mod tests {
                 r#"{"id":"m-old","name":"Olu Old","department":"Dstl","availability":"now","updated":"2020-01-05","skills":[{"name":"Virology","level":4,"assessed":"2021-03-02"}]}"#,
             ),
             (Kind::Member, fresh.as_str()),
+            (Kind::Member, stale.as_str()),
             (
                 Kind::CaseStudy,
                 r#"{"id":"cs-dated","title":"Measles modelling","date":"2020-09-26","authors":["m-old"]}"#,
@@ -2393,13 +2449,15 @@ mod tests {
         let page = |uri: &'static str| reader_page(&s, uri);
         let old = page("/people/m-old").await;
         assert!(old.contains("Last updated"), "{old}");
-        assert!(old.contains("Over 2 years old"), "{old}");
+        assert!(old.contains("Not updated for over a year"), "{old}");
         assert!(old.contains("5 January 2020"), "{old}");
         assert!(old.contains("2 March 2021"), "{old}");
         assert!(!old.contains("2021-03-02"), "{old}");
         let fresh = page("/people/m-fresh").await;
         assert!(fresh.contains("Last updated"), "{fresh}");
-        assert!(!fresh.contains("Over 2 years old"), "{fresh}");
+        assert!(!fresh.contains("Not updated for over a year"), "{fresh}");
+        let stale = page("/people/m-stale").await;
+        assert!(stale.contains("Not updated for over a year"), "{stale}");
         assert!(fresh.contains("No case studies recorded."), "{fresh}");
         let case_study = page("/case-studies/cs-dated").await;
         assert!(case_study.contains("26 September 2020"), "{case_study}");
