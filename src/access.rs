@@ -350,11 +350,17 @@ impl AuditEntry {
 
 /// An append-only JSON Lines audit log. Never contains a token.
 ///
-/// Every entry is on disk before [`AuditLog::record`] returns. Concurrent entries share one sync
-/// (group commit): while one caller syncs, others append, and the next sync covers them all, so
-/// auditing every search costs a sync per batch rather than per request.
+/// A write's or a refusal's entry is on disk before [`AuditLog::record`] returns; concurrent ones
+/// share one sync (group commit). A read's entry ([`AuditLog::note`]) is written to the file
+/// before the answer (so it survives the process crashing) and synced within
+/// [`READ_SYNC_INTERVAL`] by a thread of the log's own, so auditing every search costs no sync
+/// on the request's path; only a power cut can lose the last moment of reads.
 pub struct AuditLog {
     path: PathBuf,
+    shared: std::sync::Arc<Shared>,
+}
+
+struct Shared {
     file: Mutex<Appender>,
     /// How many entries are known to be on disk.
     synced: Mutex<u64>,
@@ -369,8 +375,35 @@ struct Appender {
 /// How long audit entries are kept by default: 13 months.
 pub const AUDIT_RETENTION_DAYS: u32 = 396;
 
+/// The longest a read's audit entry waits to be synced to disk.
+pub const READ_SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
+
+impl Shared {
+    fn append(&self, line: &str) -> std::io::Result<u64> {
+        let mut appender = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        writeln!(appender.file, "{line}")?;
+        appender.written += 1;
+        Ok(appender.written)
+    }
+
+    /// Syncs the file unless a sync that started after entry `mine` was appended covered it.
+    fn sync_through(&self, mine: u64) -> std::io::Result<()> {
+        let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        if *synced >= mine {
+            return Ok(());
+        }
+        let (upto, handle) = {
+            let appender = self.file.lock().unwrap_or_else(|e| e.into_inner());
+            (appender.written, appender.file.try_clone())
+        };
+        handle?.sync_data()?;
+        *synced = upto;
+        Ok(())
+    }
+}
+
 impl AuditLog {
-    /// Opens (creating) the log at `path`.
+    /// Opens (creating) the log at `path`, with the thread that syncs reads' entries.
     pub fn open(path: &Path) -> Result<AuditLog> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| Error::Read {
@@ -378,13 +411,33 @@ impl AuditLog {
                 source,
             })?;
         }
-        Ok(AuditLog {
-            path: path.to_path_buf(),
+        let shared = std::sync::Arc::new(Shared {
             file: Mutex::new(Appender {
                 file: Self::append_to(path)?,
                 written: 0,
             }),
             synced: Mutex::new(0),
+        });
+        let weak = std::sync::Arc::downgrade(&shared);
+        let shown = path.display().to_string();
+        std::thread::Builder::new()
+            .name("audit-sync".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(READ_SYNC_INTERVAL);
+                    let Some(shared) = weak.upgrade() else {
+                        return; // the log is closed
+                    };
+                    let written = shared.file.lock().map(|a| a.written).unwrap_or(0);
+                    if let Err(e) = shared.sync_through(written) {
+                        tracing::error!(error = %e, path = %shown, "cannot sync the audit log");
+                    }
+                }
+            })
+            .map_err(Error::Io)?;
+        Ok(AuditLog {
+            path: path.to_path_buf(),
+            shared,
         })
     }
 
@@ -404,39 +457,35 @@ impl AuditLog {
         &self.path
     }
 
-    /// Appends one entry (and syncs it, so it survives a crash).
-    pub fn record(&self, mut entry: AuditEntry) {
+    /// Appends a write's or a refusal's entry and syncs it, so it survives a crash.
+    pub fn record(&self, entry: AuditEntry) {
+        let synced = self
+            .append(entry)
+            .and_then(|mine| self.shared.sync_through(mine));
+        if let Err(e) = synced {
+            self.report(e);
+        }
+    }
+
+    /// Appends a read's entry; it is synced within [`READ_SYNC_INTERVAL`].
+    pub fn note(&self, entry: AuditEntry) {
+        if let Err(e) = self.append(entry) {
+            self.report(e);
+        }
+    }
+
+    fn append(&self, mut entry: AuditEntry) -> std::io::Result<u64> {
         if entry.time.is_empty() {
             entry.time = time::OffsetDateTime::now_utc()
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default();
         }
-        let Ok(line) = serde_json::to_string(&entry) else {
-            return;
-        };
-        let report = |e: std::io::Error| {
-            tracing::error!(error = %e, path = %self.path.display(), "cannot write the audit log");
-        };
-        let mine = {
-            let mut appender = self.file.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = writeln!(appender.file, "{line}") {
-                return report(e);
-            }
-            appender.written += 1;
-            appender.written
-        };
-        let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
-        if *synced >= mine {
-            return; // a sync that started after this entry was appended covered it
-        }
-        let (upto, handle) = {
-            let appender = self.file.lock().unwrap_or_else(|e| e.into_inner());
-            (appender.written, appender.file.try_clone())
-        };
-        match handle.and_then(|file| file.sync_data()) {
-            Ok(()) => *synced = upto,
-            Err(e) => report(e),
-        }
+        let line = serde_json::to_string(&entry).map_err(std::io::Error::other)?;
+        self.shared.append(&line)
+    }
+
+    fn report(&self, e: std::io::Error) {
+        tracing::error!(error = %e, path = %self.path.display(), "cannot write the audit log");
     }
 
     /// Deletes the entries older than `cutoff` (and any line that is not an entry), rewriting the
@@ -448,7 +497,7 @@ impl AuditLog {
             path: self.path.clone(),
             source,
         };
-        let mut appender = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let mut appender = self.shared.file.lock().unwrap_or_else(|e| e.into_inner());
         let reader = BufReader::new(std::fs::File::open(&self.path).map_err(io)?);
         let fresh_path = self.path.with_extension("pruning");
         let mut fresh = BufWriter::new(std::fs::File::create(&fresh_path).map_err(io)?);

@@ -169,15 +169,7 @@ impl AppState {
         let Some(log) = self.audit.clone() else {
             return;
         };
-        let entry = AuditEntry {
-            time: String::new(),
-            subject,
-            action,
-            ids,
-            outcome,
-            request_id: REQUEST_ID.try_with(Clone::clone).ok().flatten(),
-            marking: Some(marking),
-        };
+        let entry = audit_entry(subject, action, ids, outcome, marking);
         if let Err(e) = tokio::task::spawn_blocking(move || log.record(entry)).await {
             tracing::error!(error = %e, "cannot write the audit log");
         }
@@ -185,7 +177,8 @@ impl AppState {
 
     /// Audits a read: who searched, opened a record or assembled a team, the request (`METHOD
     /// /path?query`, and for a request with a body, its first 2,000 characters), and the ids of
-    /// the records it returned. Not in demo mode, which has no callers to tell apart.
+    /// the records it returned. Written to the log before the answer, synced within moments
+    /// ([`AuditLog::note`]). Not in demo mode, which has no callers to tell apart.
     pub async fn audit_read(
         &self,
         caller: &Caller,
@@ -193,9 +186,9 @@ impl AppState {
         ids: Vec<String>,
         outcome: &str,
     ) {
-        if self.config.demo {
+        let Some(log) = self.audit.as_ref().filter(|_| !self.config.demo) else {
             return;
-        }
+        };
         let mut action = REQUEST_TARGET
             .try_with(Clone::clone)
             .unwrap_or_else(|_| "read".into());
@@ -204,14 +197,13 @@ impl AppState {
             action.push(' ');
             action.extend(text.chars().take(2000));
         }
-        self.audit_event(
+        log.note(audit_entry(
             caller.subject.clone(),
             action,
             ids,
             outcome.into(),
             caller.max_marking,
-        )
-        .await;
+        ));
     }
 
     /// The current typeahead index.
@@ -333,6 +325,25 @@ pub async fn shutdown_signal() {
 /// Paths anyone may call: health checks, the API description, sign-in and the page assets.
 fn is_public(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/openapi.json") || web::is_public_page(path)
+}
+
+/// An audit entry made now, naming the request being answered, if any.
+fn audit_entry(
+    subject: String,
+    action: String,
+    ids: Vec<String>,
+    outcome: String,
+    marking: crate::model::Marking,
+) -> AuditEntry {
+    AuditEntry {
+        time: String::new(),
+        subject,
+        action,
+        ids,
+        outcome,
+        request_id: REQUEST_ID.try_with(Clone::clone).ok().flatten(),
+        marking: Some(marking),
+    }
 }
 
 tokio::task_local! {
