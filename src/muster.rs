@@ -998,6 +998,52 @@ pub struct MusterAnswer {
     pub took_ms: f64,
 }
 
+/// The member ids meant by the entries of a page's "Leave out these people" field: `Name (id)`
+/// as the page writes them, an id, or a name (every visible member of that name, whatever the
+/// case). An entry that names no one visible is an error naming it, so nobody is silently kept.
+pub fn people_to_leave_out(
+    index: &MusterIndex,
+    entries: &[String],
+    max_marking: Marking,
+    today: Date,
+) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for entry in entries.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
+        let given_id = entry
+            .strip_suffix(')')
+            .and_then(|rest| rest.rsplit_once('('))
+            .map(|(_, id)| id.trim())
+            .unwrap_or(entry);
+        let visible = crate::ingest::validate_id(given_id, "exclude").is_ok()
+            && search::get(index, Kind::Member, given_id, max_marking, today).is_ok();
+        if visible {
+            ids.push(given_id.to_string());
+            continue;
+        }
+        let mut request = SearchRequest::new(Kind::Member, max_marking, today);
+        request.text = Some(format!("\"{}\"", entry.replace('"', " ")));
+        request.limit = search::MAX_LIMIT;
+        request.facets = false;
+        let named: Vec<String> = search::search(index, &request)?
+            .hits
+            .into_iter()
+            .filter(|h| h.name.trim().eq_ignore_ascii_case(entry))
+            .map(|h| h.id)
+            .collect();
+        if named.is_empty() {
+            return Err(Error::field(
+                "exclude",
+                format!(
+                    "no one called “{}” was found",
+                    crate::model::truncate(entry, 60)
+                ),
+            ));
+        }
+        ids.extend(named);
+    }
+    Ok(ids)
+}
+
 impl MusterAnswer {
     /// Every record the answer names (team, alternates, facilities), for the audit log.
     pub fn ids(&self) -> Vec<String> {

@@ -1351,12 +1351,12 @@ impl MusterForm {
         (form, submitted)
     }
 
-    /// The same request with the member `id` left out as well.
-    fn leaving_out(&self, id: &str) -> MusterForm {
+    /// The same request with `person` left out as well.
+    fn leaving_out(&self, person: &str) -> MusterForm {
         let mut form = self.clone();
         form.exclude = match form.exclude.trim() {
-            "" => id.to_string(),
-            before => format!("{before}, {id}"),
+            "" => person.to_string(),
+            before => format!("{before}, {person}"),
         };
         form
     }
@@ -1482,10 +1482,11 @@ async fn run_muster(
     caller: &Caller,
     form: &MusterForm,
 ) -> std::result::Result<MusterAnswer, std::result::Result<FieldError, Error>> {
-    let body = form.body().map_err(Ok)?;
+    let mut body = form.body().map_err(Ok)?;
     let index = state.index.clone();
     let marking = caller.max_marking;
     let outcome = tokio::task::spawn_blocking(move || {
+        body.exclude = crate::muster::people_to_leave_out(&index, &body.exclude, marking, today())?;
         let request = MusterRequest::from_body(body, &index, marking, today())?;
         crate::muster::muster(&index, &request)
     })
@@ -1598,6 +1599,53 @@ fn text_input(
     }
 }
 
+/// "Leave out these people": names (or `Name (id)`, as the page writes them), separated with
+/// commas, with the people of the answer offered as the user types (a `datalist`, so it needs
+/// no script).
+fn leave_out_input(
+    form: &MusterForm,
+    answer: Option<&MusterAnswer>,
+    errors: &[FieldError],
+) -> Markup {
+    let id = "exclude";
+    let hint = "Names, separated with commas: start typing to choose someone from the team below. Filled in when you choose \"Leave out and ask again\"";
+    let people: Vec<String> = answer
+        .map(|a| {
+            let mut named: Vec<String> =
+                a.team
+                    .iter()
+                    .map(|m| leave_out_entry(&m.name, &m.id))
+                    .chain(a.alternates.iter().flat_map(|alt| {
+                        alt.members.iter().map(|m| leave_out_entry(&m.name, &m.id))
+                    }))
+                    .collect();
+            named.dedup();
+            named
+        })
+        .unwrap_or_default();
+    html! {
+        div class=(group_class(errors, id)) {
+            label class="govuk-label govuk-label--s" for=(id) { "Leave out these people" }
+            div id=(format!("{id}-hint")) class="govuk-hint" { (hint) }
+            (error_message(errors, id))
+            input class="govuk-input govuk-input--width-20" id=(id) name=(id) type="text" value=(form.exclude)
+                list=[(!people.is_empty()).then_some("people-in-answer")]
+                autocomplete="off"
+                aria-describedby=[described_by(errors, id, true)];
+            @if !people.is_empty() {
+                datalist id="people-in-answer" {
+                    @for person in &people { option value=(person) {} }
+                }
+            }
+        }
+    }
+}
+
+/// How the page writes a person to leave out: their name, with the id that makes it exact.
+fn leave_out_entry(name: &str, id: &str) -> String {
+    format!("{name} ({id})")
+}
+
 fn muster_markup(
     form: &MusterForm,
     errors: &[FieldError],
@@ -1652,7 +1700,7 @@ fn muster_markup(
                     (text_input("max_per_department", "Most people from one department", "Leave blank for no limit", &form.max_per_department, "govuk-input--width-3", errors))
                     (text_input("facility_capabilities", "Facility capabilities needed", "Separate with commas, for example CL4, whole genome sequencing", &form.facility_capabilities, "govuk-input--width-20", errors))
                     (select("facility_match", "Facilities", &[(String::new(), "One facility with all of them".to_string()), ("each".to_string(), "A facility for each".to_string())], &form.facility_match, errors))
-                    (text_input("exclude", "Leave out these people", "Filled in when you choose \"Leave out and ask again\" beside someone in the team; or their ids, separated with commas", &form.exclude, "govuk-input--width-20", errors))
+                    (leave_out_input(form, answer, errors))
                     button type="submit" class="govuk-button" data-module="govuk-button" { "Assemble team" }
                 }
             }
@@ -1744,7 +1792,7 @@ fn muster_answer_markup(form: &MusterForm, answer: &MusterAnswer) -> Markup {
                                         a class="govuk-link govuk-body-s" href=(format!("tel:{}", t.replace(' ', ""))) { (t) }
                                     }
                                     br;
-                                    a class="govuk-link govuk-body-s" href=(format!("/muster?{}", form.leaving_out(&m.id).query())) {
+                                    a class="govuk-link govuk-body-s" href=(format!("/muster?{}", form.leaving_out(&leave_out_entry(&m.name, &m.id)).query())) {
                                         "Leave out and ask again" span class="govuk-visually-hidden" { ": " (m.name) }
                                     }
                                 }
@@ -2369,13 +2417,34 @@ mod tests {
             .map(|rest| rest.split('"').next().unwrap().replace("&amp;", "&"))
             .find(|href| href.contains("exclude="))
             .unwrap_or_else(|| panic!("no Leave out link: {page}"));
-        assert!(link.contains("exclude=m-exp"), "{link}");
+        assert!(link.contains("exclude=Erin+Expert+%28m-exp%29"), "{link}");
         let (status, _, again) = with_cookie(&s.app, Method::GET, &link, &s.reader).await;
         assert_eq!(status, StatusCode::OK);
         let team = &again
             [again.find("muster-results").unwrap()..again.find("Change the request").unwrap()];
         assert!(!team.contains("Erin Expert"), "{team}");
         assert!(team.contains("Pat Practitioner"), "{team}");
+        // the field offers the people of the answer as you type, and takes a plain name
+        assert!(
+            again.contains(r#"<option value="Pat Practitioner (m-pra)">"#),
+            "{again}"
+        );
+        let by_name = "/muster?skills=bayesian+statistics&team_size=1&exclude=erin+expert%2C+Pat+Practitioner";
+        let (_, _, page) = with_cookie(&s.app, Method::GET, by_name, &s.reader).await;
+        let team =
+            &page[page.find("muster-results").unwrap()..page.find("Change the request").unwrap()];
+        assert!(
+            !team.contains("Erin Expert") && !team.contains("Pat Practitioner"),
+            "{team}"
+        );
+        // a name that matches no one is an error, never silently ignored; nor does a hidden
+        // person's name count
+        for unknown in ["Nobody+Known", "Sam+Sensitive"] {
+            let uri = format!("/muster?skills=bayesian+statistics&exclude={unknown}");
+            let (status, _, page) = with_cookie(&s.app, Method::GET, &uri, &s.reader).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+            assert!(page.contains("no one called"), "{page}");
+        }
     }
 
     #[test]
