@@ -132,19 +132,5 @@ impl Faults {
     }
 }
 
-impl Error {
-    /// Each field at fault, for errors that name fields.
-    pub fn faults(&self) -> Vec<FieldFault> {
-        match self {
-            Error::InvalidField { field, reason } => vec![FieldFault {
-                field: field.clone(),
-                reason: reason.clone(),
-            }],
-            Error::InvalidFields(faults) => faults.clone(),
-            _ => Vec::new(),
-        }
-    }
-}
-
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

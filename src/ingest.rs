@@ -609,18 +609,30 @@ fn text_limit(value: Option<String>, field: &str, max_chars: usize) -> Result<Op
     }
 }
 
-/// Validates one member object, reporting every field at fault.
-pub fn parse_member(map: &Map<String, Value>) -> Result<Parsed<Member>> {
-    let f = Fields { map };
-    let mut faults = Faults::default();
+/// The two fields every record must have: a valid `id`, and a name (`name_key`: `name` or
+/// `title`) of at most `max_chars` characters. Faults are noted; placeholders stand in.
+fn id_and_name(
+    f: &Fields<'_>,
+    faults: &mut Faults,
+    name_key: &str,
+    max_chars: usize,
+) -> (String, String) {
     let id = faults.check(
         f.required("id")
             .and_then(|id| validate_id(&id, "id").map(|()| id)),
     );
     let name = faults.check(
-        f.required("name")
-            .and_then(|name| text_limit(Some(name), "name", 200)),
+        f.required(name_key)
+            .and_then(|name| text_limit(Some(name), name_key, max_chars)),
     );
+    (id, name.unwrap_or_default())
+}
+
+/// Validates one member object, reporting every field at fault.
+pub fn parse_member(map: &Map<String, Value>) -> Result<Parsed<Member>> {
+    let f = Fields { map };
+    let mut faults = Faults::default();
+    let (id, name) = id_and_name(&f, &mut faults, "name", 200);
     let department = faults.check(department(&f, "department", true));
     let given_parent = faults.check(department_opt(&f, "parent_department"));
     let email = faults.check(f.string("email").and_then(|email| match email {
@@ -660,7 +672,7 @@ pub fn parse_member(map: &Map<String, Value>) -> Result<Parsed<Member>> {
     let member = Member {
         parent_department: parent_of(department.as_deref(), given_parent),
         id,
-        name: name.unwrap_or_default(),
+        name,
         email,
         phone,
         department: department.unwrap_or_default(),
@@ -705,14 +717,7 @@ fn department_opt(f: &Fields<'_>, key: &str) -> Result<Option<String>> {
 pub fn parse_case_study(map: &Map<String, Value>) -> Result<Parsed<CaseStudy>> {
     let f = Fields { map };
     let mut faults = Faults::default();
-    let id = faults.check(
-        f.required("id")
-            .and_then(|id| validate_id(&id, "id").map(|()| id)),
-    );
-    let title = faults.check(
-        f.required("title")
-            .and_then(|title| text_limit(Some(title), "title", 500)),
-    );
+    let (id, title) = id_and_name(&f, &mut faults, "title", 500);
     let departments = faults
         .check(f.list("departments"))
         .iter()
@@ -729,7 +734,7 @@ pub fn parse_case_study(map: &Map<String, Value>) -> Result<Parsed<CaseStudy>> {
     }
     let case_study = CaseStudy {
         id,
-        title: title.unwrap_or_default(),
+        title,
         summary: faults.check(
             f.string("summary")
                 .and_then(|s| text_limit(s, "summary", 20_000)),
@@ -755,20 +760,13 @@ pub fn parse_case_study(map: &Map<String, Value>) -> Result<Parsed<CaseStudy>> {
 pub fn parse_facility(map: &Map<String, Value>) -> Result<Parsed<Facility>> {
     let f = Fields { map };
     let mut faults = Faults::default();
-    let id = faults.check(
-        f.required("id")
-            .and_then(|id| validate_id(&id, "id").map(|()| id)),
-    );
-    let name = faults.check(
-        f.required("name")
-            .and_then(|name| text_limit(Some(name), "name", 500)),
-    );
+    let (id, name) = id_and_name(&f, &mut faults, "name", 500);
     let department = faults.check(department(&f, "department", false));
     let given_parent = faults.check(department_opt(&f, "parent_department"));
     let facility = Facility {
         parent_department: parent_of(department.as_deref(), given_parent),
         id,
-        name: name.unwrap_or_default(),
+        name,
         establishment: faults.check(f.string("establishment")),
         department,
         description: faults.check(
