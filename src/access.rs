@@ -62,15 +62,21 @@ pub struct Caller {
     pub role: Role,
     /// The highest marking they may read.
     pub max_marking: Marking,
+    /// The `vetting` permission: may see people's security clearances and filter, facet and
+    /// assemble teams on them (need to know; granted to those who assemble teams).
+    #[serde(default)]
+    pub vetting: bool,
 }
 
 impl Caller {
-    /// The caller of local demo mode: a reader of OFFICIAL records only.
+    /// The caller of local demo mode: a reader of OFFICIAL records only, who sees the synthetic
+    /// data's clearances (there is no one to keep them from).
     pub fn demo() -> Caller {
         Caller {
             subject: "demo".into(),
             role: Role::Reader,
             max_marking: Marking::Official,
+            vetting: true,
         }
     }
 }
@@ -86,6 +92,9 @@ pub struct StoredKey {
     pub role: Role,
     /// Highest marking readable.
     pub max_marking: Marking,
+    /// The `vetting` permission (people's clearances); absent in older key files: not granted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub vetting: bool,
     /// Random salt, hex.
     pub salt: String,
     /// SHA-256 of salt and secret, hex.
@@ -167,10 +176,17 @@ pub fn create_key(subject: &str, role: Role, max_marking: Marking) -> (String, S
         subject: subject.to_string(),
         role,
         max_marking,
+        vetting: false,
         salt,
     };
     (format!("mst_{id}_{secret}"), stored)
 }
+
+/// The permission to see people's security clearances.
+pub const VETTING: &str = "vetting";
+
+/// Why a request about people's clearances is refused to a caller without the permission.
+pub const VETTING_NEEDED: &str = "people's security clearances are shown only to those granted the vetting permission (ask your Muster administrator)";
 
 /// JWT claims Muster reads.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -186,6 +202,9 @@ pub struct Claims {
     /// Not before (seconds since the epoch), checked when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
+    /// Permissions beyond the role: `vetting` grants people's clearances.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
 }
 
 /// How JWTs are verified: signature, `exp` and `nbf`, each time allowed [`JWT_LEEWAY_SECS`] of
@@ -302,6 +321,7 @@ impl Authenticator {
                 subject: stored.subject.clone(),
                 role: stored.role,
                 max_marking: stored.max_marking,
+                vetting: stored.vetting,
             });
         }
         let jwt = self.jwt.as_ref().ok_or(AuthFailure::Invalid)?;
@@ -311,6 +331,7 @@ impl Authenticator {
         Ok(Caller {
             role: Role::parse(&claims.role).ok_or(AuthFailure::Invalid)?,
             max_marking: Marking::parse(&claims.max_marking).ok_or(AuthFailure::Invalid)?,
+            vetting: claims.permissions.iter().any(|p| p == VETTING),
             subject: claims.sub,
         })
     }
@@ -751,7 +772,8 @@ mod tests {
             Caller {
                 subject: "analyst@ukhsa".into(),
                 role: Role::Reader,
-                max_marking: Marking::OfficialSensitive
+                max_marking: Marking::OfficialSensitive,
+                vetting: false,
             }
         );
     }
@@ -794,6 +816,7 @@ mod tests {
             max_marking: marking.into(),
             exp,
             nbf,
+            permissions: Vec::new(),
         };
         jsonwebtoken::encode(
             &jsonwebtoken::Header::default(),
@@ -801,6 +824,52 @@ mod tests {
             &jsonwebtoken::EncodingKey::from_secret(secret),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn the_vetting_permission_comes_from_the_key_or_the_token_and_is_off_by_default() {
+        let (plain, plain_key) = create_key("reader@dstl", Role::Reader, Marking::Official);
+        let (vetter, mut vetter_key) = create_key("teams@dstl", Role::Reader, Marking::Official);
+        vetter_key.vetting = true;
+        // a key file written before the permission existed grants none
+        let old_file: KeyFile = serde_json::from_str(
+            &serde_json::to_string(&KeyFile {
+                keys: vec![plain_key.clone()],
+            })
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(!old_file.keys[0].vetting);
+        let secret = b"department-secret";
+        let auth = Authenticator::new(
+            KeyFile {
+                keys: vec![plain_key, vetter_key],
+            },
+            Some(JwtVerifier::hs256(secret)),
+        );
+        let vetting_of = |token: &str| {
+            auth.authenticate(Some(&format!("Bearer {token}")))
+                .unwrap()
+                .vetting
+        };
+        assert!(!vetting_of(&plain));
+        assert!(vetting_of(&vetter));
+        let token = |permissions: Vec<String>| {
+            let claims = Claims {
+                sub: "svc".into(),
+                role: "reader".into(),
+                max_marking: "OFFICIAL".into(),
+                exp: 4_102_444_800,
+                nbf: None,
+                permissions,
+            };
+            let key = jsonwebtoken::EncodingKey::from_secret(secret);
+            jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
+        };
+        assert!(vetting_of(&token(vec![VETTING.into()])));
+        assert!(!vetting_of(&token(vec!["audit".into()])));
+        assert!(!vetting_of(&token(Vec::new())));
+        assert!(Caller::demo().vetting, "local demo mode works as before");
     }
 
     #[test]

@@ -20,7 +20,8 @@ const MEMBERS: &str = r#"{"id":"m-1","name":"Ada Lovelace","department":"Dstl","
 {"id":"m-2","name":"Grace Hopper","department":"UKHSA","skills":[{"name":"Epidemiology","level":3}]}
 "#;
 
-/// Creates a key with `muster token create` and returns it.
+/// Creates a key with `muster token create` (with the vetting permission, as for someone who
+/// assembles teams) and returns it.
 fn create_key(tokens: &Path, role: &str, max_marking: &str) -> String {
     let output = Command::new(MUSTER)
         .args([
@@ -30,6 +31,7 @@ fn create_key(tokens: &Path, role: &str, max_marking: &str) -> String {
             role,
             "--max-marking",
             max_marking,
+            "--vetting",
         ])
         .arg("--subject")
         .arg(format!("{role}@test"))

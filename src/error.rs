@@ -19,6 +19,14 @@ pub enum Error {
     /// Several fields of one record have bad values; each is named, in the record's order.
     #[error("{}", FieldFault::list(.0))]
     InvalidFields(Vec<FieldFault>),
+    /// The caller lacks a permission the request needs (a clearance filter without `vetting`).
+    #[error("not permitted: {field}: {reason}")]
+    NotPermitted {
+        /// The parameter that needs the permission.
+        field: String,
+        /// Which permission, in words.
+        reason: String,
+    },
     /// A record line is not a JSON object at all (no single field is to blame).
     #[error("invalid record: {0}")]
     InvalidRecord(String),

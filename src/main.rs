@@ -234,6 +234,9 @@ enum TokenCommand {
         /// Who the key is for (shown in the audit log).
         #[arg(long)]
         subject: String,
+        /// Grant the vetting permission: see people's clearances, filter and muster on them.
+        #[arg(long)]
+        vetting: bool,
         /// Key file to add it to.
         #[arg(long, default_value = "muster-tokens.json", env = "MUSTER_TOKENS")]
         tokens: PathBuf,
@@ -344,18 +347,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             role,
             max_marking,
             subject,
+            vetting,
             tokens,
         }) => {
             let role = muster::access::Role::parse(&role)
                 .context("--role must be reader, editor or admin")?;
             let max_marking = muster::model::Marking::parse_field(&max_marking, "max-marking")?;
             let mut file = muster::access::KeyFile::read(&tokens)?;
-            let (key, stored) = muster::access::create_key(&subject, role, max_marking);
+            let (key, mut stored) = muster::access::create_key(&subject, role, max_marking);
+            stored.vetting = vetting;
             file.keys.push(stored);
             file.write(&tokens)?;
             eprintln!(
-                "added {} key for {subject} ({max_marking}) to {}; it is shown only now:",
+                "added {} key for {subject} ({max_marking}{}) to {}; it is shown only now:",
                 role.with_article(),
+                if vetting { ", vetting" } else { "" },
                 tokens.display()
             );
             println!("{key}");

@@ -188,6 +188,24 @@ pub struct MusterRequest {
     pub max_marking: Marking,
     /// The date clearances are checked against.
     pub today: Date,
+    /// The caller has the vetting permission (see [`MusterRequest::permitted`]).
+    pub vetting: bool,
+}
+
+impl MusterRequest {
+    /// Applies the caller's vetting permission. Without it a muster that needs a clearance
+    /// (asked for, or read from the need's words) is refused, naming `clearance`, and the answer
+    /// shows no one's clearance.
+    pub fn permitted(mut self, vetting: bool) -> Result<MusterRequest> {
+        if !vetting && self.clearance.is_some() {
+            return Err(Error::NotPermitted {
+                field: "clearance".into(),
+                reason: crate::access::VETTING_NEEDED.into(),
+            });
+        }
+        self.vetting = vetting;
+        Ok(self)
+    }
 }
 
 fn level_of(value: &Value, field: &str) -> Result<Level> {
@@ -418,6 +436,7 @@ impl MusterRequest {
             exclude: body.exclude.iter().map(|s| s.trim().to_string()).collect(),
             max_marking,
             today,
+            vetting: true,
         })
     }
 }
@@ -709,15 +728,17 @@ fn availability_in(words: &[String]) -> Option<(Availability, String)> {
 
 /// The clearance in a contact (a search hit's summary) in words: `DV - lapsed, review was due 14
 /// March 2024`.
-pub fn clearance_words(contact: &Value, today: Date) -> String {
+/// `None` when the clearance is withheld (the caller lacks the vetting permission).
+pub fn clearance_words(contact: &Value, today: Date) -> Option<String> {
     let text = |name: &str| contact.get(name).and_then(Value::as_str);
-    let clearance = text("clearance")
-        .and_then(Clearance::parse)
-        .unwrap_or(Clearance::None);
+    let clearance = Clearance::parse(text("clearance")?).unwrap_or(Clearance::None);
     let due = text("clearance_review_due")
         .and_then(|d| crate::model::date_format::parse(d, "clearance_review_due").ok());
-    crate::model::clearance_in_words(clearance, due, today)
+    Some(crate::model::clearance_in_words(clearance, due, today))
 }
+
+/// What a contact sheet or page says when a clearance is withheld.
+pub const CLEARANCE_WITHHELD: &str = "not shown (needs the vetting permission)";
 
 /// A person who could fill a place, as one skill's search saw them.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -775,7 +796,7 @@ impl Candidate {
 
     /// Their clearance in words, saying whether it counts.
     fn clearance_in_words(&self, today: Date) -> String {
-        clearance_words(&self.contact, today)
+        clearance_words(&self.contact, today).unwrap_or_else(|| CLEARANCE_WITHHELD.into())
     }
 }
 
@@ -1121,6 +1142,7 @@ fn member_search(
     relax: Relax,
 ) -> Result<Vec<Candidate>> {
     let mut r = SearchRequest::new(Kind::Member, request.max_marking, request.today);
+    r.vetting = request.vetting;
     r.facets = false;
     r.limit = (CANDIDATES + request.exclude.len()).min(search::MAX_LIMIT);
     let keep = |constraint: Relax| relax != constraint && relax != Relax::All;

@@ -161,6 +161,10 @@ pub struct SearchRequest {
     pub understanding: bool,
     /// Count facets (off for internal searches that only need hits, such as a muster).
     pub facets: bool,
+    /// The caller has the vetting permission: people's clearances are shown and counted. Without
+    /// it they are withheld from summaries and facets, and a clearance filter is refused before
+    /// the search (by the API and the pages).
+    pub vetting: bool,
 }
 
 impl SearchRequest {
@@ -178,8 +182,27 @@ impl SearchRequest {
             today,
             understanding: true,
             facets: true,
+            vetting: true,
         }
     }
+}
+
+/// A member's fields only a caller with the vetting permission sees.
+pub const VETTING_FIELDS: &[&str] = &["clearance", "clearance_review_due", "clearance_status"];
+
+/// Removes a member's clearance from a record or a summary, for a caller without the vetting
+/// permission.
+pub fn withhold_clearance(record: &mut Value) {
+    if let Some(map) = record.as_object_mut() {
+        for field in VETTING_FIELDS {
+            map.remove(*field);
+        }
+    }
+}
+
+/// Whether a facet is counted for `request`: a member's clearance only with vetting.
+fn facet_counted(request: &SearchRequest, name: &str) -> bool {
+    request.vetting || request.kind != Kind::Member || name != "clearance"
 }
 
 /// A skill that made a member match.
@@ -1547,15 +1570,19 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
     // that one counts in its facet and nowhere else) rather than the query. The skill facet is a
     // drill-down tree: it is counted within the skill filter. Marking and kind stay in the query.
     let active: HashSet<&str> = filters.iter().map(|(name, _)| *name).collect();
-    let names: &[&'static str] = if request.facets {
+    let names: Vec<&'static str> = if request.facets {
         facet_fields(kind)
+            .iter()
+            .copied()
+            .filter(|name| facet_counted(request, name))
+            .collect()
     } else {
-        &[]
+        Vec::new()
     };
     let mut specs = Vec::new();
     let mut gates = Vec::new();
     let mut gated: Vec<&str> = Vec::new();
-    for name in names {
+    for name in &names {
         let spec = facet_spec(fields, name, taxonomy);
         if *name != "skill"
             && active.contains(name)
@@ -1963,7 +1990,11 @@ fn summarise(
             if let Some(region) = record["location"].get("region") {
                 out.insert("region".into(), region.clone());
             }
-            Value::Object(out)
+            let mut out = Value::Object(out);
+            if !request.vetting {
+                withhold_clearance(&mut out);
+            }
+            out
         }
         Kind::CaseStudy => {
             let mut out = pick(&["date", "departments", "skills", "marking"]);

@@ -129,6 +129,14 @@ impl From<Error> for Problem {
                 p.errors = faults;
                 p
             }
+            Error::NotPermitted { field, reason } => {
+                let mut p = Problem::new(
+                    StatusCode::FORBIDDEN,
+                    format!("parameter `{field}`: {reason}"),
+                );
+                p.parameter = Some(field);
+                p
+            }
             Error::InvalidQuery(reason) => {
                 let mut p =
                     Problem::new(StatusCode::BAD_REQUEST, format!("parameter `q`: {reason}"));
@@ -229,10 +237,11 @@ pub async fn muster(
             bad(&field, e.into_inner().to_string())
         })?;
     let index = state.index.clone();
-    let max_marking = caller.max_marking;
+    let (max_marking, vetting) = (caller.max_marking, caller.vetting);
     let answer = tokio::task::spawn_blocking(move || {
         let request =
-            crate::muster::MusterRequest::from_body(parsed, &index, max_marking, today())?;
+            crate::muster::MusterRequest::from_body(parsed, &index, max_marking, today())?
+                .permitted(vetting)?;
         crate::muster::muster(&index, &request)
     })
     .await
@@ -577,6 +586,7 @@ pub fn parse_search(
     let one = |name: &str| values.get(name).and_then(|v| v.first().copied());
     let many = |name: &str| values.get(name).cloned().unwrap_or_default();
     let mut request = SearchRequest::new(kind.unwrap_or(Kind::Member), caller.max_marking, today);
+    request.vetting = caller.vetting;
 
     if let Some(q) = one("q") {
         if q.chars().count() > MAX_QUERY_CHARS {
@@ -609,6 +619,13 @@ pub fn parse_search(
         request.filters.departments.push(known.abbr.clone());
     }
     if let Some(c) = one("clearance") {
+        // a facility's access clearance is no one's secret; a person's is need-to-know
+        if kind != Some(Kind::Facility) && !caller.vetting {
+            return Err(Error::NotPermitted {
+                field: "clearance".into(),
+                reason: crate::access::VETTING_NEEDED.into(),
+            });
+        }
         request.filters.clearance = Some(Clearance::parse_field(c, "clearance")?);
     }
     if let Some(a) = one("availability") {
@@ -873,6 +890,12 @@ async fn get_record(
     })
     .await
     .map_err(|e| Problem::from(Error::Io(std::io::Error::other(e))))?;
+    let record = record.map(|mut record| {
+        if kind == Kind::Member && !caller.vetting {
+            search::withhold_clearance(&mut record);
+        }
+        record
+    });
     let outcome = match &record {
         Ok(_) => "ok",
         Err(Error::NotFound) => "not found",

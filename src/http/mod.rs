@@ -861,7 +861,10 @@ pub(crate) mod tests {
     pub(crate) struct Secured {
         pub(crate) app: Router,
         pub(crate) state: AppState,
+        /// An OFFICIAL reader with the vetting permission, as are the other keys but `unvetted`.
         pub(crate) reader: String,
+        /// An OFFICIAL reader without the vetting permission: no one's clearance.
+        pub(crate) unvetted: String,
         pub(crate) sensitive_reader: String,
         pub(crate) editor: String,
         /// An editor who may see (and so write) every marking.
@@ -916,6 +919,12 @@ pub(crate) mod tests {
             create_key("os-editor@dstl", Role::Editor, Marking::OfficialSensitive);
         let (admin, a) = create_key("ops@muster", Role::Admin, Marking::OfficialSensitive);
         let (official_admin, oa) = create_key("ops@dept", Role::Admin, Marking::Official);
+        let (unvetted, u) = create_key("policy@dhsc", Role::Reader, Marking::Official);
+        let vetted = |mut key: crate::access::StoredKey| {
+            key.vetting = true;
+            key
+        };
+        let keys = [r, s, e, se, a, oa].map(vetted);
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         std::fs::create_dir(&data).unwrap();
@@ -935,7 +944,7 @@ pub(crate) mod tests {
         let state = AppState::new(index, config).unwrap().with_auth(
             Authenticator::new(
                 KeyFile {
-                    keys: vec![r, s, e, se, a, oa],
+                    keys: keys.into_iter().chain([u]).collect(),
                 },
                 None,
             ),
@@ -946,6 +955,7 @@ pub(crate) mod tests {
             app: router(state.clone()),
             state,
             reader,
+            unvetted,
             sensitive_reader,
             editor,
             sensitive_editor,
@@ -1177,6 +1187,80 @@ pub(crate) mod tests {
             assert!(!audit.contains(secret), "the audit log never holds a token");
         }
         assert!(!audit.contains("ffff"));
+    }
+
+    #[tokio::test]
+    async fn without_the_vetting_permission_no_one_s_clearance_shows_or_counts() {
+        let s = secured(None);
+        let json = |body: &str| serde_json::from_str::<serde_json::Value>(body).unwrap();
+        let withheld = |value: &serde_json::Value| {
+            crate::search::VETTING_FIELDS
+                .iter()
+                .all(|f| value.get(*f).is_none())
+        };
+        // the same searches: a vetted reader sees clearances, an unvetted one sees none
+        for (token, vetted) in [(&s.reader, true), (&s.unvetted, false)] {
+            let (status, _, body) = call(&s.app, "/v1/experts?q=statistics", Some(token)).await;
+            assert_eq!(status, StatusCode::OK);
+            let body = json(&body);
+            let hits = body["hits"].as_array().unwrap();
+            assert!(!hits.is_empty());
+            assert_eq!(
+                hits.iter().all(|h| withheld(&h["summary"])),
+                !vetted,
+                "{body}"
+            );
+            assert_eq!(body["facets"].get("clearance").is_some(), vetted, "{body}");
+            let (_, _, record) = call(&s.app, "/v1/experts/m-exp", Some(token)).await;
+            assert_eq!(withheld(&json(&record)), !vetted, "{record}");
+            let need = r#"{"skills":[{"skill":"Bayesian statistics"}],"team_size":2}"#;
+            let (status, _, answer) =
+                send(&s.app, Method::POST, "/v1/muster", Some(token), need).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            let answer = json(&answer);
+            let team = answer["team"].as_array().unwrap();
+            assert!(!team.is_empty());
+            assert_eq!(
+                team.iter().all(|m| withheld(&m["contact"])),
+                !vetted,
+                "{answer}"
+            );
+            let (_, _, sheet) = send(
+                &s.app,
+                Method::POST,
+                "/v1/muster?format=csv",
+                Some(token),
+                need,
+            )
+            .await;
+            assert_eq!(sheet.contains("SC, review due"), vetted, "{sheet}");
+            assert_eq!(
+                sheet.contains("not shown (needs the vetting permission)"),
+                !vetted
+            );
+        }
+        // asking about clearances is refused, naming the parameter; a facility's is not secret
+        for (method, uri, body) in [
+            (Method::GET, "/v1/experts?clearance=SC", ""),
+            (Method::GET, "/v1/search?q=statistics&clearance=SC", ""),
+            (
+                Method::POST,
+                "/v1/muster",
+                r#"{"skills":[{"skill":"Bayesian statistics"}],"clearance":"SC"}"#,
+            ),
+            (
+                Method::POST,
+                "/v1/muster",
+                r#"{"need":"two SC cleared Bayesian statisticians"}"#,
+            ),
+        ] {
+            let (status, _, problem) = send(&s.app, method, uri, Some(&s.unvetted), body).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{uri} {body}: {problem}");
+            assert_eq!(json(&problem)["parameter"], "clearance", "{problem}");
+            assert!(problem.contains("vetting permission"), "{problem}");
+        }
+        let (status, _, _) = call(&s.app, "/v1/facilities?clearance=SC", Some(&s.unvetted)).await;
+        assert_eq!(status, StatusCode::OK);
     }
 
     #[tokio::test]

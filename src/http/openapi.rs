@@ -132,6 +132,13 @@ impl utoipa::Modify for Contract {
                     add("413", "Body too large");
                     add("415", "Body of the wrong content type");
                 }
+                // people's clearances are need-to-know: asking about them needs `vetting`
+                if matches!(path.as_str(), "/v1/experts" | "/v1/search" | "/v1/muster") {
+                    add(
+                        "403",
+                        "A clearance filter or a muster needing clearance, without the vetting permission",
+                    );
+                }
                 for param in op.parameters.iter_mut().flatten() {
                     if param.parameter_in != ParameterIn::Query {
                         continue;

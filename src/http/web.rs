@@ -256,6 +256,7 @@ fn described_by(errors: &[FieldError], id: &str, hint: bool) -> Option<String> {
 fn field_error(error: &Error, fields: &[&str]) -> Option<FieldError> {
     let (field, reason) = match error {
         Error::InvalidField { field, reason } => (field.as_str(), reason.as_str()),
+        Error::NotPermitted { field, reason } => (field.as_str(), reason.as_str()),
         Error::InvalidFields(faults) => {
             let first = faults.first()?;
             (first.field.as_str(), first.reason.as_str())
@@ -423,6 +424,8 @@ fn places() -> Vec<(String, String)> {
 
 struct SearchView {
     kind: Kind,
+    /// The caller may see (and filter on) people's clearances.
+    vetting: bool,
     pairs: Vec<(String, String)>,
     page: usize,
     response: Option<SearchResponse>,
@@ -537,6 +540,7 @@ async fn search_page(
     };
     let view = SearchView {
         kind,
+        vetting: caller.vetting,
         pairs,
         page,
         response,
@@ -799,7 +803,7 @@ fn search_markup(view: &SearchView) -> Markup {
                         (select("min_level", "Minimum level in that skill", &level_options, view.value("min_level"), errors))
                     }
                     (checkbox_facet(view, "department", "Department", 12))
-                    @if !is_case_study {
+                    @if !is_case_study && (view.vetting || !is_member) {
                         (select("clearance", if is_member { "Security clearance (in date)" } else { "Access with clearance" }, &clearance_options, view.value("clearance"), errors))
                     }
                     @if is_member {
@@ -994,7 +998,7 @@ fn facts(kind: Kind, department: Option<&str>, summary: &Value, distance: Option
                 }
             }
             if get("clearance").is_some() {
-                parts.push(crate::muster::clearance_words(summary, search::today()));
+                parts.extend(crate::muster::clearance_words(summary, search::today()));
             }
             if let Some(a) = get("availability").and_then(Availability::parse) {
                 parts.push(a.in_words().to_string());
@@ -1041,6 +1045,12 @@ async fn record(state: &AppState, caller: &Caller, kind: Kind, id: String) -> Re
     })
     .await
     .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+    let record = record.map(|mut record| {
+        if kind == Kind::Member && !caller.vetting {
+            search::withhold_clearance(&mut record);
+        }
+        record
+    });
     let outcome = match &record {
         Ok(_) => "ok",
         Err(Error::NotFound) => "not found",
@@ -1132,13 +1142,14 @@ fn person_markup(r: &Value) -> (String, Markup) {
             @if let Some(v) = text(r, "role") { (summary_row("Role", html!{ (v) })) }
             @if let Some(v) = text(r, "grade") { (summary_row("Grade", html!{ (v) })) }
             @if let Some(v) = text(r, "gse_category") { (summary_row("GSE category", html!{ (v.replace('_', " ")) })) }
-            (summary_row("Security clearance", html!{
-                @let words = crate::muster::clearance_words(r, search::today());
-                @if text(r, "clearance_status") == Some("lapsed") {
-                    strong class="govuk-tag govuk-tag--red" { "Lapsed" } " "
-                }
-                (words)
-            }))
+            @if let Some(words) = crate::muster::clearance_words(r, search::today()) {
+                (summary_row("Security clearance", html!{
+                    @if text(r, "clearance_status") == Some("lapsed") {
+                        strong class="govuk-tag govuk-tag--red" { "Lapsed" } " "
+                    }
+                    (words)
+                }))
+            }
             (summary_row("Availability", html!{
                 (text(r, "availability").and_then(Availability::parse).unwrap_or(Availability::Unavailable).in_words())
             }))
@@ -1484,10 +1495,11 @@ async fn run_muster(
 ) -> std::result::Result<MusterAnswer, std::result::Result<FieldError, Error>> {
     let mut body = form.body().map_err(Ok)?;
     let index = state.index.clone();
-    let marking = caller.max_marking;
+    let (marking, vetting) = (caller.max_marking, caller.vetting);
     let outcome = tokio::task::spawn_blocking(move || {
         body.exclude = crate::muster::people_to_leave_out(&index, &body.exclude, marking, today())?;
-        let request = MusterRequest::from_body(body, &index, marking, today())?;
+        let request =
+            MusterRequest::from_body(body, &index, marking, today())?.permitted(vetting)?;
         crate::muster::muster(&index, &request)
     })
     .await
@@ -1530,7 +1542,7 @@ async fn muster_page(
             Some(&caller),
             title,
             Nav::Muster,
-            muster_markup(&form, &errors, answer.as_ref()),
+            muster_markup(&form, &errors, answer.as_ref(), caller.vetting),
         ),
     )
 }
@@ -1650,6 +1662,7 @@ fn muster_markup(
     form: &MusterForm,
     errors: &[FieldError],
     answer: Option<&MusterAnswer>,
+    vetting: bool,
 ) -> Markup {
     let clearance_options: Vec<(String, String)> =
         std::iter::once((String::new(), "Any".to_string()))
@@ -1692,7 +1705,9 @@ fn muster_markup(
                 form method="get" action="/muster" novalidate {
                     (textarea("need", "What is the emergency?", "Skills are worked out from this if you do not list them below", &form.need, 3, errors))
                     (textarea("skills", "Skills needed", "One a line. Add a minimum level after a comma, for example: epidemiological modelling, 3", &form.skills, 4, errors))
-                    (select("clearance", "Security clearance", &clearance_options, &form.clearance, errors))
+                    @if vetting {
+                        (select("clearance", "Security clearance", &clearance_options, &form.clearance, errors))
+                    }
                     (select("availability", "Available", &availability_options, &form.availability, errors))
                     (select("near", "Near", near_options(), &form.near, errors))
                     (text_input("within_km", "Within (km)", "", &form.within_km, "govuk-input--width-5", errors))
@@ -2456,6 +2471,43 @@ mod tests {
         let shown = field_error(&error, &["q", "within_km"]).unwrap();
         assert_eq!(shown.id, "within_km");
         assert_eq!(shown.message, "Within km: “ten” is not a number");
+    }
+
+    #[tokio::test]
+    async fn pages_show_clearances_only_with_the_vetting_permission() {
+        let s = crate::http::tests::secured(None);
+        for (token, vetted) in [(&s.reader, true), (&s.unvetted, false)] {
+            let app = &s.app;
+            let page = |uri: &'static str| async move {
+                with_cookie(app, Method::GET, uri, token).await.2
+            };
+            let results = page("/?q=statistics").await;
+            assert!(results.contains("Erin Expert"), "{results}");
+            assert_eq!(results.contains("SC, review due"), vetted, "{results}");
+            assert_eq!(results.contains(r#"id="clearance""#), vetted, "the filter");
+            let person = page("/people/m-exp").await;
+            assert!(person.contains("Erin Expert"), "{person}");
+            assert_eq!(person.contains("Security clearance"), vetted, "{person}");
+            let form = page("/muster").await;
+            assert_eq!(form.contains(r#"id="clearance""#), vetted, "{form}");
+            let team = page("/muster?skills=bayesian+statistics&team_size=2").await;
+            assert!(team.contains("Erin Expert"), "{team}");
+            assert_eq!(team.contains("SC cleared"), vetted, "{team}");
+            let sheet = page("/muster.csv?skills=bayesian+statistics&team_size=2").await;
+            assert_eq!(sheet.contains("SC, review due"), vetted, "{sheet}");
+            // facilities' access clearance is no one's secret
+            let labs = page("/?kind=facilities&q=containment").await;
+            assert!(labs.contains(r#"id="clearance""#), "{labs}");
+        }
+        let (status, _, refused) = with_cookie(
+            &s.app,
+            Method::GET,
+            "/muster?skills=bayesian+statistics&clearance=SC",
+            &s.unvetted,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+        assert!(refused.contains("vetting permission"), "{refused}");
     }
 
     #[tokio::test]
