@@ -883,26 +883,7 @@ async fn get_record(
         // an id that cannot exist is simply not found (same answer as a hidden record)
         return Err(Problem::from(Error::NotFound));
     }
-    let index = state.index.clone();
-    let (asked, max_marking) = (id.clone(), caller.max_marking);
-    let record = tokio::task::spawn_blocking(move || {
-        search::get(&index, kind, &asked, max_marking, today())
-    })
-    .await
-    .map_err(|e| Problem::from(Error::Io(std::io::Error::other(e))))?;
-    let record = record.map(|mut record| {
-        if kind == Kind::Member && !caller.vetting {
-            search::withhold_clearance(&mut record);
-        }
-        record
-    });
-    let outcome = match &record {
-        Ok(_) => "ok",
-        Err(Error::NotFound) => "not found",
-        Err(_) => "error",
-    };
-    state.audit_read(&caller, None, vec![id], outcome).await;
-    Ok(Json(record?))
+    Ok(Json(state.open_record(&caller, kind, id).await?))
 }
 
 /// One member, with the case studies they wrote that the caller may see.

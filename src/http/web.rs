@@ -22,12 +22,12 @@ use serde_json::Value;
 
 use super::AppState;
 use super::api::{parse_search, query_pairs, today};
+use crate::Error;
 use crate::access::Caller;
 use crate::model::{Availability, Clearance, FacilityStatus, Kind, Level, Marking, date_format};
 use crate::muster::{MusterAnswer, MusterBody, MusterRequest, Point, SkillBody};
 use crate::reference::Reference;
 use crate::search::{self, BroaderSkill, SearchResponse};
-use crate::{Error, Result};
 
 /// Name of the cookie that carries a signed-in caller's key.
 pub const SESSION_COOKIE: &str = "muster_session";
@@ -1036,30 +1036,6 @@ fn facts(kind: Kind, department: Option<&str>, summary: &Value, distance: Option
 // ---------------------------------------------------------------------------------------------
 // Record pages
 
-async fn record(state: &AppState, caller: &Caller, kind: Kind, id: String) -> Result<Value> {
-    let index = state.index.clone();
-    let marking = caller.max_marking;
-    let asked = id.clone();
-    let record = tokio::task::spawn_blocking(move || {
-        search::get(&index, kind, &asked, marking, search::today())
-    })
-    .await
-    .map_err(|e| Error::Io(std::io::Error::other(e)))?;
-    let record = record.map(|mut record| {
-        if kind == Kind::Member && !caller.vetting {
-            search::withhold_clearance(&mut record);
-        }
-        record
-    });
-    let outcome = match &record {
-        Ok(_) => "ok",
-        Err(Error::NotFound) => "not found",
-        Err(_) => "error",
-    };
-    state.audit_read(caller, None, vec![id], outcome).await;
-    record
-}
-
 fn text<'a>(record: &'a Value, name: &str) -> Option<&'a str> {
     record
         .get(name)
@@ -1087,7 +1063,7 @@ fn strings(record: &Value, name: &str) -> Vec<String> {
 }
 
 async fn record_page(state: AppState, caller: Caller, kind: Kind, id: String) -> Response {
-    let record = match record(&state, &caller, kind, id).await {
+    let record = match state.open_record(&caller, kind, id).await {
         Ok(r) => r,
         Err(Error::NotFound) => return not_found_page(&state, &caller),
         Err(e) => return internal_error(&state, &caller, &e),
