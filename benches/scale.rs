@@ -220,7 +220,8 @@ fn measure(members: usize) {
     let _ = server.kill();
     let _ = server.wait();
 
-    // signed in with a key: every search is audited (a synced log line per batch)
+    // signed in with a key (with the vetting permission: the mix filters on clearance); every
+    // search is audited
     let tokens = work.path().join("tokens.json");
     let created = Command::new(MUSTER)
         .args([
@@ -230,6 +231,7 @@ fn measure(members: usize) {
             "reader",
             "--subject",
             "bench",
+            "--vetting",
             "--tokens",
         ])
         .arg(&tokens)
