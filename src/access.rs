@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -161,7 +161,7 @@ fn hash(salt: &str, secret: &str) -> String {
 }
 
 /// Compares without stopping at the first difference.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -274,6 +274,9 @@ pub enum AuthFailure {
     Missing,
     /// A token that is malformed, unknown, wrongly signed or expired.
     Invalid,
+    /// A token of the identity provider's signed with a key Muster has not fetched (yet):
+    /// fetching the keys again may make it valid (see [`crate::oidc::Provider::refetch_keys`]).
+    UnknownKey,
 }
 
 /// Checks bearer tokens.
@@ -281,6 +284,7 @@ pub enum AuthFailure {
 pub struct Authenticator {
     keys: HashMap<String, StoredKey>,
     jwt: Option<JwtVerifier>,
+    provider: Option<Arc<crate::oidc::Provider>>,
 }
 
 impl Authenticator {
@@ -289,12 +293,24 @@ impl Authenticator {
         Authenticator {
             keys: keys.keys.into_iter().map(|k| (k.id.clone(), k)).collect(),
             jwt,
+            provider: None,
         }
+    }
+
+    /// Also signs people in with, and accepts API access tokens from, an OpenID provider.
+    pub fn with_provider(mut self, provider: Arc<crate::oidc::Provider>) -> Authenticator {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// The OpenID provider people sign in with, if one is configured.
+    pub fn provider(&self) -> Option<&Arc<crate::oidc::Provider>> {
+        self.provider.as_ref()
     }
 
     /// Whether any way of authenticating is configured (otherwise: demo mode).
     pub fn is_configured(&self) -> bool {
-        !self.keys.is_empty() || self.jwt.is_some()
+        !self.keys.is_empty() || self.jwt.is_some() || self.provider.is_some()
     }
 
     /// The caller behind an `Authorization` header value.
@@ -323,6 +339,16 @@ impl Authenticator {
                 max_marking: stored.max_marking,
                 vetting: stored.vetting,
             });
+        }
+        if let Some(provider) = &self.provider
+            && provider.claims_to_be_ours(token)
+        {
+            return provider
+                .check_access_token(token)
+                .map_err(|check| match check {
+                    crate::oidc::TokenCheck::UnknownKey => AuthFailure::UnknownKey,
+                    crate::oidc::TokenCheck::Invalid => AuthFailure::Invalid,
+                });
         }
         let jwt = self.jwt.as_ref().ok_or(AuthFailure::Invalid)?;
         let data = jsonwebtoken::decode::<Claims>(token, &jwt.key, &jwt.validation)

@@ -31,6 +31,7 @@
 //! - [`reference`](mod@crate::reference): departments, establishments and facilities compiled into the binary.
 
 pub mod access;
+pub mod claims;
 pub mod credit;
 pub mod error;
 pub mod esco;
@@ -42,6 +43,7 @@ pub mod index;
 pub mod ingest;
 pub mod model;
 pub mod muster;
+pub mod oidc;
 pub mod reference;
 pub mod schema;
 pub mod search;

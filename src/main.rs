@@ -64,7 +64,7 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         timeout_secs: u64,
         #[command(flatten)]
-        auth: AuthArgs,
+        auth: Box<AuthArgs>,
     },
     /// Manage API keys.
     #[command(subcommand)]
@@ -219,6 +219,33 @@ struct AuthArgs {
     /// sends `X-Forwarded-Proto: https` it is marked so anyway).
     #[arg(long, env = "MUSTER_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Single sign-on: the OpenID provider's issuer URL (its discovery document is read at
+    /// start). Needs --oidc-client-id, a client secret, --oidc-grants and --public-url.
+    #[arg(long, env = "MUSTER_OIDC_ISSUER")]
+    oidc_issuer: Option<String>,
+    /// Muster's client id at the provider.
+    #[arg(long, env = "MUSTER_OIDC_CLIENT_ID")]
+    oidc_client_id: Option<String>,
+    /// File holding Muster's client secret at the provider (or set MUSTER_OIDC_CLIENT_SECRET).
+    #[arg(long, env = "MUSTER_OIDC_CLIENT_SECRET_FILE")]
+    oidc_client_secret_file: Option<PathBuf>,
+    /// Which claims give which access (JSON; see the README's "Sign in"). No grant, no access.
+    #[arg(long, env = "MUSTER_OIDC_GRANTS")]
+    oidc_grants: Option<PathBuf>,
+    /// The `aud` API access tokens from the provider must carry [default: the client id].
+    #[arg(long, env = "MUSTER_OIDC_API_AUDIENCE")]
+    oidc_api_audience: Option<String>,
+    /// Scopes asked for besides openid, separated by spaces or commas.
+    #[arg(long, env = "MUSTER_OIDC_SCOPES", default_value = "email profile")]
+    oidc_scopes: String,
+    /// Shortest time between fetches of the provider's signing keys, which a token signed by
+    /// a key not yet held sets off.
+    #[arg(long, default_value_t = 30)]
+    oidc_min_refetch_secs: u64,
+    /// Muster's address as browsers reach it (https://muster.example.gov.uk): the provider
+    /// sends people back to it plus /sign-in/callback. An https address marks cookies Secure.
+    #[arg(long, env = "MUSTER_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -704,12 +731,15 @@ fn serve(
     open: bool,
     cors_origins: Vec<String>,
     timeout_secs: u64,
-    auth: AuthArgs,
+    auth: Box<AuthArgs>,
 ) -> anyhow::Result<ExitCode> {
     let address: std::net::SocketAddr = bind
         .parse()
         .with_context(|| format!("--bind `{bind}` is not an address like 127.0.0.1:8080"))?;
-    let authenticator = authenticator(&auth)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let authenticator = authenticator(&auth, &runtime)?;
     let demo = !authenticator.is_configured();
     if demo && !address.ip().is_loopback() && !open {
         anyhow::bail!(
@@ -767,7 +797,11 @@ fn serve(
         max_in_flight: auth.max_in_flight.unwrap_or(defaults.max_in_flight),
         queue: auth.queue.unwrap_or(defaults.queue),
         body_timeout: std::time::Duration::from_secs(auth.body_timeout_secs),
-        secure_cookies: auth.secure_cookies,
+        secure_cookies: auth.secure_cookies
+            || auth
+                .public_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://")),
         ..HttpConfig::default()
     };
     let state = AppState::new(opened, config)?.with_auth(authenticator, Some(audit), writer);
@@ -783,9 +817,6 @@ fn serve(
             Err(e) => tracing::warn!(error = %e, "facet tables not prepared: built on first use"),
         }
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
         tracing::info!(address = %listener.local_addr()?, documents = state.index.total_docs(), "serving");
@@ -821,7 +852,10 @@ fn keep_audit_for(log: Arc<muster::access::AuditLog>, days: u32) -> anyhow::Resu
 }
 
 /// The token checks configured by the serve flags; none configured means demo mode.
-fn authenticator(auth: &AuthArgs) -> anyhow::Result<muster::access::Authenticator> {
+fn authenticator(
+    auth: &AuthArgs,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<muster::access::Authenticator> {
     use muster::access::{Authenticator, JwtVerifier, KeyFile};
     let keys = match &auth.tokens {
         Some(path) => {
@@ -855,7 +889,59 @@ fn authenticator(auth: &AuthArgs) -> anyhow::Result<muster::access::Authenticato
         (None, None) => None,
     }
     .map(|jwt| jwt.with_leeway(auth.jwt_leeway_secs));
-    Ok(Authenticator::new(keys, jwt))
+    let authenticator = Authenticator::new(keys, jwt);
+    Ok(match provider_config(auth)? {
+        Some(config) => authenticator.with_provider(Arc::new(
+            runtime.block_on(muster::oidc::Provider::discover(config))?,
+        )),
+        None => authenticator,
+    })
+}
+
+/// The single sign-on settings, when an issuer is given; each missing one is named.
+fn provider_config(auth: &AuthArgs) -> anyhow::Result<Option<muster::oidc::OidcConfig>> {
+    let Some(issuer) = &auth.oidc_issuer else {
+        return Ok(None);
+    };
+    let needed = |value: Option<&String>, flag: &str| {
+        value
+            .cloned()
+            .with_context(|| format!("--oidc-issuer needs {flag} too"))
+    };
+    let client_secret = match (
+        &auth.oidc_client_secret_file,
+        std::env::var("MUSTER_OIDC_CLIENT_SECRET"),
+    ) {
+        (Some(path), _) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .trim()
+            .to_string(),
+        (None, Ok(secret)) => secret,
+        (None, Err(_)) => anyhow::bail!(
+            "--oidc-issuer needs the client secret: --oidc-client-secret-file or MUSTER_OIDC_CLIENT_SECRET"
+        ),
+    };
+    let grants = match &auth.oidc_grants {
+        Some(path) => muster::claims::Grants::read(path)?,
+        None => anyhow::bail!(
+            "--oidc-issuer needs --oidc-grants: which claims give which access (no grant, no access)"
+        ),
+    };
+    Ok(Some(muster::oidc::OidcConfig {
+        issuer: issuer.clone(),
+        client_id: needed(auth.oidc_client_id.as_ref(), "--oidc-client-id")?,
+        client_secret,
+        public_url: needed(auth.public_url.as_ref(), "--public-url")?,
+        api_audience: auth.oidc_api_audience.clone(),
+        scopes: auth
+            .oidc_scopes
+            .split([' ', ','])
+            .filter(|s| !s.is_empty() && *s != "openid")
+            .map(String::from)
+            .collect(),
+        grants,
+        min_refetch: std::time::Duration::from_secs(auth.oidc_min_refetch_secs),
+    }))
 }
 
 fn print_table(response: &muster::search::SearchResponse) {

@@ -9,6 +9,7 @@ pub mod api;
 mod indistinguishable;
 pub mod openapi;
 pub mod serve;
+mod single_sign_on;
 pub mod web;
 pub mod write;
 
@@ -135,6 +136,28 @@ impl AppState {
             ids: Arc::new(write::IdIssuer::random()),
             sessions: tower_sessions::MemoryStore::default(),
         })
+    }
+
+    /// The caller behind an `Authorization` header. A token of the identity provider's signed
+    /// with a key not yet held is checked again after fetching the provider's keys (at most
+    /// once per the configured interval, so made-up key ids cost the provider nothing).
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+    ) -> std::result::Result<Caller, AuthFailure> {
+        match self.auth.authenticate(authorization) {
+            Err(AuthFailure::UnknownKey) => match self.auth.provider() {
+                Some(provider) if provider.refetch_keys().await => self
+                    .auth
+                    .authenticate(authorization)
+                    .map_err(|failure| match failure {
+                        AuthFailure::UnknownKey => AuthFailure::Invalid,
+                        other => other,
+                    }),
+                _ => Err(AuthFailure::Invalid),
+            },
+            other => other,
+        }
     }
 
     /// Requires tokens checked by `auth` (leaving demo mode), records writes and denials in
@@ -440,7 +463,7 @@ async fn identify_caller(
     };
     let authenticated = match signed_in {
         Some(caller) => Ok(caller),
-        None => state.auth.authenticate(header.as_deref()),
+        None => state.authenticate(header.as_deref()).await,
     };
     let caller = match authenticated {
         Ok(caller) => caller,
@@ -460,7 +483,7 @@ async fn identify_caller(
                 "-",
                 match failure {
                     AuthFailure::Missing => "denied: no token",
-                    AuthFailure::Invalid => "denied: invalid token",
+                    AuthFailure::Invalid | AuthFailure::UnknownKey => "denied: invalid token",
                 },
                 crate::model::Marking::Official,
             )

@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/muster.csv", get(muster_csv))
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-out", axum::routing::post(sign_out))
+        .merge(super::single_sign_on::routes())
         .route("/assets/{*path}", get(asset))
         .layer(middleware::map_response(security_headers))
 }
@@ -77,23 +78,25 @@ pub fn is_page(path: &str) -> bool {
         || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/openapi.json"))
 }
 
-/// Pages anyone may load: sign-in, sign-out (it only ends the session its cookie names) and the
-/// static assets.
+/// Pages anyone may load: sign-in (with the single sign-on start and callback), sign-out (it only
+/// ends the session its cookie names) and the static assets.
 pub fn is_public_page(path: &str) -> bool {
-    matches!(path, "/sign-in" | "/sign-out") || path.starts_with("/assets/")
+    matches!(path, "/sign-in" | "/sign-out")
+        || path.starts_with("/sign-in/")
+        || path.starts_with("/assets/")
 }
 
 // ---------------------------------------------------------------------------------------------
 // Layout
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Nav {
+pub(super) enum Nav {
     Search,
     Muster,
     None,
 }
 
-fn layout(
+pub(super) fn layout(
     state: &AppState,
     caller: Option<&Caller>,
     title: &str,
@@ -307,7 +310,7 @@ fn form_status(errors: &[FieldError]) -> StatusCode {
     }
 }
 
-fn page_response(status: StatusCode, markup: Markup) -> Response {
+pub(super) fn page_response(status: StatusCode, markup: Markup) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -1882,7 +1885,7 @@ struct SignInForm {
 }
 
 /// Only paths on this site, never another origin.
-fn safe_next(next: &str) -> &str {
+pub(super) fn safe_next(next: &str) -> &str {
     if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
         next
     } else {
@@ -1890,7 +1893,10 @@ fn safe_next(next: &str) -> &str {
     }
 }
 
-fn sign_in_markup(next: &str, errors: &[FieldError]) -> Markup {
+fn sign_in_markup(state: &AppState, next: &str, errors: &[FieldError]) -> Markup {
+    if state.auth.provider().is_some() {
+        return super::single_sign_on::sign_in_markup(next);
+    }
     html! {
         (error_summary(errors))
         div class="govuk-grid-row" {
@@ -1926,7 +1932,7 @@ async fn sign_in_page(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
             None,
             "Sign in",
             Nav::None,
-            sign_in_markup(&next, &[]),
+            sign_in_markup(&state, &next, &[]),
         ),
     )
 }
@@ -1937,6 +1943,26 @@ struct SignedIn {
     caller: Caller,
     /// Seconds since the epoch.
     at: i64,
+    /// The identity provider's ID token, when signed in through it: the hint for signing out
+    /// there too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+/// Starts a web session for `caller` under a new session id, so an id fixed beforehand is
+/// worthless.
+pub(super) async fn begin_session(
+    session: &tower_sessions::Session,
+    caller: Caller,
+    id_token: Option<String>,
+) -> std::result::Result<(), tower_sessions::session::Error> {
+    let signed_in = SignedIn {
+        caller,
+        at: time::OffsetDateTime::now_utc().unix_timestamp(),
+        id_token,
+    };
+    session.cycle_id().await?;
+    session.insert(SIGNED_IN, signed_in).await
 }
 
 /// The session key under which [`SignedIn`] is kept.
@@ -1963,18 +1989,9 @@ async fn sign_in(
 ) -> Response {
     let key = form.key.trim();
     let header = format!("Bearer {key}");
-    match state.auth.authenticate(Some(&header)) {
-        Ok(caller) if !key.is_empty() => {
-            // a new session id at every sign-in, so one fixed beforehand is worthless
-            let signed_in = SignedIn {
-                caller: caller.clone(),
-                at: time::OffsetDateTime::now_utc().unix_timestamp(),
-            };
-            let stored = async {
-                session.cycle_id().await?;
-                session.insert(SIGNED_IN, signed_in).await
-            };
-            if let Err(e) = stored.await {
+    match state.authenticate(Some(&header)).await {
+        Ok(caller) if !key.is_empty() && state.auth.provider().is_none() => {
+            if let Err(e) = begin_session(&session, caller.clone(), None).await {
                 tracing::error!(error = %e, "cannot start a web session");
                 return page_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -2019,19 +2036,31 @@ async fn sign_in(
                     None,
                     "Error: Sign in",
                     Nav::None,
-                    sign_in_markup(&form.next, &errors),
+                    sign_in_markup(&state, &form.next, &errors),
                 ),
             )
         }
     }
 }
 
-/// Ends the session here (the cookie alone is then worthless) and returns to sign-in.
-async fn sign_out(Extension(session): Extension<tower_sessions::Session>) -> Response {
+/// Ends the session here (the cookie alone is then worthless). Someone who signed in through
+/// the identity provider is offered its sign-out too; anyone else returns to sign-in.
+async fn sign_out(
+    State(state): State<AppState>,
+    Extension(session): Extension<tower_sessions::Session>,
+) -> Response {
+    let signed_in: Option<SignedIn> = session.get(SIGNED_IN).await.ok().flatten();
     if let Err(e) = session.flush().await {
         tracing::error!(error = %e, "cannot end a web session");
     }
-    Redirect::to("/sign-in").into_response()
+    let at_provider = signed_in.as_ref().and_then(|s| {
+        let provider = state.auth.provider()?;
+        provider.end_session_url(s.id_token.as_deref()?)
+    });
+    match at_provider {
+        Some(url) => super::single_sign_on::signed_out_page(&state, &url),
+        None => Redirect::to("/sign-in").into_response(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
