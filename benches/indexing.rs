@@ -1,4 +1,6 @@
-//! Indexing throughput on generated data: records per second for a full atomic build.
+//! Indexing throughput on generated data: records per second for a full atomic build, straight
+//! from the files, and through the record store (load into an empty store, then build from
+//! it: what `muster index` and a first `muster serve` do).
 //!
 //! `MUSTER_BENCH_MEMBERS` sets the size (default 100,000 members, plus case studies at 0.075
 //! per member and the 89 facilities). Prints records/s for each run, then criterion's summary.
@@ -44,6 +46,42 @@ fn indexing(c: &mut Criterion) {
                     "indexed {} records in {:.2}s: {:.0} records/s",
                     outcome.documents,
                     elapsed.as_secs_f64(),
+                    records as f64 / elapsed.as_secs_f64()
+                );
+            }
+            total
+        })
+    });
+    group.bench_function(format!("through_store_{members}_members"), |b| {
+        b.iter_custom(|iterations| {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iterations {
+                let index_dir = tempfile::tempdir().expect("temp dir");
+                let started = Instant::now();
+                let lock = muster::index::IndexLock::acquire(index_dir.path()).expect("lock");
+                let store = muster::store::Store::open_in(index_dir.path()).expect("store");
+                let (report, _) = store
+                    .load(muster::store::LoadMode::Merge, |sink| {
+                        muster::ingest::load_dir(data.path(), sink)
+                    })
+                    .expect("load");
+                let loaded = started.elapsed();
+                let outcome = muster::index::build_from_store(
+                    &store,
+                    &lock,
+                    taxonomy.clone(),
+                    &options,
+                    report,
+                )
+                .expect("build");
+                let elapsed = started.elapsed();
+                total += elapsed;
+                println!(
+                    "through the store: {} records in {:.2}s (load {:.2}s, build {:.2}s): {:.0} records/s",
+                    outcome.documents,
+                    elapsed.as_secs_f64(),
+                    loaded.as_secs_f64(),
+                    (elapsed - loaded).as_secs_f64(),
                     records as f64 / elapsed.as_secs_f64()
                 );
             }

@@ -548,9 +548,14 @@ fn index_directory_problems_give_clear_errors_and_the_good_index_keeps_serving()
     ]);
     assert!(!ok);
     assert!(
-        stderr.contains("damaged") && stderr.contains("muster index"),
+        stderr.contains("damaged") && stderr.contains("muster rebuild"),
         "{stderr}"
     );
+    // and the record store rebuilds it, nothing lost
+    let (ok, stderr) = muster(&["rebuild".as_ref(), "--index".as_ref(), index.as_os_str()]);
+    assert!(ok, "{stderr}");
+    let (ok, out) = search_finds(&index, "lovelace");
+    assert!(ok && out.contains("m-1"), "{out}");
 }
 
 /// A directory with the one-member data set and a reader's key.
@@ -1058,4 +1063,119 @@ fn provider_tokens_are_checked_and_a_key_rotation_is_followed_without_a_restart(
         Some(200),
         "the old key still works while published"
     );
+}
+
+/// What `muster search` prints for `q` on `index`, less the first line (which has the time).
+fn answer(index: &Path, q: &str) -> String {
+    let (ok, out) = search_finds(index, q);
+    assert!(ok, "{out}");
+    out.lines().skip(1).collect::<Vec<_>>().join("\n")
+}
+
+/// The ids `muster search` finds for `q` on `index`, in order.
+fn found(index: &Path, q: &str) -> Vec<String> {
+    answer(index, q)
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1).map(String::from))
+        .collect()
+}
+
+#[test]
+fn api_writes_survive_rebuilds_a_format_change_and_export_then_import() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/members.jsonl"), MEMBERS).unwrap();
+    let tokens = dir.path().join("tokens.json");
+    let editor = create_key(&tokens, "editor", "OFFICIAL-SENSITIVE");
+    let index = dir.path().join("index");
+    let mut server = start(dir.path(), &tokens);
+    for id in ["m-api-1", "m-api-2"] {
+        let put = request(
+            server.address,
+            "PUT",
+            &format!("/v1/experts/{id}"),
+            &editor,
+            &member(id, "written"),
+        );
+        assert!(matches!(put, Some((200 | 201, _))), "{put:?}");
+    }
+    let deleted = request(server.address, "DELETE", "/v1/experts/m-2", &editor, "");
+    assert!(matches!(deleted, Some((200 | 204, _))), "{deleted:?}");
+    server.kill();
+    let before = found(&index, "written");
+    assert_eq!(before, ["m-api-1", "m-api-2"]);
+
+    // loading the files again merges: the API's records stay, the deleted one comes back
+    let (ok, stderr) = muster(&[
+        "index".as_ref(),
+        "--data".as_ref(),
+        dir.path().join("data").as_os_str(),
+        "--index".as_ref(),
+        index.as_os_str(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(found(&index, "written"), before);
+    assert_eq!(found(&index, "hopper"), ["m-2"]);
+
+    // an index another version wrote is rebuilt from the store at start-up, no data files
+    let generation = std::fs::read_dir(&index)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("gen-"))
+        .unwrap();
+    std::fs::write(generation.join("muster-format"), "1\n").unwrap();
+    std::fs::remove_dir_all(dir.path().join("data")).unwrap();
+    let server = start(dir.path(), &tokens);
+    assert_eq!(total(server.address, &editor, "written"), 2);
+    drop(server);
+    assert_eq!(found(&index, "written"), before);
+
+    // export, then import into an empty directory: the same answers
+    let exported = dir.path().join("exported");
+    let (ok, stderr) = muster(&[
+        "export".as_ref(),
+        "--index".as_ref(),
+        index.as_os_str(),
+        "--out".as_ref(),
+        exported.as_os_str(),
+    ]);
+    assert!(ok, "{stderr}");
+    let lines = std::fs::read_to_string(exported.join("members.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 4, "{lines}");
+    let copy = dir.path().join("copy");
+    let (ok, stderr) = muster(&[
+        "import".as_ref(),
+        "--data".as_ref(),
+        exported.as_os_str(),
+        "--index".as_ref(),
+        copy.as_os_str(),
+    ]);
+    assert!(ok, "{stderr}");
+    for q in ["written", "lovelace", "hopper", "epidemiology"] {
+        assert_eq!(answer(&copy, q), answer(&index, q), "{q}");
+    }
+
+    // --replace makes the store hold exactly the files
+    let (ok, stderr) = muster(&[
+        "index".as_ref(),
+        "--replace".as_ref(),
+        "--data".as_ref(),
+        exported.as_os_str(),
+        "--index".as_ref(),
+        copy.as_os_str(),
+    ]);
+    assert!(ok, "{stderr}");
+    std::fs::write(exported.join("members.jsonl"), MEMBERS).unwrap();
+    let (ok, stderr) = muster(&[
+        "index".as_ref(),
+        "--replace".as_ref(),
+        "--data".as_ref(),
+        exported.as_os_str(),
+        "--index".as_ref(),
+        copy.as_os_str(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(found(&copy, "written").is_empty());
+    assert_eq!(found(&copy, "lovelace"), ["m-1"]);
 }

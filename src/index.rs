@@ -23,6 +23,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 use crate::ingest::{self, Report};
 use crate::model::{Kind, Marking, Record};
 use crate::schema::{self, DocumentBuilder, Fields};
+use crate::store::Store;
 use crate::taxonomy::Taxonomy;
 use crate::{Error, Result};
 
@@ -197,11 +198,86 @@ pub fn build_locked(
     taxonomy: Arc<Taxonomy>,
     options: &BuildOptions,
 ) -> Result<BuildOutcome> {
+    build_source(Source::Files(data_dir), lock, taxonomy, options)
+}
+
+/// Builds a new generation from every record in `store` and makes it current; `report` is
+/// what loading files into the store said (an empty one when nothing was loaded). The index
+/// notes the store's last change, so a server opening it applies only later changes.
+pub fn build_from_store(
+    store: &Store,
+    lock: &IndexLock,
+    taxonomy: Arc<Taxonomy>,
+    options: &BuildOptions,
+    report: Report,
+) -> Result<BuildOutcome> {
+    build_source(Source::Store(store, report), lock, taxonomy, options)
+}
+
+/// Makes the index directory `lock` holds ready to serve, and returns its record store:
+/// - a store that has never held a record is filled from an index made before there was a store
+///   (it holds the API's writes), or else from the data files in `data`;
+/// - when there is no index, or one another version of Muster wrote, one is built from the
+///   store (no data files needed, nothing written through the API lost).
+pub fn prepare_to_serve(
+    data: &Path,
+    lock: &IndexLock,
+    taxonomy: Arc<Taxonomy>,
+    options: &BuildOptions,
+) -> Result<Store> {
+    let index_dir = lock.dir.as_path();
+    let store = Store::open_in(index_dir)?;
+    let generation = current_generation(index_dir)?;
+    let usable = generation
+        .as_deref()
+        .is_some_and(|g| check_format(g).is_ok());
+    let report = if !store.is_empty()? {
+        if usable {
+            return Ok(store);
+        }
+        tracing::info!(index = %index_dir.display(), "no index of this version: building one from the record store");
+        Report::default()
+    } else if usable {
+        // an index from before the record store: its records (the API's writes among them) are
+        // the only copy, so they fill the store, and the index is rebuilt to note the store's
+        // changes
+        let index = open(index_dir, taxonomy.clone())?;
+        let (_, last) = store.load(crate::store::LoadMode::Merge, |sink| {
+            each_record(&index, sink)
+        })?;
+        tracing::info!(records = last, store = %store.path().display(), "record store filled from the existing index");
+        Report::default()
+    } else {
+        tracing::info!(data = %data.display(), store = %store.path().display(), "empty record store: loading the data files");
+        let (report, _) = store.load(crate::store::LoadMode::Merge, |sink| {
+            ingest::load_dir(data, sink)
+        })?;
+        report
+    };
+    let outcome = build_from_store(&store, lock, taxonomy, options, report)?;
+    eprintln!("{}", outcome.report);
+    Ok(store)
+}
+
+/// Where a build reads its records.
+enum Source<'a> {
+    /// Data files, straight into the index (benches and tests).
+    Files(&'a Path),
+    /// The record store, with the report of the load that filled it.
+    Store(&'a Store, Report),
+}
+
+fn build_source(
+    source: Source<'_>,
+    lock: &IndexLock,
+    taxonomy: Arc<Taxonomy>,
+    options: &BuildOptions,
+) -> Result<BuildOutcome> {
     let started = Instant::now();
     let index_dir = lock.dir.as_path();
     remove_stale_generations(index_dir);
     let generation = new_generation_dir(index_dir)?;
-    let result = build_generation(data_dir, &generation, &taxonomy, options);
+    let result = build_generation(source, &generation, &taxonomy, options);
     let (report, documents) = match result {
         Ok(done) => done,
         Err(e) => {
@@ -237,7 +313,7 @@ pub fn build_locked(
 }
 
 fn build_generation(
-    data_dir: &Path,
+    source: Source<'_>,
     generation: &Path,
     taxonomy: &Taxonomy,
     options: &BuildOptions,
@@ -258,10 +334,14 @@ fn build_generation(
         progress: &progress,
     };
     let mut clusters = Clusters::new(generation.join(".clusters"), options.held_records);
-    let mut report = ingest::load_dir(data_dir, &mut |record: Record| {
+    let mut sink = |record: Record| {
         let sequence = adding.arrived(&record);
         clusters.hold(record, sequence, taxonomy)
-    })?;
+    };
+    let (mut report, store_seq) = match source {
+        Source::Files(dir) => (ingest::load_dir(dir, &mut sink)?, 0),
+        Source::Store(store, report) => (report, store.records(&mut sink)?),
+    };
     clusters.drain(&mut |run| adding.add(run))?;
     for unlinked in std::mem::take(&mut adding.unmapped) {
         let (counts, name) = match unlinked {
@@ -294,6 +374,9 @@ fn build_generation(
     }
     // the merged-away segments' files
     writer.garbage_collect_files().wait()?;
+    if store_seq > 0 {
+        commit_through(&mut writer, store_seq)?;
+    }
     writer.wait_merging_threads()?;
     let format = generation.join(FORMAT_FILE);
     fs::write(&format, format!("{FORMAT_VERSION}\n")).map_err(|e| Error::Index {
@@ -533,6 +616,55 @@ impl Adding<'_> {
     }
 }
 
+/// Commits what `writer` has staged, noting in the commit that the index now holds the record
+/// store's changes up to `seq`.
+fn commit_through(writer: &mut IndexWriter<TantivyDocument>, seq: u64) -> Result<()> {
+    let mut commit = writer.prepare_commit()?;
+    commit.set_payload(&seq.to_string());
+    commit.commit()?;
+    Ok(())
+}
+
+/// The last change of the record store this index holds (0 for one built from files alone).
+pub fn applied_seq(index: &MusterIndex) -> Result<u64> {
+    Ok(index
+        .index
+        .load_metas()?
+        .payload
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or(0))
+}
+
+/// Every record an index holds, from the copy each document keeps: how a store is filled from
+/// an index made before there was one.
+pub fn each_record(index: &MusterIndex, each: &mut dyn FnMut(Record) -> Result<()>) -> Result<()> {
+    let searcher = index.reader.searcher();
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let kinds = segment
+            .fast_fields()
+            .u64(index.fields.name_of(index.fields.kind))?;
+        for doc in segment.doc_ids_alive() {
+            let stored: TantivyDocument =
+                searcher.doc(tantivy::DocAddress::new(ord as u32, doc))?;
+            let text = stored
+                .get_first(index.fields.record)
+                .and_then(|v| tantivy::schema::Value::as_str(&v))
+                .unwrap_or("{}")
+                .to_string();
+            let kind = kinds
+                .first(doc)
+                .and_then(|code| {
+                    Kind::ALL
+                        .into_iter()
+                        .find(|k| schema::kind_code(*k) == code)
+                })
+                .ok_or_else(|| Error::InvalidRecord(format!("document {doc} has no kind")))?;
+            each(ingest::parse_json_line(kind, &text)?.record)?;
+        }
+    }
+    Ok(())
+}
+
 /// Opens the current generation of `index_dir`.
 pub fn open(index_dir: &Path, taxonomy: Arc<Taxonomy>) -> Result<MusterIndex> {
     let generation = current_generation(index_dir)?.ok_or_else(|| Error::Index {
@@ -542,13 +674,17 @@ pub fn open(index_dir: &Path, taxonomy: Arc<Taxonomy>) -> Result<MusterIndex> {
     check_format(&generation)?;
     let index = Index::open_in_dir(&generation).map_err(|e| Error::Index {
         path: generation.clone(),
-        reason: format!("cannot open: {e} (rebuild it with `muster index`)"),
+        reason: format!(
+            "cannot open: {e} (rebuild it from the record store with `muster rebuild`)"
+        ),
     })?;
     // every file's checksum, so a damaged index is refused here with its files named, never
     // met half-way through a search
     let damaged = index.validate_checksum().map_err(|e| Error::Index {
         path: generation.clone(),
-        reason: format!("cannot read: {e} (rebuild it with `muster index`)"),
+        reason: format!(
+            "cannot read: {e} (rebuild it from the record store with `muster rebuild`)"
+        ),
     })?;
     if !damaged.is_empty() {
         let mut names: Vec<String> = damaged.iter().map(|p| p.display().to_string()).collect();
@@ -556,7 +692,7 @@ pub fn open(index_dir: &Path, taxonomy: Arc<Taxonomy>) -> Result<MusterIndex> {
         return Err(Error::Index {
             path: generation,
             reason: format!(
-                "damaged files (checksum mismatch): {}; rebuild it with `muster index`",
+                "damaged files (checksum mismatch): {}; rebuild it from the record store with `muster rebuild`",
                 names.join(", ")
             ),
         });
@@ -565,7 +701,7 @@ pub fn open(index_dir: &Path, taxonomy: Arc<Taxonomy>) -> Result<MusterIndex> {
 }
 
 /// Writes and syncs 1 MiB in `dir`: the operating system's reason when files there cannot grow.
-fn probe_writable(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn probe_writable(dir: &Path) -> std::io::Result<()> {
     let path = dir.join(".probe");
     let result = (|| {
         let mut file = File::create(&path)?;
@@ -589,7 +725,7 @@ fn check_format(generation: &Path) -> Result<()> {
     Err(Error::Index {
         path: generation.to_path_buf(),
         reason: format!(
-            "written by another version of Muster ({was}; this one reads format {FORMAT_VERSION}): rebuild it with `muster index`"
+            "written by another version of Muster ({was}; this one reads format {FORMAT_VERSION}): rebuild it from the record store with `muster rebuild` (`muster serve` does so itself)"
         ),
     })
 }
@@ -808,10 +944,11 @@ pub enum Change {
     Delete(Kind, String),
 }
 
-/// Applies write-API changes to the open index, one batch at a time.
+/// Applies write-API changes to the record store and then the open index, one batch at a time.
 pub struct RecordWriter {
     index: MusterIndex,
     writer: std::sync::Mutex<IndexWriter<TantivyDocument>>,
+    store: Arc<Store>,
     _lock: IndexLock,
 }
 
@@ -819,8 +956,11 @@ pub struct RecordWriter {
 const SERVE_WRITER_MEMORY: usize = 64 * 1024 * 1024;
 
 impl RecordWriter {
-    /// A writer on `index`, which must be the current generation of the directory `lock` holds.
-    pub fn open(index: &MusterIndex, lock: IndexLock) -> Result<RecordWriter> {
+    /// A writer on `index`, which must be the current generation of the directory `lock` holds,
+    /// and on `store`, the records it is derived from. The index is first brought up to date
+    /// with the store (changes committed to the store but not yet to the index, by a process
+    /// that died between the two, are applied).
+    pub fn open(index: &MusterIndex, lock: IndexLock, store: Arc<Store>) -> Result<RecordWriter> {
         let writer = index
             .index
             .writer_with_num_threads(1, SERVE_WRITER_MEMORY)
@@ -828,11 +968,50 @@ impl RecordWriter {
                 path: lock.dir.clone(),
                 reason: format!("cannot open a writer: {e}"),
             })?;
-        Ok(RecordWriter {
+        let writer = RecordWriter {
             index: index.clone(),
             writer: std::sync::Mutex::new(writer),
+            store,
             _lock: lock,
-        })
+        };
+        let caught_up = writer.catch_up()?;
+        if caught_up > 0 {
+            tracing::info!(changes = caught_up, "index caught up with the record store");
+        }
+        Ok(writer)
+    }
+
+    /// The record store behind the index.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Applies the store's changes the index does not hold yet; how many there were.
+    pub fn catch_up(&self) -> Result<u64> {
+        let mut writer = self.lock_writer()?;
+        let count = self.stage_and_commit(&mut writer)?;
+        drop(writer);
+        if count > 0 {
+            self.index.reader.reload()?;
+        }
+        Ok(count)
+    }
+
+    fn lock_writer(&self) -> Result<std::sync::MutexGuard<'_, IndexWriter<TantivyDocument>>> {
+        self.writer
+            .lock()
+            .map_err(|_| Error::Io(std::io::Error::other("the index writer was poisoned")))
+    }
+
+    /// Commits the staged changes as holding the store up to `seq`, synced to disk.
+    fn commit_synced(&self, writer: &mut IndexWriter<TantivyDocument>, seq: u64) -> Result<()> {
+        commit_through(writer, seq)?;
+        // tantivy syncs the directory before renaming meta.json, not after: without this a
+        // power cut after the answer could bring back the meta.json of the commit before
+        if let Some(dir) = &self.index.path {
+            sync_dir(dir)?;
+        }
+        Ok(())
     }
 
     /// The marking of the stored record of `kind` and `id`, if there is one (of any marking).
@@ -856,33 +1035,41 @@ impl RecordWriter {
         Ok(markings.first(address.doc_id).and_then(Marking::from_rank))
     }
 
-    /// Applies `changes` as one commit, synced to disk, then makes them visible to searches.
-    /// Either all of them are committed or, on error, none.
+    /// Records `changes` in the store (one transaction, on disk), then applies them to the
+    /// index as one commit, synced, and makes them visible to searches. If the index cannot
+    /// take them, they are in the store and the index takes them at the next start.
     pub fn apply(&self, changes: &[Change]) -> Result<()> {
-        let mut writer = self
-            .writer
-            .lock()
-            .map_err(|_| Error::Io(std::io::Error::other("the index writer was poisoned")))?;
+        let mut writer = self.lock_writer()?;
+        self.store.apply(changes)?;
+        // from the index's own last change, not just this batch: a batch the index failed to
+        // take before is in the store, and goes in now
+        self.stage_and_commit(&mut writer)?;
+        drop(writer);
+        self.index.reader.reload()?;
+        Ok(())
+    }
+
+    /// Stages the store's changes after the index's last and commits them as one, synced; on
+    /// error nothing of them is committed. How many there were.
+    fn stage_and_commit(&self, writer: &mut IndexWriter<TantivyDocument>) -> Result<u64> {
+        let from = applied_seq(&self.index)?;
         let builder = DocumentBuilder::new(&self.index.fields, &self.index.taxonomy);
+        let fields = &self.index.fields;
+        let mut count = 0u64;
         let mut staged = || -> Result<()> {
-            for change in changes {
-                let (kind, id) = match change {
-                    Change::Put(record) => (record.kind(), record.id()),
-                    Change::Delete(kind, id) => (*kind, id.as_str()),
-                };
+            let last = self.store.changes_since(from, &mut |change| {
                 writer.delete_term(Term::from_field_text(
-                    self.index.fields.key,
-                    &schema::record_key(kind, id),
+                    fields.key,
+                    &schema::record_key(change.kind, &change.id),
                 ));
-                if let Change::Put(record) = change {
+                if let Some(record) = &change.record {
                     writer.add_document(builder.document(record).0)?;
                 }
-            }
-            writer.commit()?;
-            // tantivy syncs the directory before renaming meta.json, not after: without this a
-            // power cut after the answer could bring back the meta.json of the commit before
-            if let Some(dir) = &self.index.path {
-                sync_dir(dir)?;
+                count += 1;
+                Ok(())
+            })?;
+            if count > 0 {
+                self.commit_synced(writer, last)?;
             }
             Ok(())
         };
@@ -891,9 +1078,7 @@ impl RecordWriter {
             let _ = writer.rollback();
             return Err(e);
         }
-        drop(writer);
-        self.index.reader.reload()?;
-        Ok(())
+        Ok(count)
     }
 }
 
@@ -1297,7 +1482,7 @@ mod tests {
                 .expect("refused")
                 .to_string();
             assert!(err.contains(says), "{err}");
-            assert!(err.contains("rebuild it with `muster index`"), "{err}");
+            assert!(err.contains("muster rebuild"), "{err}");
         }
     }
 

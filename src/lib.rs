@@ -50,6 +50,7 @@ pub mod search;
 pub mod shapes;
 pub mod spelling;
 pub mod stats;
+pub mod store;
 pub mod suggest;
 pub mod taxonomy;
 pub mod text;

@@ -27,7 +27,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build the index from a directory of data files, replacing the current one atomically.
+    /// Load a directory of data files into the record store (merging, unless --replace) and
+    /// rebuild the index from the store, replacing the current one atomically.
+    #[command(visible_alias = "import")]
     Index {
         /// Directory with members.jsonl / members.csv, case_studies.jsonl, facilities.jsonl.
         #[arg(long, default_value = "fixtures")]
@@ -42,13 +44,38 @@ enum Command {
         /// parallel on idle cores (default: this machine's cores; give the serving machine's).
         #[arg(long)]
         segments: Option<usize>,
+        /// Make the record store hold exactly the files' records, deleting every other (API
+        /// writes among them). Without it a load merges: a file's record replaces the stored
+        /// one with the same kind and id, and every other stored record is kept.
+        #[arg(long)]
+        replace: bool,
     },
-    /// Serve the API and web page; builds the index from --data first if there is none.
+    /// Rebuild the index from the record store alone (after a taxonomy change, say).
+    Rebuild {
+        /// Index directory (holding the record store).
+        #[arg(long, default_value = "index")]
+        index: PathBuf,
+        /// At most this many segments (as for `index`).
+        #[arg(long)]
+        segments: Option<usize>,
+    },
+    /// Write every record in the store as data files (members.jsonl, case_studies.jsonl,
+    /// facilities.jsonl, every field and marking), which `muster import` reads back.
+    Export {
+        /// Index directory (holding the record store).
+        #[arg(long, default_value = "index")]
+        index: PathBuf,
+        /// Directory to write the files into (made if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Serve the API and web page. The first time, fills the record store from --data; builds
+    /// the index from the store whenever there is none of this version.
     Serve {
         /// Index directory.
         #[arg(long, default_value = "index")]
         index: PathBuf,
-        /// Data to index when the index directory has no index yet.
+        /// Data to fill the record store with when it has never held a record.
         #[arg(long, default_value = "fixtures")]
         data: PathBuf,
         /// Address to listen on.
@@ -323,34 +350,81 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             index,
             strict,
             segments,
+            replace,
         } => {
-            let defaults = BuildOptions::default();
-            let options = BuildOptions {
-                strict,
-                progress: true,
-                segments: segments.unwrap_or(defaults.segments),
-                ..defaults
+            let options = build_options(strict, segments);
+            let mode = if replace {
+                muster::store::LoadMode::Replace
+            } else {
+                muster::store::LoadMode::Merge
             };
-            match index::build(&data, &index, taxonomy, &options) {
+            let built = (|| {
+                let lock = index::IndexLock::acquire(&index)?;
+                let store = muster::store::Store::open_in(&index)?;
+                let (report, _) = store.load(mode, |sink| {
+                    let report = muster::ingest::load_dir(&data, sink)?;
+                    if strict && report.rejected() > 0 {
+                        return Err(muster::Error::Strict {
+                            rejected: report.rejected(),
+                            report: report.to_string(),
+                        });
+                    }
+                    Ok(report)
+                })?;
+                index::build_from_store(&store, &lock, taxonomy, &options, report)
+            })();
+            match built {
                 Ok(outcome) => {
                     println!("{}", outcome.report);
                     println!(
-                        "index: {} records in {} ({:.1}s)",
+                        "index: {} records in {} ({:.1}s), built from the record store {}",
                         outcome.documents,
                         outcome.generation.display(),
-                        outcome.elapsed.as_secs_f64()
+                        outcome.elapsed.as_secs_f64(),
+                        index.join(muster::store::STORE_FILE).display()
                     );
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(muster::Error::Strict { rejected, report }) => {
                     eprint!("{report}");
                     eprintln!(
-                        "error: {rejected} lines were rejected; --strict keeps the previous index"
+                        "error: {rejected} lines were rejected; --strict keeps the record store and the index as they were"
                     );
                     Ok(ExitCode::from(2))
                 }
                 Err(e) => Err(e).context("indexing failed"),
             }
+        }
+        Command::Rebuild { index, segments } => {
+            let lock = index::IndexLock::acquire(&index)?;
+            let store = existing_store(&index)?;
+            let outcome = index::build_from_store(
+                &store,
+                &lock,
+                taxonomy,
+                &build_options(false, segments),
+                muster::ingest::Report::default(),
+            )
+            .context("rebuilding failed")?;
+            println!(
+                "index: {} records in {} ({:.1}s), rebuilt from the record store",
+                outcome.documents,
+                outcome.generation.display(),
+                outcome.elapsed.as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { index, out } => {
+            let store = existing_store(&index)?;
+            let counts = export(&store, &out)?;
+            println!(
+                "exported {} members, {} case studies and {} facilities to {}",
+                counts[0],
+                counts[1],
+                counts[2],
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Serve {
             index,
@@ -753,23 +827,16 @@ fn serve(
     }
     // held until the process ends: a second serve or a concurrent `muster index` fails fast
     let lock = index::IndexLock::acquire(index_dir)?;
-    if index::current_generation(index_dir)?.is_none() {
-        tracing::info!(data = %data.display(), index = %index_dir.display(), "no index yet: building one");
-        let outcome = index::build_locked(
-            data,
-            &lock,
-            taxonomy.clone(),
-            &BuildOptions {
-                progress: true,
-                ..BuildOptions::default()
-            },
-        )?;
-        eprintln!("{}", outcome.report);
-    }
+    let store = Arc::new(index::prepare_to_serve(
+        data,
+        &lock,
+        taxonomy.clone(),
+        &build_options(false, None),
+    )?);
     let opened = index::open(index_dir, taxonomy)?;
-    let writer = (!demo)
-        .then(|| index::RecordWriter::open(&opened, lock))
-        .transpose()?;
+    // opening the writer brings the index up to date with the store, demo mode included
+    let writer = index::RecordWriter::open(&opened, lock, store)?;
+    let writer = (!demo).then_some(writer);
     let audit_path = auth
         .audit
         .clone()
@@ -825,6 +892,62 @@ fn serve(
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn build_options(strict: bool, segments: Option<usize>) -> BuildOptions {
+    let defaults = BuildOptions::default();
+    BuildOptions {
+        strict,
+        progress: true,
+        segments: segments.unwrap_or(defaults.segments),
+        ..defaults
+    }
+}
+
+/// The record store of `index_dir`, which must have one.
+fn existing_store(index_dir: &std::path::Path) -> anyhow::Result<muster::store::Store> {
+    let path = index_dir.join(muster::store::STORE_FILE);
+    if !path.exists() {
+        anyhow::bail!(
+            "{} has no record store ({}): load data with `muster index` or `muster serve` first",
+            index_dir.display(),
+            path.display()
+        );
+    }
+    Ok(muster::store::Store::open(&path)?)
+}
+
+/// Writes the store's records to `out` as the three data files, each sorted by id (so two
+/// stores holding the same records export the same bytes); the counts per kind.
+fn export(store: &muster::store::Store, out: &std::path::Path) -> anyhow::Result<[u64; 3]> {
+    use muster::model::Kind;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut lines: [Vec<(String, String)>; 3] = Default::default();
+    store.records(&mut |record| {
+        let slot = Kind::ALL
+            .iter()
+            .position(|k| *k == record.kind())
+            .unwrap_or(0);
+        lines[slot].push((record.id().to_string(), record.to_json().to_string()));
+        Ok(())
+    })?;
+    let mut counts = [0u64; 3];
+    for (slot, name) in ["members.jsonl", "case_studies.jsonl", "facilities.jsonl"]
+        .iter()
+        .enumerate()
+    {
+        let records = &mut lines[slot];
+        records.sort();
+        let mut text = String::new();
+        for (_, line) in records.iter() {
+            text.push_str(line);
+            text.push('\n');
+        }
+        let path = out.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        counts[slot] = records.len() as u64;
+    }
+    Ok(counts)
 }
 
 /// Deletes audit entries older than `days` now, then once a day on a thread of its own.

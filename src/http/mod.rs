@@ -988,7 +988,8 @@ pub(crate) mod tests {
         let taxonomy = crate::taxonomy::Taxonomy::builtin();
         crate::index::build_locked(&data, &lock, taxonomy.clone(), &options).unwrap();
         let index = crate::index::open(&index_dir, taxonomy).unwrap();
-        let writer = RecordWriter::open(&index, lock).unwrap();
+        let store = std::sync::Arc::new(crate::store::Store::open_in(&index_dir).unwrap());
+        let writer = RecordWriter::open(&index, lock, store).unwrap();
         let audit = dir.path().join("audit.jsonl");
         let config = HttpConfig {
             rate_limit,
