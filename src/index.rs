@@ -214,26 +214,26 @@ pub fn build_from_store(
     build_source(Source::Store(store, report), lock, taxonomy, options)
 }
 
-/// Makes the index directory `lock` holds ready to serve, and returns its record store:
+/// Makes the index directory `lock` holds ready to serve from `store`:
 /// - a store that has never held a record is filled from an index made before there was a store
 ///   (it holds the API's writes), or else from the data files in `data`;
 /// - when there is no index, or one another version of Muster wrote, one is built from the
 ///   store (no data files needed, nothing written through the API lost).
 pub fn prepare_to_serve(
+    store: &Store,
     data: &Path,
     lock: &IndexLock,
     taxonomy: Arc<Taxonomy>,
     options: &BuildOptions,
-) -> Result<Store> {
+) -> Result<()> {
     let index_dir = lock.dir.as_path();
-    let store = Store::open_in(index_dir)?;
     let generation = current_generation(index_dir)?;
     let usable = generation
         .as_deref()
         .is_some_and(|g| check_format(g).is_ok());
     let report = if !store.is_empty()? {
         if usable {
-            return Ok(store);
+            return Ok(());
         }
         tracing::info!(index = %index_dir.display(), "no index of this version: building one from the record store");
         Report::default()
@@ -245,18 +245,18 @@ pub fn prepare_to_serve(
         let (_, last) = store.load(crate::store::LoadMode::Merge, |sink| {
             each_record(&index, sink)
         })?;
-        tracing::info!(records = last, store = %store.path().display(), "record store filled from the existing index");
+        tracing::info!(records = last, store = %store.describe(), "record store filled from the existing index");
         Report::default()
     } else {
-        tracing::info!(data = %data.display(), store = %store.path().display(), "empty record store: loading the data files");
+        tracing::info!(data = %data.display(), store = %store.describe(), "empty record store: loading the data files");
         let (report, _) = store.load(crate::store::LoadMode::Merge, |sink| {
             ingest::load_dir(data, sink)
         })?;
         report
     };
-    let outcome = build_from_store(&store, lock, taxonomy, options, report)?;
+    let outcome = build_from_store(store, lock, taxonomy, options, report)?;
     eprintln!("{}", outcome.report);
-    Ok(store)
+    Ok(())
 }
 
 /// Where a build reads its records.
@@ -949,6 +949,8 @@ pub struct RecordWriter {
     index: MusterIndex,
     writer: std::sync::Mutex<IndexWriter<TantivyDocument>>,
     store: Arc<Store>,
+    /// When the index last held every change in the store (checked by [`RecordWriter::follow`]).
+    caught_up_at: std::sync::Mutex<Instant>,
     _lock: IndexLock,
 }
 
@@ -972,6 +974,7 @@ impl RecordWriter {
             index: index.clone(),
             writer: std::sync::Mutex::new(writer),
             store,
+            caught_up_at: std::sync::Mutex::new(Instant::now()),
             _lock: lock,
         };
         let caught_up = writer.catch_up()?;
@@ -984,6 +987,47 @@ impl RecordWriter {
     /// The record store behind the index.
     pub fn store(&self) -> &Arc<Store> {
         &self.store
+    }
+
+    /// Follows a store other servers write too, for ever, on a thread of its own: waits for a
+    /// change to be announced (or a second), applies what the index lacks, and notes when it was
+    /// last level with the store (see [`RecordWriter::lag`]).
+    pub fn follow(self: &Arc<Self>) {
+        let writer = self.clone();
+        std::thread::spawn(move || {
+            loop {
+                writer.store.wait_for_change(Duration::from_secs(1));
+                let level = writer.catch_up().and_then(|applied| {
+                    if applied > 0 {
+                        tracing::debug!(applied, "followed the record store");
+                    }
+                    Ok(writer.store.last_seq()? <= applied_seq(&writer.index)?)
+                });
+                match level {
+                    Ok(true) => {
+                        *writer
+                            .caught_up_at
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner()) = Instant::now();
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot follow the record store"),
+                }
+            }
+        });
+    }
+
+    /// How far behind the store the index may be: zero for a store only this server writes;
+    /// for a shared one, the time since the index was last seen level with it (a second or so
+    /// when all is well; growing while the store cannot be reached).
+    pub fn lag(&self) -> Duration {
+        if !self.store.is_shared() {
+            return Duration::ZERO;
+        }
+        self.caught_up_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .elapsed()
     }
 
     /// Applies the store's changes the index does not hold yet; how many there were.

@@ -49,12 +49,21 @@ enum Command {
         /// one with the same kind and id, and every other stored record is kept.
         #[arg(long)]
         replace: bool,
+        /// The record store: a `postgres://` URL (shared by several servers) or a SQLite file
+        /// [default: store.sqlite in the index directory].
+        #[arg(long, env = "MUSTER_STORE")]
+        store: Option<String>,
     },
     /// Rebuild the index from the record store alone (after a taxonomy change, say).
     Rebuild {
         /// Index directory (holding the record store).
         #[arg(long, default_value = "index")]
         index: PathBuf,
+        /// The record store: a `postgres://` URL (shared by several servers) or a SQLite file
+        /// [default: store.sqlite in the index directory].
+        #[arg(long, env = "MUSTER_STORE")]
+        store: Option<String>,
+
         /// At most this many segments (as for `index`).
         #[arg(long)]
         segments: Option<usize>,
@@ -65,6 +74,11 @@ enum Command {
         /// Index directory (holding the record store).
         #[arg(long, default_value = "index")]
         index: PathBuf,
+        /// The record store: a `postgres://` URL (shared by several servers) or a SQLite file
+        /// [default: store.sqlite in the index directory].
+        #[arg(long, env = "MUSTER_STORE")]
+        store: Option<String>,
+
         /// Directory to write the files into (made if missing).
         #[arg(long)]
         out: PathBuf,
@@ -78,6 +92,11 @@ enum Command {
         /// Data to fill the record store with when it has never held a record.
         #[arg(long, default_value = "fixtures")]
         data: PathBuf,
+        /// The record store: a `postgres://` URL (shared by several servers) or a SQLite file
+        /// [default: store.sqlite in the index directory].
+        #[arg(long, env = "MUSTER_STORE")]
+        store: Option<String>,
+
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080", env = "MUSTER_BIND")]
         bind: String,
@@ -351,6 +370,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             strict,
             segments,
             replace,
+            store,
         } => {
             let options = build_options(strict, segments);
             let mode = if replace {
@@ -360,7 +380,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let built = (|| {
                 let lock = index::IndexLock::acquire(&index)?;
-                let store = muster::store::Store::open_in(&index)?;
+                let store = muster::store::Store::open(store.as_deref(), &index)?;
                 let (report, _) = store.load(mode, |sink| {
                     let report = muster::ingest::load_dir(&data, sink)?;
                     if strict && report.rejected() > 0 {
@@ -377,11 +397,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(outcome) => {
                     println!("{}", outcome.report);
                     println!(
-                        "index: {} records in {} ({:.1}s), built from the record store {}",
+                        "index: {} records in {} ({:.1}s), built from the record store",
                         outcome.documents,
                         outcome.generation.display(),
                         outcome.elapsed.as_secs_f64(),
-                        index.join(muster::store::STORE_FILE).display()
                     );
                     Ok(ExitCode::SUCCESS)
                 }
@@ -395,9 +414,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(e) => Err(e).context("indexing failed"),
             }
         }
-        Command::Rebuild { index, segments } => {
+        Command::Rebuild {
+            index,
+            segments,
+            store,
+        } => {
             let lock = index::IndexLock::acquire(&index)?;
-            let store = existing_store(&index)?;
+            let store = existing_store(store.as_deref(), &index)?;
             let outcome = index::build_from_store(
                 &store,
                 &lock,
@@ -414,8 +437,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export { index, out } => {
-            let store = existing_store(&index)?;
+        Command::Export { index, out, store } => {
+            let store = existing_store(store.as_deref(), &index)?;
             let counts = export(&store, &out)?;
             println!(
                 "exported {} members, {} case studies and {} facilities to {}",
@@ -434,9 +457,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cors_origins,
             timeout_secs,
             auth,
+            store,
         } => serve(
             taxonomy,
             &index,
+            store.as_deref(),
             &data,
             &bind,
             open,
@@ -800,6 +825,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn serve(
     taxonomy: Arc<Taxonomy>,
     index_dir: &std::path::Path,
+    store: Option<&str>,
     data: &std::path::Path,
     bind: &str,
     open: bool,
@@ -827,15 +853,21 @@ fn serve(
     }
     // held until the process ends: a second serve or a concurrent `muster index` fails fast
     let lock = index::IndexLock::acquire(index_dir)?;
-    let store = Arc::new(index::prepare_to_serve(
+    let store = muster::store::Store::open(store, index_dir)?;
+    index::prepare_to_serve(
+        &store,
         data,
         &lock,
         taxonomy.clone(),
         &build_options(false, None),
-    )?);
+    )?;
     let opened = index::open(index_dir, taxonomy)?;
     // opening the writer brings the index up to date with the store, demo mode included
-    let writer = index::RecordWriter::open(&opened, lock, store)?;
+    let writer = Arc::new(index::RecordWriter::open(&opened, lock, Arc::new(store))?);
+    if writer.store().is_shared() {
+        tracing::info!(store = %writer.store().describe(), "following the shared record store");
+        writer.follow();
+    }
     let writer = (!demo).then_some(writer);
     let audit_path = auth
         .audit
@@ -904,17 +936,20 @@ fn build_options(strict: bool, segments: Option<usize>) -> BuildOptions {
     }
 }
 
-/// The record store of `index_dir`, which must have one.
-fn existing_store(index_dir: &std::path::Path) -> anyhow::Result<muster::store::Store> {
+/// The record store `location` names, or else that of `index_dir`, which must exist.
+fn existing_store(
+    location: Option<&str>,
+    index_dir: &std::path::Path,
+) -> anyhow::Result<muster::store::Store> {
     let path = index_dir.join(muster::store::STORE_FILE);
-    if !path.exists() {
+    if location.is_none() && !path.exists() {
         anyhow::bail!(
             "{} has no record store ({}): load data with `muster index` or `muster serve` first",
             index_dir.display(),
             path.display()
         );
     }
-    Ok(muster::store::Store::open(&path)?)
+    Ok(muster::store::Store::open(location, index_dir)?)
 }
 
 /// Writes the store's records to `out` as the three data files, each sorted by id (so two

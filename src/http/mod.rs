@@ -166,14 +166,14 @@ impl AppState {
         mut self,
         auth: Authenticator,
         audit: Option<Arc<AuditLog>>,
-        writer: Option<RecordWriter>,
+        writer: Option<Arc<RecordWriter>>,
     ) -> Self {
         let mut config = (*self.config).clone();
         config.demo = !auth.is_configured();
         self.config = Arc::new(config);
         self.auth = Arc::new(auth);
         self.audit = audit;
-        self.writer = writer.map(Arc::new);
+        self.writer = writer;
         self
     }
 
@@ -693,7 +693,9 @@ pub async fn healthz() -> impl IntoResponse {
 }
 
 /// Readiness: an index is open and answering, and there is room for more work (503
-/// `saturated` while every place in flight and in the queue is taken). It says nothing
+/// `saturated` while every place in flight and in the queue is taken), and it is not behind a
+/// shared record store by more than [`READY_LAG`] (503 `behind`). `lag_seconds` is how far
+/// behind the store the index may be (0 for a store only this server writes). It says nothing
 /// countable: anyone may call it.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Ready"), (status = 503, description = "Saturated: send requests elsewhere for now")))]
@@ -710,8 +712,20 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(1u32));
         return response;
     }
-    axum::Json(serde_json::json!({"status": "ready"})).into_response()
+    let lag = state.writer.as_ref().map_or(0.0, |w| w.lag().as_secs_f64());
+    let lag_seconds = (lag * 10.0).round() / 10.0;
+    if lag > READY_LAG.as_secs_f64() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "behind", "lag_seconds": lag_seconds})),
+        )
+            .into_response();
+    }
+    axum::Json(serde_json::json!({"status": "ready", "lag_seconds": lag_seconds})).into_response()
 }
+
+/// The furthest behind a shared record store a server may be and still take requests.
+pub const READY_LAG: Duration = Duration::from_secs(10);
 
 /// Prometheus metrics (admins only); the record count is of what the admin may see.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
@@ -729,7 +743,12 @@ pub async fn metrics(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        state.metrics.render(documents),
+        state.metrics.render(documents)
+            + &format!(
+                "# HELP muster_store_lag_seconds How far behind the record store the index may be.\n\
+                 # TYPE muster_store_lag_seconds gauge\nmuster_store_lag_seconds {:.1}\n",
+                state.writer.as_ref().map_or(0.0, |w| w.lag().as_secs_f64())
+            ),
     )
         .into_response())
 }
@@ -989,7 +1008,7 @@ pub(crate) mod tests {
         crate::index::build_locked(&data, &lock, taxonomy.clone(), &options).unwrap();
         let index = crate::index::open(&index_dir, taxonomy).unwrap();
         let store = std::sync::Arc::new(crate::store::Store::open_in(&index_dir).unwrap());
-        let writer = RecordWriter::open(&index, lock, store).unwrap();
+        let writer = Arc::new(RecordWriter::open(&index, lock, store).unwrap());
         let audit = dir.path().join("audit.jsonl");
         let config = HttpConfig {
             rate_limit,

@@ -1,56 +1,16 @@
-//! The record store: the source of truth for every record, loaded from files or written through
-//! the API. The index is derived from it and can always be rebuilt from it.
-//!
-//! It is one SQLite database (`rusqlite`, SQLite compiled in), `store.sqlite` in the index
-//! directory, in WAL mode with `synchronous=FULL`: a transaction that returned is on disk. Each
-//! record is one row (kind, id, the record as its ingest JSON) with a change sequence number
-//! `seq`, unique and rising in commit order; a delete keeps the row with no body (a tombstone)
-//! and a new `seq`, so "every change after N, in order" is one indexed range scan. The index
-//! notes the last `seq` it holds in its commit payload; catching up is applying the changes
-//! after it. Chosen over `redb` because the file opens in any `sqlite3` shell for inspection and
-//! backup, and the same table and change sequence carry over to PostgreSQL.
+//! The record store in one SQLite file (`rusqlite`, SQLite compiled in): `store.sqlite` in the
+//! index directory, WAL mode, `synchronous=FULL` (a transaction that returned is on disk). One
+//! process writes it (the one holding the index directory's lock).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::{LoadMode, Stored, kind_of, record_from};
 use crate::index::Change;
 use crate::model::{Kind, Record};
 use crate::{Error, Result};
-
-/// The store's file name inside the index directory.
-pub const STORE_FILE: &str = "store.sqlite";
-
-/// One change as the store holds it: the record, or `None` for a delete.
-#[derive(Debug, Clone)]
-pub struct Stored {
-    /// Its change sequence number.
-    pub seq: u64,
-    /// Kind.
-    pub kind: Kind,
-    /// Id.
-    pub id: String,
-    /// The record; `None` when it was deleted.
-    pub record: Option<Record>,
-}
-
-/// How loading files treats records already in the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LoadMode {
-    /// Records in the files replace the stored ones with the same kind and id; every other
-    /// stored record (those written through the API among them) is kept.
-    #[default]
-    Merge,
-    /// The store ends up holding exactly the files' records: any other is deleted.
-    Replace,
-}
-
-/// The record store.
-pub struct Store {
-    conn: Mutex<Connection>,
-    path: PathBuf,
-}
 
 fn store_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Index {
@@ -59,22 +19,15 @@ fn store_error(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
-fn kind_of(text: &str) -> Option<Kind> {
-    Kind::ALL.into_iter().find(|k| k.as_str() == text)
+/// The record store in one SQLite file.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    path: PathBuf,
 }
 
-/// A stored body back into a record. Bodies are written only by [`Store`], from records.
-fn record_from(kind: Kind, body: &str) -> Result<Record> {
-    Ok(match kind {
-        Kind::Member => Record::Member(serde_json::from_str(body)?),
-        Kind::CaseStudy => Record::CaseStudy(serde_json::from_str(body)?),
-        Kind::Facility => Record::Facility(serde_json::from_str(body)?),
-    })
-}
-
-impl Store {
+impl SqliteStore {
     /// Opens the store at `path`, creating it if there is none.
-    pub fn open(path: &Path) -> Result<Store> {
+    pub fn open(path: &Path) -> Result<SqliteStore> {
         let bad = |e: rusqlite::Error| store_error(path, e);
         let conn = Connection::open(path).map_err(bad)?;
         conn.execute_batch(
@@ -90,15 +43,10 @@ impl Store {
              CREATE UNIQUE INDEX IF NOT EXISTS records_by_seq ON records (seq);",
         )
         .map_err(bad)?;
-        Ok(Store {
+        Ok(SqliteStore {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
         })
-    }
-
-    /// The store of an index directory.
-    pub fn open_in(index_dir: &Path) -> Result<Store> {
-        Store::open(&index_dir.join(STORE_FILE))
     }
 
     /// Where it is.
@@ -142,11 +90,6 @@ impl Store {
         Ok(seq as u64)
     }
 
-    /// Whether the store has never held a record.
-    pub fn is_empty(&self) -> Result<bool> {
-        Ok(self.last_seq()? == 0)
-    }
-
     /// Records `changes` as one transaction, committed to disk before it returns; the last
     /// sequence number it used.
     pub fn apply(&self, changes: &[Change]) -> Result<u64> {
@@ -166,14 +109,7 @@ impl Store {
                 .map_err(|e| self.sql(e))?;
             for change in changes {
                 seq += 1;
-                let (kind, id, body) = match change {
-                    Change::Put(record) => (
-                        record.kind(),
-                        record.id(),
-                        Some(record.to_json().to_string()),
-                    ),
-                    Change::Delete(kind, id) => (*kind, id.as_str(), None),
-                };
+                let (kind, id, body) = super::row_of(change);
                 put.execute(params![kind.as_str(), id, seq, body])
                     .map_err(|e| self.sql(e))?;
             }
@@ -257,20 +193,6 @@ impl Store {
         )
     }
 
-    /// Every record held (no deletions), in commit order; the last sequence number in the store.
-    pub fn records(&self, each: &mut dyn FnMut(Record) -> Result<()>) -> Result<u64> {
-        let last = self.scan(
-            "SELECT seq, kind, id, body FROM records WHERE seq > ?1 AND body IS NOT NULL ORDER BY seq",
-            0,
-            &mut |stored: Stored| match stored.record {
-                Some(record) => each(record),
-                None => Ok(()),
-            },
-        )?;
-        // a trailing delete has the highest number, though no record is read for it
-        Ok(last.max(self.last_seq()?))
-    }
-
     fn scan(
         &self,
         sql: &str,
@@ -315,124 +237,5 @@ impl Store {
             .optional()
             .map_err(|e| self.sql(e))?;
         body.flatten().map(|b| record_from(kind, &b)).transpose()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn member(id: &str, name: &str) -> Record {
-        let line = format!(r#"{{"id":"{id}","name":"{name}","department":"Dstl"}}"#);
-        crate::ingest::parse_json_line(Kind::Member, &line)
-            .unwrap()
-            .record
-    }
-
-    fn held(store: &Store) -> Vec<String> {
-        let mut names = Vec::new();
-        store
-            .records(&mut |r| {
-                if let Record::Member(m) = r {
-                    names.push(format!("{}={}", m.id, m.name));
-                }
-                Ok(())
-            })
-            .unwrap();
-        names.sort();
-        names
-    }
-
-    #[test]
-    fn changes_come_back_in_commit_order_with_deletions_and_survive_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_in(dir.path()).unwrap();
-        assert!(store.is_empty().unwrap());
-        let first = store
-            .apply(&[
-                Change::Put(Box::new(member("m-1", "Ada"))),
-                Change::Put(Box::new(member("m-2", "Grace"))),
-            ])
-            .unwrap();
-        assert_eq!(first, 2);
-        let second = store
-            .apply(&[
-                Change::Delete(Kind::Member, "m-1".into()),
-                Change::Put(Box::new(member("m-2", "Grace Hopper"))),
-            ])
-            .unwrap();
-        assert_eq!(second, 4);
-        drop(store);
-        let store = Store::open_in(dir.path()).unwrap();
-        assert_eq!(held(&store), ["m-2=Grace Hopper"]);
-        let mut seen = Vec::new();
-        let last = store
-            .changes_since(first, &mut |c| {
-                seen.push((c.seq, c.id, c.record.is_some()));
-                Ok(())
-            })
-            .unwrap();
-        assert_eq!(last, 4);
-        assert_eq!(
-            seen,
-            [(3, "m-1".to_string(), false), (4, "m-2".to_string(), true)]
-        );
-        assert_eq!(store.get(Kind::Member, "m-1").unwrap(), None);
-        assert_eq!(
-            store.get(Kind::Member, "m-2").unwrap(),
-            Some(member("m-2", "Grace Hopper"))
-        );
-    }
-
-    #[test]
-    fn every_shipped_record_comes_back_from_the_store_as_it_went_in() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_in(dir.path()).unwrap();
-        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-        let (original, _) = crate::index::load_records(&fixtures).unwrap();
-        store
-            .load(LoadMode::Merge, |sink| {
-                crate::ingest::load_dir(&fixtures, sink)
-            })
-            .unwrap();
-        let mut back = Vec::new();
-        store
-            .records(&mut |r| {
-                back.push(r);
-                Ok(())
-            })
-            .unwrap();
-        assert_eq!(back.len(), original.len());
-        // the files hold each id once, so the store's commit order is the files' order
-        assert!(
-            back == original,
-            "a record changed on its way through the store"
-        );
-    }
-
-    #[test]
-    fn a_merge_load_keeps_api_writes_and_a_replace_load_does_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_in(dir.path()).unwrap();
-        store
-            .apply(&[Change::Put(Box::new(member("m-api", "Written")))])
-            .unwrap();
-        let files = |sink: &mut crate::ingest::Sink<'_>| {
-            sink(member("m-1", "Ada"))?;
-            sink(member("m-1", "Ada Lovelace"))?;
-            Ok(())
-        };
-        store.load(LoadMode::Merge, files).unwrap();
-        assert_eq!(held(&store), ["m-1=Ada Lovelace", "m-api=Written"]);
-        let (_, last) = store.load(LoadMode::Replace, files).unwrap();
-        assert_eq!(held(&store), ["m-1=Ada Lovelace"]);
-        assert_eq!(last, store.last_seq().unwrap());
-        // a load whose source fails changes nothing
-        let failing = store.load(LoadMode::Replace, |sink| {
-            sink(member("m-9", "Half"))?;
-            Err::<(), _>(Error::InvalidRecord("bad file".into()))
-        });
-        assert!(failing.is_err());
-        assert_eq!(held(&store), ["m-1=Ada Lovelace"]);
     }
 }
