@@ -7,9 +7,12 @@
 //! leftovers of killed builds are removed by the next build. One process at a time: a lock file
 //! held by a build, or by `serve` for its whole life, makes a second one fail fast.
 //!
-//! While serving, [`RecordWriter`] applies the write API's changes to the current generation:
-//! one batch at a time, each a single tantivy commit (synced to disk before it returns), so a
-//! search sees all of a batch or none of it.
+//! The index is derived from the record store ([`crate::store`]): [`build_from_store`] makes a
+//! generation of every stored record and notes the store's last change in its commit. While
+//! serving, [`RecordWriter`] commits the write API's changes to the store, then applies every
+//! change the index lacks as a single tantivy commit (synced to disk before it returns), so a
+//! search sees all of a batch or none of it; with a shared store it also follows other servers'
+//! changes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
