@@ -1274,8 +1274,8 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
             body,
-            json!({"status": "ready"}),
-            "nothing countable for anyone"
+            json!({"status": "ready", "lag_seconds": 0.0}),
+            "nothing countable for anyone: a time, not a count of changes"
         );
         get_json(&app, "/v1/experts?q=statistics").await;
         let (status, content_type, body) = get_json(&app, "/metrics").await;
