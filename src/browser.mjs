@@ -4,6 +4,7 @@
 // node src/browser.mjs BASE_URL READER_KEY HIDDEN_MEMBER_ID SCREENSHOT_DIR TOOLS_DIR CHROMIUM
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { launch } from './browser_launch.mjs'
 import fs from 'node:fs'
 
 const [base, key, hiddenId, shots, tools, chromium] = process.argv.slice(2)
@@ -37,18 +38,7 @@ async function axe(page, name) {
   check(result.violations.length === 0, `${name}: no WCAG 2.2 A/AA violations (axe-core)`)
 }
 
-const browser = await driver.launch({
-  executablePath: chromium,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync'
-  ]
-})
+const browser = await launch(driver, chromium)
 try {
   // axe is injected as a script, which the pages' Content-Security-Policy would refuse
   const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 1000 } })

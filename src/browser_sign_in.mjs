@@ -6,6 +6,7 @@
 // node src/browser_sign_in.mjs MUSTER_URL TOOLS_DIR CHROMIUM
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { launch } from './browser_launch.mjs'
 
 const [base, tools, chromium] = process.argv.slice(2)
 const require = createRequire(path.join(tools, 'node_modules', 'x.js'))
@@ -26,18 +27,7 @@ async function signInAtProvider(page, user) {
   if (await consent.count()) await page.click('button[type=submit]')
 }
 
-const browser = await driver.launch({
-  executablePath: chromium,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync'
-  ]
-})
+const browser = await launch(driver, chromium)
 try {
   const context = await browser.newContext()
   const page = await context.newPage()

@@ -382,6 +382,22 @@ fn browser_tools() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
     None
 }
 
+/// Runs a browser script of `src/` with node, prints what it checked, and fails if it did.
+fn browser_checks(script: &str, args: &[&std::ffi::OsStr]) {
+    let output = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(script))
+        .args(args)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "{script}: checks failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn the_web_pages_work_in_a_real_browser_and_pass_axe() {
     let Some((chromium, tools)) = browser_tools() else {
@@ -405,22 +421,16 @@ fn the_web_pages_work_in_a_real_browser_and_pass_axe() {
         .expect("the fixtures hold OFFICIAL-SENSITIVE members");
     let server = start(dir.path(), &tokens);
     let screenshots = root.join("target/screenshots");
-    let output = Command::new("node")
-        .arg(root.join("src/browser.mjs"))
-        .arg(format!("http://{}", server.address))
-        .arg(&reader)
-        .arg(hidden["id"].as_str().unwrap())
-        .arg(&screenshots)
-        .arg(&tools)
-        .arg(&chromium)
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "browser checks failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    browser_checks(
+        "src/browser.mjs",
+        &[
+            format!("http://{}", server.address).as_ref(),
+            reader.as_ref(),
+            hidden["id"].as_str().unwrap().as_ref(),
+            screenshots.as_os_str(),
+            tools.as_os_str(),
+            chromium.as_os_str(),
+        ],
     );
     assert!(screenshots.join("search.png").exists() && screenshots.join("muster.png").exists());
 }
@@ -924,19 +934,9 @@ fn single_sign_on_works_in_a_real_browser_with_a_real_provider() {
     let tokens = dir.path().join("tokens.json");
     let key = create_key(&tokens, "reader", "OFFICIAL");
     let server = start_with_sign_on(dir.path(), &tokens, muster_port, &provider);
-    let output = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/browser_sign_in.mjs"))
-        .arg(&muster_url)
-        .arg(&tools)
-        .arg(&chromium)
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "sign-in checks failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    browser_checks(
+        "src/browser_sign_in.mjs",
+        &[muster_url.as_ref(), tools.as_os_str(), chromium.as_os_str()],
     );
     // API keys work beside single sign-on
     assert_eq!(
@@ -1065,6 +1065,19 @@ fn provider_tokens_are_checked_and_a_key_rotation_is_followed_without_a_restart(
     );
 }
 
+/// `muster index --replace` of `data` into `index`, which must succeed.
+fn load_replacing(data: &Path, index: &Path) {
+    let (ok, stderr) = muster(&[
+        "index".as_ref(),
+        "--replace".as_ref(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--index".as_ref(),
+        index.as_os_str(),
+    ]);
+    assert!(ok, "{stderr}");
+}
+
 /// What `muster search` prints for `q` on `index`, less the first line (which has the time).
 fn answer(index: &Path, q: &str) -> String {
     let (ok, out) = search_finds(index, q);
@@ -1157,25 +1170,9 @@ fn api_writes_survive_rebuilds_a_format_change_and_export_then_import() {
     }
 
     // --replace makes the store hold exactly the files
-    let (ok, stderr) = muster(&[
-        "index".as_ref(),
-        "--replace".as_ref(),
-        "--data".as_ref(),
-        exported.as_os_str(),
-        "--index".as_ref(),
-        copy.as_os_str(),
-    ]);
-    assert!(ok, "{stderr}");
+    load_replacing(&exported, &copy);
     std::fs::write(exported.join("members.jsonl"), MEMBERS).unwrap();
-    let (ok, stderr) = muster(&[
-        "index".as_ref(),
-        "--replace".as_ref(),
-        "--data".as_ref(),
-        exported.as_os_str(),
-        "--index".as_ref(),
-        copy.as_os_str(),
-    ]);
-    assert!(ok, "{stderr}");
+    load_replacing(&exported, &copy);
     assert!(found(&copy, "written").is_empty());
     assert_eq!(found(&copy, "lovelace"), ["m-1"]);
 }

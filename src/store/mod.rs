@@ -62,6 +62,27 @@ fn record_from(kind: Kind, body: &str) -> Result<Record> {
     })
 }
 
+/// A stored row as a change: its kind checked and its body read back into a record.
+fn stored(
+    seq: i64,
+    kind_text: &str,
+    id: String,
+    body: Option<String>,
+) -> std::result::Result<Stored, String> {
+    let kind =
+        kind_of(kind_text).ok_or_else(|| format!("row {seq} has an unknown kind `{kind_text}`"))?;
+    let record = body
+        .map(|b| record_from(kind, &b))
+        .transpose()
+        .map_err(|e| format!("row {seq} ({kind_text} {id}): {e}"))?;
+    Ok(Stored {
+        seq: seq as u64,
+        kind,
+        id,
+        record,
+    })
+}
+
 /// A change's row: kind, id and body (`None` for a delete).
 fn row_of(change: &Change) -> (Kind, &str, Option<String>) {
     match change {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls};
 
-use super::{LoadMode, Stored, kind_of, record_from, row_of};
+use super::{LoadMode, Stored, record_from, row_of, stored};
 use crate::index::Change;
 use crate::model::{Kind, Record};
 use crate::{Error, Result};
@@ -202,19 +202,9 @@ impl PgStore {
             let kind_text: String = row.get(1);
             let id: String = row.get(2);
             let body: Option<String> = row.get(3);
-            let kind = kind_of(&kind_text)
-                .ok_or_else(|| self.bad(format!("row {seq} has an unknown kind `{kind_text}`")))?;
-            let record = body
-                .map(|b| record_from(kind, &b))
-                .transpose()
-                .map_err(|e| self.bad(format!("row {seq} ({kind_text} {id}): {e}")))?;
-            last = seq as u64;
-            each(Stored {
-                seq: last,
-                kind,
-                id,
-                record,
-            })?;
+            let change = stored(seq, &kind_text, id, body).map_err(|e| self.bad(e))?;
+            last = change.seq;
+            each(change)?;
         }
         Ok(last)
     }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{LoadMode, Stored, kind_of, record_from};
+use super::{LoadMode, Stored, record_from, stored};
 use crate::index::Change;
 use crate::model::{Kind, Record};
 use crate::{Error, Result};
@@ -208,19 +208,9 @@ impl SqliteStore {
             let kind_text: String = row.get(1).map_err(|e| self.sql(e))?;
             let id: String = row.get(2).map_err(|e| self.sql(e))?;
             let body: Option<String> = row.get(3).map_err(|e| self.sql(e))?;
-            let kind = kind_of(&kind_text)
-                .ok_or_else(|| self.bad(format!("row {seq} has an unknown kind `{kind_text}`")))?;
-            let record = body
-                .map(|b| record_from(kind, &b))
-                .transpose()
-                .map_err(|e| self.bad(format!("row {seq} ({kind_text} {id}): {e}")))?;
-            last = seq as u64;
-            each(Stored {
-                seq: last,
-                kind,
-                id,
-                record,
-            })?;
+            let change = stored(seq, &kind_text, id, body).map_err(|e| self.bad(e))?;
+            last = change.seq;
+            each(change)?;
         }
         Ok(last)
     }
