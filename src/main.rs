@@ -49,21 +49,16 @@ enum Command {
         /// one with the same kind and id, and every other stored record is kept.
         #[arg(long)]
         replace: bool,
-        /// The record store: a `postgres://` URL (shared by several servers) or a SQLite file
-        /// [default: store.sqlite in the index directory].
-        #[arg(long, env = "MUSTER_STORE")]
-        store: Option<String>,
+        #[command(flatten)]
+        store: StoreArg,
     },
     /// Rebuild the index from the record store alone (after a taxonomy change, say).
     Rebuild {
         /// Index directory (holding the record store).
         #[arg(long, default_value = "index")]
         index: PathBuf,
-        /// The record store: a `postgres://` URL (shared by several servers) or a SQLite file
-        /// [default: store.sqlite in the index directory].
-        #[arg(long, env = "MUSTER_STORE")]
-        store: Option<String>,
-
+        #[command(flatten)]
+        store: StoreArg,
         /// At most this many segments (as for `index`).
         #[arg(long)]
         segments: Option<usize>,
@@ -74,11 +69,8 @@ enum Command {
         /// Index directory (holding the record store).
         #[arg(long, default_value = "index")]
         index: PathBuf,
-        /// The record store: a `postgres://` URL (shared by several servers) or a SQLite file
-        /// [default: store.sqlite in the index directory].
-        #[arg(long, env = "MUSTER_STORE")]
-        store: Option<String>,
-
+        #[command(flatten)]
+        store: StoreArg,
         /// Directory to write the files into (made if missing).
         #[arg(long)]
         out: PathBuf,
@@ -92,11 +84,8 @@ enum Command {
         /// Data to fill the record store with when it has never held a record.
         #[arg(long, default_value = "fixtures")]
         data: PathBuf,
-        /// The record store: a `postgres://` URL (shared by several servers) or a SQLite file
-        /// [default: store.sqlite in the index directory].
-        #[arg(long, env = "MUSTER_STORE")]
-        store: Option<String>,
-
+        #[command(flatten)]
+        store: StoreArg,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080", env = "MUSTER_BIND")]
         bind: String,
@@ -214,6 +203,15 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// Where the record store is.
+#[derive(clap::Args)]
+struct StoreArg {
+    /// The record store: a `postgres://` URL (shared by several servers) or a SQLite file
+    /// [default: store.sqlite in the index directory].
+    #[arg(long, env = "MUSTER_STORE")]
+    store: Option<String>,
 }
 
 /// How callers authenticate; with none of these, serve runs in local demo mode.
@@ -380,7 +378,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let built = (|| {
                 let lock = index::IndexLock::acquire(&index)?;
-                let store = muster::store::Store::open(store.as_deref(), &index)?;
+                let store = muster::store::Store::open(store.store.as_deref(), &index)?;
                 let (report, _) = store.load(mode, |sink| {
                     let report = muster::ingest::load_dir(&data, sink)?;
                     if strict && report.rejected() > 0 {
@@ -420,7 +418,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store,
         } => {
             let lock = index::IndexLock::acquire(&index)?;
-            let store = existing_store(store.as_deref(), &index)?;
+            let store = existing_store(store.store.as_deref(), &index)?;
             let outcome = index::build_from_store(
                 &store,
                 &lock,
@@ -438,7 +436,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export { index, out, store } => {
-            let store = existing_store(store.as_deref(), &index)?;
+            let store = existing_store(store.store.as_deref(), &index)?;
             let counts = export(&store, &out)?;
             println!(
                 "exported {} members, {} case studies and {} facilities to {}",
@@ -461,7 +459,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => serve(
             taxonomy,
             &index,
-            store.as_deref(),
+            store.store.as_deref(),
             &data,
             &bind,
             open,

@@ -698,7 +698,7 @@ pub async fn healthz() -> impl IntoResponse {
 /// behind the store the index may be (0 for a store only this server writes). It says nothing
 /// countable: anyone may call it.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "Ready"), (status = 503, description = "Saturated: send requests elsewhere for now")))]
+    responses((status = 200, description = "Ready"), (status = 503, description = "Saturated, or behind the shared record store: send requests elsewhere for now")))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     if saturated(&state) {
         // nothing countable: only that a load balancer should send requests elsewhere for now
@@ -715,11 +715,15 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let lag = state.writer.as_ref().map_or(0.0, |w| w.lag().as_secs_f64());
     let lag_seconds = (lag * 10.0).round() / 10.0;
     if lag > READY_LAG.as_secs_f64() {
-        return (
+        let mut response = (
             StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(serde_json::json!({"status": "behind", "lag_seconds": lag_seconds})),
         )
             .into_response();
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(1u32));
+        return response;
     }
     axum::Json(serde_json::json!({"status": "ready", "lag_seconds": lag_seconds})).into_response()
 }
