@@ -910,6 +910,34 @@ fn start_with_sign_on(dir: &Path, tokens: &Path, port: u16, provider: &IdentityP
     )
 }
 
+/// A provider signing with key `k1`, and Muster on it with a reader's API key beside.
+struct SignOn {
+    dir: tempfile::TempDir,
+    provider: IdentityProvider,
+    server: Server,
+    provider_port: u16,
+    muster_url: String,
+    key: String,
+}
+
+fn sign_on_service(tools: &Path) -> SignOn {
+    let dir = tempfile::tempdir().unwrap();
+    let (provider_port, muster_port) = (free_port(), free_port());
+    let muster_url = format!("http://127.0.0.1:{muster_port}");
+    let provider = start_provider(dir.path(), tools, provider_port, &["k1"], &muster_url);
+    let tokens = dir.path().join("tokens.json");
+    let key = create_key(&tokens, "reader", "OFFICIAL");
+    let server = start_with_sign_on(dir.path(), &tokens, muster_port, &provider);
+    SignOn {
+        dir,
+        provider,
+        server,
+        provider_port,
+        muster_url,
+        key,
+    }
+}
+
 /// The audit log's entries.
 fn audit_entries(dir: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(dir.join("index/audit.jsonl"))
@@ -927,13 +955,14 @@ fn single_sign_on_works_in_a_real_browser_with_a_real_provider() {
     let Some(tools) = provider_tools().filter(|t| *t == tools) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (provider_port, muster_port) = (free_port(), free_port());
-    let muster_url = format!("http://127.0.0.1:{muster_port}");
-    let provider = start_provider(dir.path(), &tools, provider_port, &["k1"], &muster_url);
-    let tokens = dir.path().join("tokens.json");
-    let key = create_key(&tokens, "reader", "OFFICIAL");
-    let server = start_with_sign_on(dir.path(), &tokens, muster_port, &provider);
+    let SignOn {
+        dir,
+        provider: _provider,
+        server,
+        muster_url,
+        key,
+        ..
+    } = sign_on_service(&tools);
     browser_checks(
         "src/browser_sign_in.mjs",
         &[muster_url.as_ref(), tools.as_os_str(), chromium.as_os_str()],
@@ -983,13 +1012,14 @@ fn provider_tokens_are_checked_and_a_key_rotation_is_followed_without_a_restart(
     let Some(tools) = provider_tools() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (provider_port, muster_port) = (free_port(), free_port());
-    let muster_url = format!("http://127.0.0.1:{muster_port}");
-    let provider = start_provider(dir.path(), &tools, provider_port, &["k1"], &muster_url);
-    let tokens = dir.path().join("tokens.json");
-    create_key(&tokens, "reader", "OFFICIAL");
-    let server = start_with_sign_on(dir.path(), &tokens, muster_port, &provider);
+    let SignOn {
+        dir,
+        provider,
+        server,
+        provider_port,
+        muster_url,
+        ..
+    } = sign_on_service(&tools);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

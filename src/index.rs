@@ -217,7 +217,7 @@ pub fn build_from_store(
     build_source(Source::Store(store, report), lock, taxonomy, options)
 }
 
-/// Makes the index directory `lock` holds ready to serve from `store`:
+/// Makes the index directory `lock` holds ready to serve from `store`, and says what it built:
 /// - a store that has never held a record is filled from an index made before there was a store
 ///   (it holds the API's writes), or else from the data files in `data`;
 /// - when there is no index, or one another version of Muster wrote, one is built from the
@@ -228,7 +228,7 @@ pub fn prepare_to_serve(
     lock: &IndexLock,
     taxonomy: Arc<Taxonomy>,
     options: &BuildOptions,
-) -> Result<()> {
+) -> Result<Option<BuildOutcome>> {
     let index_dir = lock.dir.as_path();
     let generation = current_generation(index_dir)?;
     let usable = generation
@@ -236,7 +236,7 @@ pub fn prepare_to_serve(
         .is_some_and(|g| check_format(g).is_ok());
     let report = if !store.is_empty()? {
         if usable {
-            return Ok(());
+            return Ok(None);
         }
         tracing::info!(index = %index_dir.display(), "no index of this version: building one from the record store");
         Report::default()
@@ -257,9 +257,7 @@ pub fn prepare_to_serve(
         })?;
         report
     };
-    let outcome = build_from_store(store, lock, taxonomy, options, report)?;
-    eprintln!("{}", outcome.report);
-    Ok(())
+    build_from_store(store, lock, taxonomy, options, report).map(Some)
 }
 
 /// Where a build reads its records.
@@ -954,6 +952,8 @@ pub struct RecordWriter {
     store: Arc<Store>,
     /// When the index last held every change in the store (checked by [`RecordWriter::follow`]).
     caught_up_at: std::sync::Mutex<Instant>,
+    /// The last store change the index holds, as its last commit notes (read from disk once).
+    applied: std::sync::atomic::AtomicU64,
     _lock: IndexLock,
 }
 
@@ -978,6 +978,7 @@ impl RecordWriter {
             writer: std::sync::Mutex::new(writer),
             store,
             caught_up_at: std::sync::Mutex::new(Instant::now()),
+            applied: std::sync::atomic::AtomicU64::new(applied_seq(index)?),
             _lock: lock,
         };
         let caught_up = writer.catch_up()?;
@@ -1004,7 +1005,7 @@ impl RecordWriter {
                     if applied > 0 {
                         tracing::debug!(applied, "followed the record store");
                     }
-                    Ok(writer.store.last_seq()? <= applied_seq(&writer.index)?)
+                    Ok(writer.store.last_seq()? <= writer.applied())
                 });
                 match level {
                     Ok(true) => {
@@ -1096,10 +1097,15 @@ impl RecordWriter {
         Ok(())
     }
 
+    /// The last store change the index holds.
+    fn applied(&self) -> u64 {
+        self.applied.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Stages the store's changes after the index's last and commits them as one, synced; on
     /// error nothing of them is committed. How many there were.
     fn stage_and_commit(&self, writer: &mut IndexWriter<TantivyDocument>) -> Result<u64> {
-        let from = applied_seq(&self.index)?;
+        let from = self.applied();
         let builder = DocumentBuilder::new(&self.index.fields, &self.index.taxonomy);
         let fields = &self.index.fields;
         let mut count = 0u64;
@@ -1117,6 +1123,8 @@ impl RecordWriter {
             })?;
             if count > 0 {
                 self.commit_synced(writer, last)?;
+                self.applied
+                    .store(last, std::sync::atomic::Ordering::SeqCst);
             }
             Ok(())
         };

@@ -852,13 +852,15 @@ fn serve(
     // held until the process ends: a second serve or a concurrent `muster index` fails fast
     let lock = index::IndexLock::acquire(index_dir)?;
     let store = muster::store::Store::open(store, index_dir)?;
-    index::prepare_to_serve(
+    if let Some(built) = index::prepare_to_serve(
         &store,
         data,
         &lock,
         taxonomy.clone(),
         &build_options(false, None),
-    )?;
+    )? {
+        eprintln!("{}", built.report);
+    }
     let opened = index::open(index_dir, taxonomy)?;
     // opening the writer brings the index up to date with the store, demo mode included
     let writer = Arc::new(index::RecordWriter::open(&opened, lock, Arc::new(store))?);
