@@ -7,20 +7,20 @@
 pub mod api;
 #[cfg(test)]
 mod indistinguishable;
+mod limits;
+mod metrics;
 pub mod openapi;
 pub mod serve;
 mod single_sign_on;
 pub mod web;
 pub mod write;
 
-use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -30,6 +30,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+pub use limits::{RateLimiter, saturated};
+pub use metrics::Metrics;
 
 use crate::access::{AuditEntry, AuditLog, AuthFailure, Authenticator, Caller, Role};
 use crate::index::{MusterIndex, RecordWriter};
@@ -277,12 +280,12 @@ pub fn router(state: AppState) -> Router {
         .merge(web::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics::metrics))
         .route("/openapi.json", get(openapi::serve))
         .fallback(api::not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            record_metrics,
+            metrics::record_metrics,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), identify))
         .layer(
@@ -298,7 +301,7 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .layer(middleware::from_fn(secure_cookie_over_tls))
-        .layer(middleware::from_fn_with_state(state.clone(), admit))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::admit))
         .with_state(state);
     if !config.cors_origins.is_empty() {
         let origins = if config.cors_origins.iter().any(|o| o == "*") {
@@ -564,128 +567,6 @@ async fn secure_cookie_over_tls(request: Request, next: Next) -> Response {
     response
 }
 
-/// Admits a request to work once its body has arrived: the body is read first, within
-/// [`HttpConfig::body_timeout`] (else 408), holding nothing; then the request takes one of
-/// [`HttpConfig::max_in_flight`] places, waiting in a queue of [`HttpConfig::queue`] for at most
-/// [`HttpConfig::queue_wait`] (a full queue, or the wait running out, is a 503 with `Retry-After`
-/// at once); then it has [`HttpConfig::timeout`] to be answered (else 503). Health, readiness and
-/// metrics are always answered at once.
-async fn admit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if matches!(request.uri().path(), "/healthz" | "/readyz" | "/metrics") {
-        return next.run(request).await;
-    }
-    let (parts, body) = request.into_parts();
-    let read = axum::body::to_bytes(body, state.config.body_limit);
-    let bytes = match tokio::time::timeout(state.config.body_timeout, read).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(e)) => {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            return if too_large {
-                api::Problem::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("the body is larger than {} bytes", state.config.body_limit),
-                )
-                .into_response()
-            } else {
-                api::Problem::new(StatusCode::BAD_REQUEST, "the body could not be read")
-                    .into_response()
-            };
-        }
-        Err(_) => {
-            return api::Problem::new(
-                StatusCode::REQUEST_TIMEOUT,
-                format!(
-                    "the body did not arrive within {} s",
-                    state.config.body_timeout.as_secs()
-                ),
-            )
-            .into_response();
-        }
-    };
-    let request = Request::from_parts(parts, axum::body::Body::from(bytes));
-    let at_capacity = |state: &AppState| {
-        state.metrics.record_shed();
-        let mut response = api::Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the server is at capacity; retry after 1 s",
-        )
-        .into_response();
-        response
-            .headers_mut()
-            .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(1u32));
-        response
-    };
-    let permit = match state.in_flight.clone().try_acquire_owned() {
-        Ok(permit) => permit,
-        Err(_) => {
-            let Ok(_place) = state.queued.clone().try_acquire_owned() else {
-                return at_capacity(&state);
-            };
-            let wait = state.in_flight.clone().acquire_owned();
-            match tokio::time::timeout(state.config.queue_wait, wait).await {
-                Ok(Ok(permit)) => permit,
-                _ => return at_capacity(&state),
-            }
-        }
-    };
-    let answered = tokio::time::timeout(state.config.timeout, next.run(request)).await;
-    drop(permit);
-    answered.unwrap_or_else(|_| {
-        api::Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "the request took longer than {} s",
-                state.config.timeout.as_secs()
-            ),
-        )
-        .into_response()
-    })
-}
-
-/// Whether every place in flight and in the queue is taken (readiness says so).
-pub fn saturated(state: &AppState) -> bool {
-    state.in_flight.available_permits() == 0 && state.queued.available_permits() == 0
-}
-
-/// A token bucket per subject.
-pub struct RateLimiter {
-    per_second: f64,
-    burst: f64,
-    buckets: Mutex<std::collections::HashMap<String, (f64, Instant)>>,
-}
-
-impl RateLimiter {
-    /// `per_second` sustained, bursts of twice that (at least 1).
-    pub fn new(per_second: f64) -> RateLimiter {
-        RateLimiter {
-            per_second,
-            burst: (per_second * 2.0).max(1.0),
-            buckets: Mutex::new(std::collections::HashMap::new()),
-        }
-    }
-
-    /// Takes one request from `subject`'s bucket, or says how many seconds until one is free.
-    pub fn check(&self, subject: &str) -> Result<(), u64> {
-        let Ok(mut buckets) = self.buckets.lock() else {
-            return Ok(());
-        };
-        let now = Instant::now();
-        let (tokens, last) = buckets
-            .entry(subject.to_string())
-            .or_insert((self.burst, now));
-        *tokens =
-            (*tokens + now.duration_since(*last).as_secs_f64() * self.per_second).min(self.burst);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - *tokens) / self.per_second).ceil().max(1.0) as u64)
-        }
-    }
-}
-
 /// Liveness: the process is up.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive")))]
 pub async fn healthz() -> impl IntoResponse {
@@ -730,157 +611,6 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 /// The furthest behind a shared record store a server may be and still take requests.
 pub const READY_LAG: Duration = Duration::from_secs(10);
-
-/// Prometheus metrics (admins only); the record count is of what the admin may see.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics(
-    State(state): State<AppState>,
-    axum::Extension(caller): axum::Extension<Caller>,
-) -> Result<Response, api::Problem> {
-    let index = state.index.clone();
-    let documents = tokio::task::spawn_blocking(move || index.num_docs(caller.max_marking))
-        .await
-        .map_err(|e| api::Problem::from(crate::Error::Io(std::io::Error::other(e))))??;
-    Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        state.metrics.render(documents)
-            + &format!(
-                "# HELP muster_store_lag_seconds How far behind the record store the index may be.\n\
-                 # TYPE muster_store_lag_seconds gauge\nmuster_store_lag_seconds {:.1}\n",
-                state.writer.as_ref().map_or(0.0, |w| w.lag().as_secs_f64())
-            ),
-    )
-        .into_response())
-}
-
-async fn record_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
-    let method = request.method().to_string();
-    let started = Instant::now();
-    state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
-    let response = next.run(request).await;
-    state.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
-    state.metrics.observe(
-        &route,
-        &method,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    response
-}
-
-/// Latency buckets in seconds.
-const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
-
-/// Cumulative bucket counts, total count and sum of seconds for one route.
-#[derive(Default)]
-struct Histogram {
-    buckets: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
-
-/// Request counters and a latency histogram per route, in Prometheus text format.
-#[derive(Default)]
-pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
-    in_flight: AtomicU64,
-    shed: AtomicU64,
-}
-
-impl Metrics {
-    fn record_shed(&self) {
-        self.shed.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn observe(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
-        let seconds = elapsed.as_secs_f64();
-        if let Ok(mut requests) = self.requests.lock() {
-            *requests
-                .entry((route.to_string(), method.to_string(), status))
-                .or_default() += 1;
-        }
-        if let Ok(mut latency) = self.latency.lock() {
-            let entry = latency.entry(route.to_string()).or_default();
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                if seconds <= *bound {
-                    entry.buckets[i] += 1;
-                }
-            }
-            entry.count += 1;
-            entry.sum += seconds;
-        }
-    }
-
-    /// The metrics in Prometheus text exposition format.
-    pub fn render(&self, documents: u64) -> String {
-        let mut out = String::new();
-        out.push_str(
-            "# HELP muster_http_requests_total HTTP requests by route, method and status.\n",
-        );
-        out.push_str("# TYPE muster_http_requests_total counter\n");
-        if let Ok(requests) = self.requests.lock() {
-            for ((route, method, status), count) in requests.iter() {
-                out.push_str(&format!(
-                    "muster_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {count}\n"
-                ));
-            }
-        }
-        out.push_str(
-            "# HELP muster_http_request_duration_seconds HTTP request latency by route.\n",
-        );
-        out.push_str("# TYPE muster_http_request_duration_seconds histogram\n");
-        if let Ok(latency) = self.latency.lock() {
-            for (
-                route,
-                Histogram {
-                    buckets,
-                    count,
-                    sum,
-                },
-            ) in latency.iter()
-            {
-                for (bound, n) in BUCKETS.iter().zip(buckets.iter()) {
-                    out.push_str(&format!(
-                        "muster_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}\n"
-                    ));
-                }
-                out.push_str(&format!(
-                    "muster_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {count}\n"
-                ));
-                out.push_str(&format!(
-                    "muster_http_request_duration_seconds_sum{{route=\"{route}\"}} {sum}\n"
-                ));
-                out.push_str(&format!(
-                    "muster_http_request_duration_seconds_count{{route=\"{route}\"}} {count}\n"
-                ));
-            }
-        }
-        out.push_str(
-            "# HELP muster_index_documents Records in the open index the reader may see.\n",
-        );
-        out.push_str("# TYPE muster_index_documents gauge\n");
-        out.push_str(&format!("muster_index_documents {documents}\n"));
-        out.push_str(&format!(
-            "# TYPE muster_http_requests_in_flight gauge\nmuster_http_requests_in_flight {}\n",
-            self.in_flight.load(Ordering::Relaxed)
-        ));
-        out.push_str(&format!(
-            "# HELP muster_http_requests_shed_total Requests answered 503 because the server was at capacity.\n# TYPE muster_http_requests_shed_total counter\nmuster_http_requests_shed_total {}\n",
-            self.shed.load(Ordering::Relaxed)
-        ));
-        out
-    }
-}
 
 #[cfg(test)]
 pub(crate) mod tests {

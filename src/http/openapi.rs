@@ -19,7 +19,7 @@ use super::api;
         api::expert, api::case_study, api::facility, api::skills, api::suggest, api::concepts, api::audit, api::muster,
         super::write::put_record, super::write::create_record, super::write::delete_record,
         super::write::bulk,
-        super::healthz, super::readyz, super::metrics
+        super::healthz, super::readyz, super::metrics::metrics
     ),
     components(schemas(api::Problem, api::SearchAll, crate::search::SearchResponse, crate::search::Hit,
                        super::write::WriteAnswer, super::write::BulkAnswer,
