@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::model::Marking;
 use crate::{Error, Result};
@@ -160,9 +161,9 @@ fn hash(salt: &str, secret: &str) -> String {
     hex(&hasher.finalize())
 }
 
-/// Compares without stopping at the first difference.
+/// Compares without stopping at the first difference (`subtle`).
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.ct_eq(b).into()
 }
 
 /// Makes a new API key: the key to give out (once) and what to store.

@@ -30,9 +30,6 @@ pub enum Error {
     /// A record line is not a JSON object at all (no single field is to blame).
     #[error("invalid record: {0}")]
     InvalidRecord(String),
-    /// The text query could not be understood.
-    #[error("invalid query: {0}")]
-    InvalidQuery(String),
     /// No such record, or not one the caller may see (the two are indistinguishable).
     #[error("not found")]
     NotFound,

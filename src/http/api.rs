@@ -137,12 +137,6 @@ impl From<Error> for Problem {
                 p.parameter = Some(field);
                 p
             }
-            Error::InvalidQuery(reason) => {
-                let mut p =
-                    Problem::new(StatusCode::BAD_REQUEST, format!("parameter `q`: {reason}"));
-                p.parameter = Some("q".into());
-                p
-            }
             Error::InvalidRecord(reason) => Problem::new(StatusCode::BAD_REQUEST, reason),
             Error::NotFound => Problem::new(StatusCode::NOT_FOUND, "no such record"),
             other => {

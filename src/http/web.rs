@@ -264,7 +264,6 @@ fn field_error(error: &Error, fields: &[&str]) -> Option<FieldError> {
             let first = faults.first()?;
             (first.field.as_str(), first.reason.as_str())
         }
-        Error::InvalidQuery(reason) => ("q", reason.as_str()),
         _ => return None,
     };
     let base = field.split(['[', '.']).next().unwrap_or(field).to_string();
