@@ -893,3 +893,146 @@ impl<S: SegmentCollector> SegmentCollector for GatedSegment<S> {
         (self.inner.harvest(), self.tally.harvest())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::collector::Count;
+    use tantivy::query::AllQuery;
+    use tantivy::schema::{FacetOptions, Schema};
+    use tantivy::{Index, TantivyDocument};
+
+    /// An index of one segment whose records hold the facet paths given, in field `f`.
+    fn index_of(records: &[Vec<String>]) -> Index {
+        let mut schema = Schema::builder();
+        let f = schema.add_facet_field("f", FacetOptions::default());
+        let index = Index::create_in_ram(schema.build());
+        let mut writer = index.writer_with_num_threads(1, 100_000_000).unwrap();
+        for paths in records {
+            let mut doc = TantivyDocument::default();
+            for path in paths {
+                doc.add_facet(f, Facet::from(path.as_str()));
+            }
+            writer.add_document(doc).unwrap();
+        }
+        writer.commit().unwrap();
+        index
+    }
+
+    /// What the tally must say, counted the slow way: each record once per prefix of its values
+    /// whose parent is a drill-down node, by prefix path.
+    fn counted_by_hand(records: &[Vec<String>], parents: &[&str]) -> BTreeMap<String, u64> {
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for paths in records {
+            let mut prefixes: HashSet<String> = HashSet::new();
+            for path in paths {
+                let labels: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+                for depth in 1..=labels.len() {
+                    let parent = format!("/{}", labels[..depth - 1].join("/"));
+                    if !parents.contains(&parent.as_str()) {
+                        break;
+                    }
+                    prefixes.insert(format!("/{}", labels[..depth].join("/")));
+                }
+            }
+            for prefix in prefixes {
+                *counts.entry(prefix).or_default() += 1;
+            }
+        }
+        counts
+    }
+
+    fn tally(index: &Index, parents: &[&str], gates: Vec<Gate>) -> (usize, BTreeMap<String, u64>) {
+        let parents: Vec<String> = parents.iter().map(|p| p.to_string()).collect();
+        let collector = Gated {
+            inner: Count,
+            tally: FacetTally {
+                specs: vec![FacetSpec::new("f", "f", &parents)],
+                cache: FacetCache::default(),
+            },
+            gates,
+        };
+        let searcher = index.reader().unwrap().searcher();
+        assert_eq!(searcher.segment_readers().len(), 1);
+        let (count, mut counts) = searcher.search(&AllQuery, &collector).unwrap();
+        let by_path = counts.remove(0).into_iter().map(|(path, (_, n))| (path, n));
+        (count, by_path.collect())
+    }
+
+    #[test]
+    fn a_single_valued_facet_of_more_values_than_a_byte_holds_counts_each_value() {
+        // 300 values: past the byte-per-record form, so each record's ordinal takes four bytes
+        let records: Vec<Vec<String>> = (0..900)
+            .map(|i| vec![format!("/value {:03}", i % 300)])
+            .chain(std::iter::once(Vec::new()))
+            .collect();
+        let index = index_of(&records);
+        let (count, counts) = tally(&index, &["/"], Vec::new());
+        assert_eq!(count, 901);
+        assert_eq!(counts.len(), 300);
+        assert!(counts.values().all(|&n| n == 3), "{counts:?}");
+        assert_eq!(counts, counted_by_hand(&records, &["/"]));
+    }
+
+    #[test]
+    fn a_few_values_take_a_byte_a_record_and_count_the_same() {
+        let records: Vec<Vec<String>> = (0..500)
+            .map(|i| vec![format!("/MOD/team {}", i % 7)])
+            .collect();
+        let index = index_of(&records);
+        let (_, counts) = tally(&index, &["/", "/MOD"], Vec::new());
+        assert_eq!(counts["/MOD"], 500);
+        assert_eq!(counts["/MOD/team 0"], 72);
+        assert_eq!(counts, counted_by_hand(&records, &["/", "/MOD"]));
+    }
+
+    #[test]
+    fn a_record_with_a_long_list_of_values_counts_once_per_prefix() {
+        let mut records: Vec<Vec<String>> = vec![
+            (0..200).map(|k| format!("/science/skill {k}")).collect(),
+            vec!["/science/skill 7".into(), "/science/skill 7".into()],
+            vec!["/engineering/skill 7".into(), "/science/skill 8".into()],
+        ];
+        records.push(Vec::new());
+        let index = index_of(&records);
+        let parents = ["/", "/science", "/engineering"];
+        let (_, counts) = tally(&index, &parents, Vec::new());
+        assert_eq!(
+            counts["/science"], 3,
+            "a record counts once however many values it has"
+        );
+        assert_eq!(counts["/engineering"], 1);
+        assert_eq!(counts["/science/skill 7"], 2);
+        assert_eq!(counts["/engineering/skill 7"], 1);
+        assert_eq!(counts, counted_by_hand(&records, &parents));
+    }
+
+    #[test]
+    fn more_prefixes_than_two_bytes_number_are_counted_with_four_byte_ids() {
+        // 70,000 distinct values, two to a record: past the 65,536 buckets of the two-byte form
+        let records: Vec<Vec<String>> = (0..35_000)
+            .map(|i| vec![format!("/a/{i}"), format!("/b/{i}")])
+            .collect();
+        let index = index_of(&records);
+        let parents = ["/", "/a", "/b"];
+        let (count, counts) = tally(&index, &parents, Vec::new());
+        assert_eq!(count, 35_000);
+        assert_eq!(counts["/a"], 35_000);
+        assert_eq!(counts["/b"], 35_000);
+        assert_eq!(counts["/b/34999"], 1);
+        assert_eq!(counts, counted_by_hand(&records, &parents));
+    }
+
+    #[test]
+    fn a_gated_facet_counts_every_value_while_the_hits_keep_the_filter() {
+        let records: Vec<Vec<String>> = (0..30)
+            .map(|i| vec![format!("/MOD/team {}", i % 3)])
+            .chain((0..10).map(|_| vec!["/DSIT".to_string()]))
+            .collect();
+        let index = index_of(&records);
+        let gate = Gate::new("f", &[Facet::from("/MOD/team 1")], 0);
+        let (count, counts) = tally(&index, &["/", "/MOD"], vec![gate]);
+        assert_eq!(count, 10, "only team 1 passes the filter");
+        assert_eq!(counts, counted_by_hand(&records, &["/", "/MOD"]));
+    }
+}

@@ -5,24 +5,30 @@
 //!
 //! # Data flow
 //!
-//! records in -> index -> search -> http
+//! records in -> store -> index -> search -> http
 //!
 //! 1. [`ingest`] streams JSON Lines / CSV files into validated [`model`] records, reporting every
 //!    rejected line with its file, line number, field and reason.
-//! 2. [`taxonomy`] holds the concepts (the GSE skills framework and ESCO, each concept meaning one
-//!    thing, narrower ones under broader ones) and [`taxonomy::matcher`], the one matcher from
-//!    free text (skills, capabilities, queries, needs) to concepts; [`text`] defines how words are
-//!    folded and stemmed, for both.
-//! 3. [`schema`] turns a record into a tantivy document (the only module that knows field names);
-//!    [`index`] builds generations on disk atomically and opens the current one.
-//!    [`index::RecordWriter`] applies API writes, one commit per request.
-//! 4. [`search`] answers ranked, filtered, faceted queries with the caller's marking inside the
-//!    tantivy query; [`suggest`] does typeahead and the skills tree; [`eval`] measures ranking,
-//!    lab searches, emergency needs and the matcher against judged sets; [`muster`] assembles an
-//!    emergency team and its labs from several searches, reading a need written in words.
-//! 5. [`access`] says who is asking (API keys, JWTs, roles) and keeps the audit log; [`http`]
-//!    serves the JSON API, writes and the web page.
-//! 6. [`generate`] writes deterministic synthetic data sets (the shipped fixtures, benchmarks).
+//! 2. [`store`] keeps every record (loaded or written through the API) as the source of truth:
+//!    SQLite in the data directory, or PostgreSQL shared by several servers.
+//! 3. [`taxonomy`] holds the concepts (the GSE skills framework and [`esco`], each concept meaning
+//!    one thing, narrower ones under broader ones) and [`taxonomy::matcher`], the one matcher from
+//!    free text to concepts; [`text`] defines how words are folded and stemmed, for both.
+//! 4. [`schema`] turns a record into a tantivy document (the only module that knows field names);
+//!    [`index`] builds generations on disk atomically from the store, opens the current one and
+//!    applies writes ([`index::RecordWriter`]), following a shared store.
+//! 5. [`search`] answers ranked, filtered, faceted queries with the caller's marking inside the
+//!    tantivy query, using [`visible`] (the records a caller may see, cached per segment),
+//!    [`stats`] (BM25 statistics of only those), [`facets`] (counts in the same pass), [`credit`]
+//!    (authors credited by their case studies) and [`top`] (a stable order); [`shapes`] are the
+//!    objects hits carry; [`spelling`] and [`suggest`] do "did you mean", typeahead and the
+//!    skills tree; [`muster`] assembles an emergency team and its labs from several searches.
+//! 6. [`access`] says who is asking (API keys, JWTs, roles) and keeps the audit log; [`oidc`] and
+//!    [`claims`] sign officials in with their department's identity provider; [`http`] serves
+//!    the JSON API, writes and the web pages.
+//! 7. [`eval`] measures ranking, lab searches, emergency needs and the matcher against judged
+//!    sets; [`generate`] writes deterministic synthetic data sets (the shipped fixtures,
+//!    benchmarks); [`workload`] is the fixed query mix the benchmarks run.
 //!
 //! # Layout
 //!
