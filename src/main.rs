@@ -505,14 +505,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             within_km,
             limit,
         } => {
-            let kind = match kind.as_str() {
-                "experts" => Kind::Member,
-                "case-studies" => Kind::CaseStudy,
-                "facilities" => Kind::Facility,
-                other => {
-                    anyhow::bail!("--kind `{other}` is not experts, case-studies or facilities")
-                }
-            };
+            let kind = Kind::from_path(&kind)
+                .filter(|k| k.collection() == kind)
+                .with_context(|| {
+                    format!("--kind `{kind}` is not experts, case-studies or facilities")
+                })?;
             let mut pairs: Vec<(String, String)> = Vec::new();
             let mut push = |k: &str, v: String| pairs.push((k.to_string(), v));
             if let Some(q) = query {

@@ -536,6 +536,32 @@ impl Kind {
             Kind::Facility => "facility",
         }
     }
+
+    /// Its collection in the API: `/v1/experts`, `/v1/case-studies`, `/v1/facilities` (also the
+    /// web page's `kind` parameter).
+    pub fn collection(self) -> &'static str {
+        match self {
+            Kind::Member => "experts",
+            Kind::CaseStudy => "case-studies",
+            Kind::Facility => "facilities",
+        }
+    }
+
+    /// Where a record's page lives: `/people/{id}`, `/case-studies/{id}`, `/facilities/{id}`.
+    pub fn page(self) -> &'static str {
+        match self {
+            Kind::Member => "people",
+            Kind::CaseStudy => "case-studies",
+            Kind::Facility => "facilities",
+        }
+    }
+
+    /// The kind whose [`collection`](Kind::collection) or [`page`](Kind::page) is `segment`.
+    pub fn from_path(segment: &str) -> Option<Kind> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.collection() == segment || k.page() == segment)
+    }
 }
 
 /// Any one record.

@@ -534,7 +534,7 @@ fn bad(field: &str, reason: impl Into<String>) -> Error {
     Error::field(field, reason)
 }
 
-/// Splits a raw query string into pairs, rejecting what no endpoint would accept.
+/// Splits a raw query string into decoded pairs, in order (checking them is [`parse_search`]'s job).
 pub fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
     form_urlencoded::parse(raw.unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))

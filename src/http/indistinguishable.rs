@@ -208,22 +208,6 @@ impl Vocabulary {
     }
 }
 
-fn path_of(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Member => "experts",
-        Kind::CaseStudy => "case-studies",
-        Kind::Facility => "facilities",
-    }
-}
-
-fn page_of(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Member => "people",
-        Kind::CaseStudy => "case-studies",
-        Kind::Facility => "facilities",
-    }
-}
-
 /// One random request.
 fn random_call(rng: &mut Rng, v: &Vocabulary) -> Call {
     let get = |uri: String, who| Call {
@@ -270,12 +254,12 @@ fn random_call(rng: &mut Rng, v: &Vocabulary) -> Call {
             let endpoint = if rng.chance(0.1) {
                 "search"
             } else {
-                path_of(kind)
+                kind.collection()
             };
             get(format!("/v1/{endpoint}?{}", params.join("&")), Who::Reader)
         }
         40..=49 => get(
-            format!("/v1/{}/{}", path_of(kind), v.id(rng, kind)),
+            format!("/v1/{}/{}", kind.collection(), v.id(rng, kind)),
             Who::Reader,
         ),
         50..=54 => {
@@ -290,8 +274,12 @@ fn random_call(rng: &mut Rng, v: &Vocabulary) -> Call {
         57 => get("/v1/skills".into(), Who::Reader),
         58..=67 => {
             let uri = match rng.below(3) {
-                0 => format!("/?kind={}&q={}", path_of(kind), encode(&v.words(rng, 2))),
-                1 => format!("/{}/{}", page_of(kind), v.id(rng, kind)),
+                0 => format!(
+                    "/?kind={}&q={}",
+                    kind.collection(),
+                    encode(&v.words(rng, 2))
+                ),
+                1 => format!("/{}/{}", kind.page(), v.id(rng, kind)),
                 _ => format!(
                     "/muster?skills={}&clearance=SC",
                     encode(rng.pick::<String>(&v.skills))
@@ -346,18 +334,22 @@ fn random_call(rng: &mut Rng, v: &Vocabulary) -> Call {
                 ),
             };
             let (method, uri, body) = match rng.below(4) {
-                0 => (Method::PUT, format!("/v1/{}/{id}", path_of(kind)), record),
-                1 => (Method::POST, format!("/v1/{}", path_of(kind)), record),
+                0 => (
+                    Method::PUT,
+                    format!("/v1/{}/{id}", kind.collection()),
+                    record,
+                ),
+                1 => (Method::POST, format!("/v1/{}", kind.collection()), record),
                 2 => (
                     Method::DELETE,
-                    format!("/v1/{}/{id}", path_of(kind)),
+                    format!("/v1/{}/{id}", kind.collection()),
                     String::new(),
                 ),
                 _ => {
                     let with_id = record.replacen('{', &format!("{{\"id\": {id:?}, "), 1);
                     (
                         Method::POST,
-                        format!("/v1/{}/bulk", path_of(kind)),
+                        format!("/v1/{}/bulk", kind.collection()),
                         format!("{record}\n{with_id}\n"),
                     )
                 }
@@ -401,7 +393,7 @@ async fn an_official_caller_gets_the_same_answers_with_or_without_hidden_records
         .collect();
     for side in &with_hidden {
         for record in &hidden {
-            let uri = format!("/v1/{}/{}", path_of(record.kind()), record.id());
+            let uri = format!("/v1/{}/{}", record.kind().collection(), record.id());
             let body = record.to_json().to_string();
             let request = axum::http::Request::builder()
                 .method(Method::PUT)

@@ -4,6 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use super::api;
+use crate::model::Kind;
 
 /// The API description served at `/openapi.json`.
 #[derive(OpenApi)]
@@ -52,8 +53,6 @@ impl utoipa::Modify for BearerAuth {
 /// token, rate limited, overloaded or timed out, body too large), and the bounds of page sizes.
 struct Contract;
 
-const KINDS: [&str; 3] = ["experts", "case-studies", "facilities"];
-
 impl utoipa::Modify for Contract {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::path::ParameterIn;
@@ -72,7 +71,7 @@ impl utoipa::Modify for Contract {
             let Some(item) = openapi.paths.paths.remove(&path) else {
                 continue;
             };
-            for kind in KINDS {
+            for kind in Kind::ALL.map(Kind::collection) {
                 let mut concrete = item.clone();
                 for op in operations(&mut concrete) {
                     if let Some(params) = &mut op.parameters {

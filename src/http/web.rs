@@ -355,30 +355,9 @@ fn not_found_page(state: &AppState, caller: &Caller) -> Response {
 // ---------------------------------------------------------------------------------------------
 // Search
 
-fn kind_of(text: &str) -> Kind {
-    match text {
-        "case-studies" => Kind::CaseStudy,
-        "facilities" => Kind::Facility,
-        _ => Kind::Member,
-    }
-}
-
-fn kind_param(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Member => "experts",
-        Kind::CaseStudy => "case-studies",
-        Kind::Facility => "facilities",
-    }
-}
-
 fn record_href(kind: Kind, id: &str) -> String {
-    let base = match kind {
-        Kind::Member => "/people/",
-        Kind::CaseStudy => "/case-studies/",
-        Kind::Facility => "/facilities/",
-    };
     let encoded: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
-    format!("{base}{encoded}")
+    format!("/{}/{encoded}", kind.page())
 }
 
 fn encode(pairs: &[(String, String)]) -> String {
@@ -461,7 +440,7 @@ impl SearchView {
     }
 
     fn url(&self, pairs: &[(String, String)], page: usize) -> String {
-        let mut all = vec![("kind".to_string(), kind_param(self.kind).to_string())];
+        let mut all = vec![("kind".to_string(), self.kind.collection().to_string())];
         all.extend(pairs.iter().filter(|(_, v)| !v.is_empty()).cloned());
         if page > 1 {
             all.push(("page".into(), page.to_string()));
@@ -481,7 +460,7 @@ async fn search_page(
     let mut errors = Vec::new();
     for (key, value) in query_pairs(raw.as_deref()) {
         match key.as_str() {
-            "kind" => kind = kind_of(&value),
+            "kind" => kind = Kind::from_path(&value).unwrap_or(Kind::Member),
             "page" => match value.parse::<usize>() {
                 Ok(n) if (1..=1000).contains(&n) => page = n,
                 _ => errors.push(FieldError {
@@ -746,7 +725,7 @@ fn search_markup(view: &SearchView) -> Markup {
     html! {
         (error_summary(errors))
         form method="get" action="/" data-live-filters novalidate {
-            input type="hidden" name="kind" value=(kind_param(kind));
+            input type="hidden" name="kind" value=(kind.collection());
             div class="govuk-grid-row" {
                 div class="govuk-grid-column-two-thirds" {
                     div class=(group_class(errors, "q")) {
@@ -776,7 +755,7 @@ fn search_markup(view: &SearchView) -> Markup {
                                     @if k == kind {
                                         strong aria-current="page" { (text) }
                                     } @else {
-                                        a class="govuk-link" href=(format!("/?kind={}&q={}", kind_param(k), form_urlencoded::byte_serialize(view.value("q").as_bytes()).collect::<String>())) { (text) }
+                                        a class="govuk-link" href=(format!("/?kind={}&q={}", k.collection(), form_urlencoded::byte_serialize(view.value("q").as_bytes()).collect::<String>())) { (text) }
                                     }
                                 }
                             }
@@ -1088,11 +1067,12 @@ async fn record_page_at(
     matched: axum::extract::MatchedPath,
     Path(id): Path<String>,
 ) -> Response {
-    let kind = match matched.as_str().split('/').nth(1) {
-        Some("case-studies") => Kind::CaseStudy,
-        Some("facilities") => Kind::Facility,
-        _ => Kind::Member,
-    };
+    let kind = matched
+        .as_str()
+        .split('/')
+        .nth(1)
+        .and_then(Kind::from_path)
+        .unwrap_or(Kind::Member);
     record_page(state, caller, kind, id).await
 }
 

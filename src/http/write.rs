@@ -109,20 +109,13 @@ impl IdIssuer {
     }
 }
 
+/// The kind of the collection a write route names (`/v1/{collection}/...`).
 fn kind_of(path: &MatchedPath) -> Kind {
-    match path.as_str().split('/').nth(2) {
-        Some("case-studies") => Kind::CaseStudy,
-        Some("facilities") => Kind::Facility,
-        _ => Kind::Member,
-    }
-}
-
-fn path_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Member => "experts",
-        Kind::CaseStudy => "case-studies",
-        Kind::Facility => "facilities",
-    }
+    path.as_str()
+        .split('/')
+        .nth(2)
+        .and_then(Kind::from_path)
+        .unwrap_or(Kind::Member)
 }
 
 /// Whether `caller` may see records of every marking (then nothing is hidden from it).
@@ -140,7 +133,7 @@ fn not_yours(kind: Kind, id: &str) -> Problem {
         format!(
             "no record `{id}` you can replace or delete; to create one, POST /v1/{} and the \
              server gives it an id",
-            path_name(kind)
+            kind.collection()
         ),
     )
 }
@@ -332,7 +325,7 @@ pub async fn put_record(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let kind = kind_of(&matched);
-    let action = format!("PUT /v1/{}/{id}", path_name(kind));
+    let action = format!("PUT /v1/{}/{id}", kind.collection());
     let writer = writer_for(&state, &caller, &action).await?;
     let mut object = object_of(&body)?;
     match object.get("id") {
@@ -395,7 +388,7 @@ pub async fn put_record(
         StatusCode::CREATED
     };
     let answer = WriteAnswer {
-        kind: path_name(kind).into(),
+        kind: kind.collection().into(),
         id,
         outcome: outcome.into(),
         warnings: report.warnings.into_iter().map(|w| w.message).collect(),
@@ -418,7 +411,7 @@ pub async fn create_record(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let kind = kind_of(&matched);
-    let action = format!("POST /v1/{}", path_name(kind));
+    let action = format!("POST /v1/{}", kind.collection());
     let writer = writer_for(&state, &caller, &action).await?;
     let mut object = object_of(&body)?;
     if object.contains_key("id") {
@@ -427,7 +420,7 @@ pub async fn create_record(
             format!(
                 "field `id`: the server gives a new record its id; leave `id` out (PUT \
                  /v1/{}/{{id}} replaces a record you can see)",
-                path_name(kind)
+                kind.collection()
             ),
         );
         p.parameter = Some("id".into());
@@ -472,9 +465,9 @@ pub async fn create_record(
         }
     };
     audit(&state, &caller, &action, vec![id.clone()], "ok: created").await;
-    let location = format!("/v1/{}/{id}", path_name(kind));
+    let location = format!("/v1/{}/{id}", kind.collection());
     let answer = WriteAnswer {
-        kind: path_name(kind).into(),
+        kind: kind.collection().into(),
         id,
         outcome: "created".into(),
         warnings: report.warnings.into_iter().map(|w| w.message).collect(),
@@ -501,7 +494,7 @@ pub async fn delete_record(
     Extension(caller): Extension<Caller>,
 ) -> Result<StatusCode, Problem> {
     let kind = kind_of(&matched);
-    let action = format!("DELETE /v1/{}/{id}", path_name(kind));
+    let action = format!("DELETE /v1/{}/{id}", kind.collection());
     let writer = writer_for(&state, &caller, &action).await?;
     let state2 = state.clone();
     let (wanted, max) = (id.clone(), caller.max_marking);
@@ -542,7 +535,7 @@ pub async fn bulk(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let kind = kind_of(&matched);
-    let action = format!("POST /v1/{}/bulk", path_name(kind));
+    let action = format!("POST /v1/{}/bulk", kind.collection());
     let mut strict = false;
     for (key, value) in query_pairs(raw.as_deref()) {
         match (key.as_str(), value.as_str()) {
