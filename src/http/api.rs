@@ -534,7 +534,8 @@ fn bad(field: &str, reason: impl Into<String>) -> Error {
     Error::field(field, reason)
 }
 
-/// Splits a raw query string into decoded pairs, in order (checking them is [`parse_search`]'s job).
+/// Splits a raw query string into decoded pairs, in order; checking them is the job of
+/// [`parse_search`].
 pub fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
     form_urlencoded::parse(raw.unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
