@@ -534,8 +534,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 push("within_km", v);
             }
             push("limit", limit.to_string());
-            let request =
-                http::api::parse_search(Some(kind), &pairs, &Caller::demo(), http::api::today())?;
+            let request = muster::search::parse_search(
+                Some(kind),
+                &pairs,
+                &Caller::demo(),
+                http::api::today(),
+            )?;
             let opened = index::open(&index, taxonomy)?;
             let response = muster::search::search(&opened, &request)?;
             print_table(&response);

@@ -175,9 +175,9 @@ pub fn expert_requests(queries: &[&str], today: time::Date) -> Vec<muster::searc
     queries
         .iter()
         .map(|q| {
-            muster::http::api::parse_search(
+            muster::search::parse_search(
                 Some(muster::model::Kind::Member),
-                &muster::http::api::query_pairs(Some(q)),
+                &muster::search::query_pairs(Some(q)),
                 &caller,
                 today,
             )

@@ -1,9 +1,7 @@
 //! The JSON API of `CONTRACT.md` section 2: search, get by id, and RFC 9457 problem responses.
 //!
 //! Raw query pairs are turned into a validated [`SearchRequest`] by one function,
-//! [`parse_search`]; only that reaches the search core, which runs on the blocking pool.
-
-use std::collections::BTreeMap;
+//! [`search::parse_search`]; only that reaches the search core, which runs on the blocking pool.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
@@ -11,17 +9,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::Serialize;
-use time::Date;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::write::{bulk, create_record, delete_record, put_record};
 use crate::access::Caller;
-use crate::model::{Availability, Clearance, FacilityStatus, Grade, GseCategory, Kind, Level};
-use crate::reference::Reference;
-use crate::search::{
-    self, MAX_LIMIT, MAX_QUERY_CHARS, Near, SearchRequest, SearchResponse, SortOrder,
-};
+use crate::model::Kind;
+use crate::search::{self, SearchRequest, SearchResponse, parse_search, query_pairs};
 use crate::{Error, FieldFault, Result};
 
 /// The JSON routes.
@@ -168,7 +162,7 @@ pub async fn skills(
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<SkillsAnswer>, Problem> {
     if let Some((key, _)) = query_pairs(raw.as_deref()).first() {
-        return Err(bad(key, "unknown parameter (this endpoint takes none)").into());
+        return Err(Error::field(key, "unknown parameter (this endpoint takes none)").into());
     }
     let index = state.index.clone();
     let tree = tokio::task::spawn_blocking(move || {
@@ -212,12 +206,14 @@ pub async fn muster(
         match (key.as_str(), value.as_str()) {
             ("format", "csv") => csv = true,
             ("format", "json") => csv = false,
-            ("format", _) => return Err(bad("format", "must be `json` or `csv`").into()),
-            (other, _) => return Err(bad(other, "unknown parameter (accepted: format)").into()),
+            ("format", _) => return Err(Error::field("format", "must be `json` or `csv`").into()),
+            (other, _) => {
+                return Err(Error::field(other, "unknown parameter (accepted: format)").into());
+            }
         }
     }
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(bad("body", "a JSON object describing the need is required").into());
+        return Err(Error::field("body", "a JSON object describing the need is required").into());
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(&body);
     let parsed: crate::muster::MusterBody = serde_path_to_error::deserialize(deserializer)
@@ -228,7 +224,7 @@ pub async fn muster(
             } else {
                 path
             };
-            bad(&field, e.into_inner().to_string())
+            Error::field(&field, e.into_inner().to_string())
         })?;
     let index = state.index.clone();
     let (max_marking, vetting) = (caller.max_marking, caller.vetting);
@@ -285,10 +281,14 @@ pub async fn audit(
             "limit" => {
                 limit = match value.parse::<usize>() {
                     Ok(n) if (1..=1000).contains(&n) => n,
-                    _ => return Err(bad("limit", "must be a whole number from 1 to 1000").into()),
+                    _ => {
+                        return Err(
+                            Error::field("limit", "must be a whole number from 1 to 1000").into(),
+                        );
+                    }
                 }
             }
-            other => return Err(bad(other, "unknown parameter (accepted: limit)").into()),
+            other => return Err(Error::field(other, "unknown parameter (accepted: limit)").into()),
         }
     }
     let Some(log) = state.audit.clone() else {
@@ -406,25 +406,33 @@ fn q_and_limit(
     for (key, value) in query_pairs(raw) {
         match key.as_str() {
             "q" if q.is_none() => q = Some(value),
-            "q" => return Err(bad("q", "given more than once")),
+            "q" => return Err(Error::field("q", "given more than once")),
             "limit" => {
                 limit = match value.parse::<usize>() {
                     Ok(n) if (1..=max_limit).contains(&n) => n,
                     _ => {
-                        return Err(bad(
+                        return Err(Error::field(
                             "limit",
                             format!("must be a whole number from 1 to {max_limit}"),
                         ));
                     }
                 }
             }
-            other => return Err(bad(other, "unknown parameter (accepted: q, limit)")),
+            other => {
+                return Err(Error::field(
+                    other,
+                    "unknown parameter (accepted: q, limit)",
+                ));
+            }
         }
     }
-    let q = q.ok_or_else(|| bad("q", "is required"))?;
+    let q = q.ok_or_else(|| Error::field("q", "is required"))?;
     let q = q.trim().to_string();
     if q.is_empty() || q.chars().count() > max_chars {
-        return Err(bad("q", format!("must be 1 to {max_chars} characters")));
+        return Err(Error::field(
+            "q",
+            format!("must be 1 to {max_chars} characters"),
+        ));
     }
     Ok((q, limit))
 }
@@ -472,267 +480,6 @@ pub struct SearchParams {
     offset: Option<u32>,
     /// `true` adds a score breakdown to each hit.
     explain: Option<bool>,
-}
-
-/// Parameters each endpoint accepts.
-fn allowed(kind: Option<Kind>) -> &'static [&'static str] {
-    // case studies have no location, so no distance parameters
-    const CASE_STUDY: &[&str] = &["q", "skill", "department", "limit", "offset", "explain"];
-    const EXPERT: &[&str] = &[
-        "q",
-        "skill",
-        "min_level",
-        "department",
-        "clearance",
-        "availability",
-        "grade",
-        "gse_category",
-        "region",
-        "registration",
-        "near",
-        "within_km",
-        "sort",
-        "limit",
-        "offset",
-        "explain",
-    ];
-    const FACILITY: &[&str] = &[
-        "q",
-        "skill",
-        "department",
-        "clearance",
-        "region",
-        "status",
-        "near",
-        "within_km",
-        "sort",
-        "limit",
-        "offset",
-        "explain",
-    ];
-    // every kind's: each kind takes its own from these
-    static ALL: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
-    match kind {
-        None => ALL.get_or_init(|| EXPERT.iter().copied().chain(["status"]).collect()),
-        Some(Kind::Member) => EXPERT,
-        Some(Kind::CaseStudy) => CASE_STUDY,
-        Some(Kind::Facility) => FACILITY,
-    }
-}
-
-const LIST_PARAMS: &[&str] = &[
-    "skill",
-    "department",
-    "grade",
-    "gse_category",
-    "region",
-    "registration",
-    "status",
-];
-
-fn bad(field: &str, reason: impl Into<String>) -> Error {
-    Error::field(field, reason)
-}
-
-/// Splits a raw query string into decoded pairs, in order; checking them is the job of
-/// [`parse_search`].
-pub fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
-    form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-/// Turns raw query pairs into a validated search of `kind` (`None`: all kinds, `/v1/search`).
-pub fn parse_search(
-    kind: Option<Kind>,
-    pairs: &[(String, String)],
-    caller: &Caller,
-    today: Date,
-) -> Result<SearchRequest> {
-    let allowed = allowed(kind);
-    let mut values: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (key, value) in pairs {
-        let Some(known) = allowed.iter().find(|a| **a == key.as_str()) else {
-            let all = allowed.join(", ");
-            return Err(bad(key, format!("unknown parameter (accepted: {all})")));
-        };
-        let value = value.trim();
-        if value.is_empty() {
-            if *known == "q" {
-                // an empty search box means "everything"
-                continue;
-            }
-            // `within_km=` is not a number: reject it rather than silently drop the filter
-            // (the web form drops its empty fields before it gets here)
-            return Err(bad(
-                key,
-                "is empty: give a value or leave the parameter out",
-            ));
-        }
-        let list = values.entry(known).or_default();
-        if !LIST_PARAMS.contains(known) && !list.is_empty() {
-            return Err(bad(key, "given more than once"));
-        }
-        if list.len() >= 50 {
-            return Err(bad(key, "given more than 50 times"));
-        }
-        list.push(value);
-    }
-    let one = |name: &str| values.get(name).and_then(|v| v.first().copied());
-    let many = |name: &str| values.get(name).cloned().unwrap_or_default();
-    let mut request = SearchRequest::new(kind.unwrap_or(Kind::Member), caller.max_marking, today);
-    request.vetting = caller.vetting;
-
-    if let Some(q) = one("q") {
-        if q.chars().count() > MAX_QUERY_CHARS {
-            return Err(bad(
-                "q",
-                format!("is longer than {MAX_QUERY_CHARS} characters"),
-            ));
-        }
-        request.text = Some(q.to_string());
-    }
-    for skill in many("skill") {
-        if skill.chars().count() > 200 {
-            return Err(bad("skill", "is longer than 200 characters"));
-        }
-        request.filters.skills.push(skill.to_string());
-    }
-    if let Some(level) = one("min_level") {
-        if request.filters.skills.is_empty() {
-            return Err(bad("min_level", "applies to `skill`; give a skill too"));
-        }
-        request.filters.min_level = Some(Level::parse_field(level, "min_level")?);
-    }
-    for dept in many("department") {
-        let known = Reference::get().department(dept).ok_or_else(|| {
-            bad(
-                "department",
-                format!("unknown department `{}`", crate::model::truncate(dept, 60)),
-            )
-        })?;
-        request.filters.departments.push(known.abbr.clone());
-    }
-    if let Some(c) = one("clearance") {
-        // a facility's access clearance is no one's secret; a person's is need-to-know
-        if kind != Some(Kind::Facility) && !caller.vetting {
-            return Err(Error::NotPermitted {
-                field: "clearance".into(),
-                reason: crate::access::VETTING_NEEDED.into(),
-            });
-        }
-        request.filters.clearance = Some(Clearance::parse_field(c, "clearance")?);
-    }
-    if let Some(a) = one("availability") {
-        request.filters.availability = Some(Availability::parse_field(a, "availability")?);
-    }
-    for g in many("grade") {
-        request.filters.grades.push(Grade::parse_field(g, "grade")?);
-    }
-    for g in many("gse_category") {
-        request
-            .filters
-            .gse_categories
-            .push(GseCategory::parse_field(g, "gse_category")?);
-    }
-    for r in many("region") {
-        if r.chars().count() > 100 {
-            return Err(bad("region", "is longer than 100 characters"));
-        }
-        request.filters.regions.push(r.to_string());
-    }
-    for status in many("status") {
-        request
-            .filters
-            .statuses
-            .push(FacilityStatus::parse_field(status, "status")?);
-    }
-    for r in many("registration") {
-        if r.chars().count() > 50 {
-            return Err(bad("registration", "is longer than 50 characters"));
-        }
-        request.filters.registrations.push(r.to_string());
-    }
-    let within_km = match one("within_km") {
-        Some(w) => {
-            let km: f64 = w.parse().map_err(|_| {
-                bad(
-                    "within_km",
-                    format!("`{}` is not a number", crate::model::truncate(w, 30)),
-                )
-            })?;
-            if !(km > 0.0 && km <= 2000.0) {
-                return Err(bad("within_km", "must be more than 0 and at most 2000"));
-            }
-            Some(km)
-        }
-        None => None,
-    };
-    if let Some(near) = one("near") {
-        let (lat, lon) = near
-            .split_once(',')
-            .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)))
-            .ok_or_else(|| {
-                bad(
-                    "near",
-                    "must be `lat,lon` in decimal degrees, e.g. 51.5,-0.12",
-                )
-            })?;
-        if !(lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0 && lon.abs() <= 180.0) {
-            return Err(bad(
-                "near",
-                "latitude must be within ±90 and longitude within ±180",
-            ));
-        }
-        request.filters.near = Some(Near {
-            lat,
-            lon,
-            within_km,
-        });
-    } else if within_km.is_some() {
-        return Err(bad("within_km", "needs `near`"));
-    }
-    if let Some(sort) = one("sort") {
-        request.sort = match sort {
-            "relevance" => SortOrder::Relevance,
-            "distance" if request.filters.near.is_some() => SortOrder::Distance,
-            "distance" => return Err(bad("sort", "`distance` needs `near`")),
-            other => {
-                return Err(bad(
-                    "sort",
-                    format!(
-                        "`{}` is not relevance or distance",
-                        crate::model::truncate(other, 30)
-                    ),
-                ));
-            }
-        };
-    }
-    if let Some(limit) = one("limit") {
-        request.limit = match limit.parse::<usize>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(bad(
-                    "limit",
-                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
-                ));
-            }
-        };
-    }
-    if let Some(offset) = one("offset") {
-        request.offset = match offset.parse::<usize>() {
-            Ok(n) if n <= 10_000 => n,
-            _ => return Err(bad("offset", "must be a whole number from 0 to 10000")),
-        };
-    }
-    if let Some(explain) = one("explain") {
-        request.explain = match explain {
-            "true" | "1" => true,
-            "false" | "0" => false,
-            _ => return Err(bad("explain", "must be true or false")),
-        };
-    }
-    Ok(request)
 }
 
 pub use crate::search::today;
@@ -846,7 +593,7 @@ pub async fn search_all(
     let for_kind = |kind: Kind| -> Result<SearchRequest> {
         let own: Vec<(String, String)> = pairs
             .iter()
-            .filter(|(k, _)| allowed(Some(kind)).contains(&k.as_str()))
+            .filter(|(k, _)| search::accepted_params(Some(kind)).contains(&k.as_str()))
             .cloned()
             .collect();
         parse_search(Some(kind), &own, &caller, today())
@@ -1328,7 +1075,7 @@ mod tests {
             .iter()
             .map(|p| p["name"].as_str().unwrap())
             .collect();
-        for p in allowed(Some(Kind::Member)) {
+        for p in search::accepted_params(Some(Kind::Member)) {
             assert!(params.contains(p), "{p} missing from {params:?}");
         }
         assert!(body["components"]["schemas"]["Problem"].is_object());
@@ -1446,7 +1193,7 @@ mod properties {
 
     /// Every parameter experts accept, and one they do not.
     fn names() -> Vec<&'static str> {
-        let mut names = allowed(Some(Kind::Member)).to_vec();
+        let mut names = search::accepted_params(Some(Kind::Member)).to_vec();
         names.push("bogus");
         names
     }

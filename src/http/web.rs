@@ -21,13 +21,14 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::AppState;
-use super::api::{parse_search, query_pairs, today};
+use super::api::today;
 use crate::Error;
 use crate::access::Caller;
 use crate::model::{Availability, Clearance, FacilityStatus, Kind, Level, Marking, date_format};
 use crate::muster::{MusterAnswer, MusterBody, MusterRequest, Point, SkillBody};
 use crate::reference::Reference;
 use crate::search::{self, BroaderSkill, SearchResponse};
+use crate::search::{parse_search, query_pairs};
 
 /// Name of the cookie that carries a signed-in caller's key.
 pub const SESSION_COOKIE: &str = "muster_session";

@@ -25,11 +25,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::api::{Problem, query_pairs};
+use super::api::Problem;
 use crate::access::{Caller, Role};
 use crate::index::{Change, RecordWriter};
 use crate::ingest::{Loader, Report};
 use crate::model::{Kind, Marking, Record};
+use crate::search::query_pairs;
 use crate::{Error, FieldFault, Result};
 
 /// Most ids listed in one audit line; the rest are counted in its outcome.

@@ -24,7 +24,8 @@
 //!
 //! # Layout
 //!
-//! - `request`: what may be asked, with its limits; `response`: what is answered.
+//! - `request`: what may be asked, with its limits; `params`: query parameters to a checked
+//!   request (for the API, pages, command line and benches alike); `response`: what is answered.
 //! - `query`: the ranked part (words of `q`, skills by level, crediting case studies);
 //!   `filter`: the hard filters as named clauses and the facets they gate; `geo`: distances.
 //! - `listed`: a query over records given by address, each with its score (credited authors).
@@ -37,6 +38,7 @@ mod geo;
 mod hits;
 mod listed;
 mod parallel;
+mod params;
 mod query;
 mod records;
 mod request;
@@ -73,6 +75,7 @@ use crate::visible::CachedSet;
 pub use geo::haversine_km;
 pub use hits::{PersonRef, VETTING_FIELDS, clearance_status, people, withhold_clearance};
 pub(crate) use parallel::collect;
+pub use params::{accepted_params, parse_search, query_pairs};
 pub use query::{Clause, SHORT_QUERY_WORDS, parse_text};
 pub use records::get;
 pub use request::{

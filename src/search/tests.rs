@@ -129,9 +129,8 @@ fn an_index_in_several_segments_answers_exactly_as_one_segment_does() {
     let (mut found, mut compared) = (0, 0);
     for kind in [Kind::Member, Kind::CaseStudy, Kind::Facility] {
         for q in &queries {
-            let pairs = crate::http::api::query_pairs(Some(q));
-            let Ok(mut r) = crate::http::api::parse_search(Some(kind), &pairs, &caller, TODAY)
-            else {
+            let pairs = crate::search::query_pairs(Some(q));
+            let Ok(mut r) = crate::search::parse_search(Some(kind), &pairs, &caller, TODAY) else {
                 continue; // a parameter this kind does not take
             };
             r.explain = true;
