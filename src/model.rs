@@ -267,6 +267,22 @@ impl ClearanceStatus {
     }
 }
 
+impl Clearance {
+    /// Whether holding `self` meets a need for `wanted`: the same level or higher. Whether it
+    /// counts at all is its review date's business ([`ClearanceStatus::of`], [`cleared_for`]).
+    pub fn meets(self, wanted: Clearance) -> bool {
+        self >= wanted
+    }
+}
+
+/// Whether someone holding `held`, due for review on `due`, is cleared for work needing
+/// `wanted` on `today`: at least that level and not lapsed. The one place this is written for
+/// records; search checks the same on the index (a range of clearance ranks and the set of
+/// clearances in date, `search::filter`).
+pub fn cleared_for(held: Clearance, due: Option<Date>, wanted: Clearance, today: Date) -> bool {
+    held.meets(wanted) && ClearanceStatus::of(held, due, today) != Some(ClearanceStatus::Lapsed)
+}
+
 /// A clearance in words, saying whether it counts: `DV, review due 1 May 2029`, `DV - lapsed,
 /// review was due 14 March 2024`, `no security clearance`.
 pub fn clearance_in_words(clearance: Clearance, due: Option<Date>, today: Date) -> String {
@@ -714,6 +730,29 @@ mod tests {
         }
         assert_eq!(Level::parse("0"), None);
         assert_eq!(Level::from_number(5), None);
+    }
+
+    #[test]
+    fn cleared_for_means_at_least_the_level_and_in_date() {
+        let on = |d: &str| crate::model::date_format::parse(d, "t").unwrap();
+        let today = on("2026-11-30");
+        assert!(cleared_for(Clearance::Dv, None, Clearance::Sc, today));
+        assert!(cleared_for(
+            Clearance::Sc,
+            Some(today),
+            Clearance::Sc,
+            today
+        ));
+        assert!(
+            !cleared_for(Clearance::Ctc, None, Clearance::Sc, today),
+            "below"
+        );
+        let lapsed = Some(on("2026-11-29"));
+        assert!(
+            !cleared_for(Clearance::Dv, lapsed, Clearance::Sc, today),
+            "lapsed"
+        );
+        assert!(cleared_for(Clearance::None, None, Clearance::None, today));
     }
 
     #[test]

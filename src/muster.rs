@@ -1194,11 +1194,11 @@ fn shortfall(request: &MusterRequest, need: &Need, relax: Relax, c: &Candidate) 
             let wanted = request.clearance?;
             let held = c.contact_str("clearance").and_then(Clearance::parse);
             match held {
-                Some(h) if h >= wanted && c.clearance_lapsed() => Some(format!(
+                Some(h) if h.meets(wanted) && c.clearance_lapsed() => Some(format!(
                     "{} (needs {wanted})",
                     c.clearance_in_words(request.today)
                 )),
-                Some(h) if h >= wanted => None,
+                Some(h) if h.meets(wanted) => None,
                 _ => Some(format!("clearance {} (needs {wanted})", text("clearance"))),
             }
         }

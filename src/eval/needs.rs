@@ -14,7 +14,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::index::MusterIndex;
-use crate::model::{Availability, Clearance, ClearanceStatus, Marking, Member, Record};
+use crate::model::{Availability, Clearance, Marking, Member, Record, cleared_for};
 use crate::muster::{MusterBody, MusterRequest, Point, muster};
 use crate::search::haversine_km;
 use crate::taxonomy::Taxonomy;
@@ -192,9 +192,7 @@ pub fn evaluate(
                 continue;
             };
             let clearance_ok = judged.clearance.is_none_or(|wanted| {
-                record.clearance >= wanted
-                    && ClearanceStatus::of(record.clearance, record.clearance_review_due, today)
-                        == Some(ClearanceStatus::InDate)
+                cleared_for(record.clearance, record.clearance_review_due, wanted, today)
             });
             let availability_ok =
                 record.availability <= judged.availability.unwrap_or(Availability::Month);

@@ -128,6 +128,7 @@ pub(super) fn filter_clauses(
     if let Some(clearance) = f.clearance {
         match kind {
             Kind::Member => {
+                // `Clearance::meets` on the index: ranks rise with the level
                 out.push((
                     "clearance",
                     u64_at_least(fields.clearance, clearance.rank()),
@@ -227,8 +228,8 @@ pub(super) fn gate_facets(request: &SearchRequest, name: &str) -> Result<Option<
                 .iter()
                 .filter(|c| match request.kind {
                     // a member holds at least the clearance; a facility asks at most it
-                    Kind::Facility => c.rank() <= wanted.rank(),
-                    _ => c.rank() >= wanted.rank(),
+                    Kind::Facility => wanted.meets(**c),
+                    _ => c.meets(wanted),
                 })
                 .map(|c| one(c.as_str()))
                 .collect(),
