@@ -25,7 +25,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 
 use crate::ingest::{self, Report};
 use crate::model::{Kind, Marking, Record};
-use crate::schema::{self, DocumentBuilder, Fields};
+use crate::schema::{self, DocumentBuilder, FacetName, Fields};
 use crate::store::Store;
 use crate::taxonomy::Taxonomy;
 use crate::{Error, Result};
@@ -61,6 +61,9 @@ pub struct MusterIndex {
     pub stats_cache: crate::stats::StatsCache,
     /// Authors of case studies linked to member records, per pair of segments.
     pub author_cache: crate::credit::AuthorCache,
+    /// What each facet counts (its field and drill-down prefixes from this index's taxonomy),
+    /// made on first use.
+    pub facet_specs: std::sync::OnceLock<HashMap<FacetName, crate::facets::FacetSpec>>,
 }
 
 impl MusterIndex {
@@ -86,6 +89,7 @@ impl MusterIndex {
             facet_cache: Default::default(),
             stats_cache: Default::default(),
             author_cache: Default::default(),
+            facet_specs: Default::default(),
         })
     }
 

@@ -28,6 +28,69 @@ pub const FREE_SKILL_PREFIX: &str = "free:";
 /// Prefix of skill terms credited to an ancestor of the recorded skill.
 pub const ANCESTOR_PREFIX: &str = "~";
 
+/// A facet search counts, and the facet field it counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FacetName {
+    /// Departments, under their parents.
+    Department,
+    /// Skills and capabilities, as the taxonomy's tree.
+    Skill,
+    /// A member's clearance, or the clearance a facility asks.
+    Clearance,
+    /// How soon a member can be deployed.
+    Availability,
+    /// Civil service grade.
+    Grade,
+    /// GSE category.
+    GseCategory,
+    /// UK region.
+    Region,
+    /// Whether a facility is open.
+    Status,
+}
+
+impl FacetName {
+    /// Every facet.
+    pub const ALL: [FacetName; 8] = [
+        FacetName::Department,
+        FacetName::Skill,
+        FacetName::Clearance,
+        FacetName::Availability,
+        FacetName::Grade,
+        FacetName::GseCategory,
+        FacetName::Region,
+        FacetName::Status,
+    ];
+
+    /// Its name in a response's `facets` (and its filter's parameter).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FacetName::Department => "department",
+            FacetName::Skill => "skill",
+            FacetName::Clearance => "clearance",
+            FacetName::Availability => "availability",
+            FacetName::Grade => "grade",
+            FacetName::GseCategory => "gse_category",
+            FacetName::Region => "region",
+            FacetName::Status => "status",
+        }
+    }
+
+    /// The facet field it counts.
+    pub fn field(self, fields: &Fields) -> Field {
+        match self {
+            FacetName::Department => fields.department,
+            FacetName::Skill => fields.skill_facet,
+            FacetName::Clearance => fields.clearance_facet,
+            FacetName::Availability => fields.availability_facet,
+            FacetName::Grade => fields.grade_facet,
+            FacetName::GseCategory => fields.gse_category,
+            FacetName::Region => fields.region,
+            FacetName::Status => fields.status,
+        }
+    }
+}
+
 /// Handles to every field of the index.
 #[derive(Debug, Clone)]
 pub struct Fields {

@@ -7,7 +7,7 @@ use tantivy::{SegmentReader, Term};
 
 use crate::index::MusterIndex;
 use crate::model::{Availability, Clearance, Kind, Level};
-use crate::schema::{self, ANCESTOR_PREFIX, Fields};
+use crate::schema::{self, ANCESTOR_PREFIX, FacetName, Fields};
 use crate::visible::CachedSet;
 use crate::{Error, Result};
 
@@ -16,32 +16,25 @@ use super::query::{SkillTarget, any_of, term, u64_at_least, u64_at_most};
 use super::request::{Near, SearchRequest};
 
 /// The facets reported for each kind.
-pub(super) fn facet_fields(kind: Kind) -> &'static [&'static str] {
+pub(super) fn facet_fields(kind: Kind) -> &'static [FacetName] {
     match kind {
         Kind::Member => &[
-            "department",
-            "skill",
-            "clearance",
-            "availability",
-            "grade",
-            "gse_category",
-            "region",
+            FacetName::Department,
+            FacetName::Skill,
+            FacetName::Clearance,
+            FacetName::Availability,
+            FacetName::Grade,
+            FacetName::GseCategory,
+            FacetName::Region,
         ],
-        Kind::CaseStudy => &["department", "skill"],
-        Kind::Facility => &["department", "skill", "clearance", "region", "status"],
-    }
-}
-
-pub(super) fn facet_field(fields: &Fields, name: &str) -> Field {
-    match name {
-        "department" => fields.department,
-        "skill" => fields.skill_facet,
-        "clearance" => fields.clearance_facet,
-        "availability" => fields.availability_facet,
-        "grade" => fields.grade_facet,
-        "gse_category" => fields.gse_category,
-        "region" => fields.region,
-        _ => fields.status,
+        Kind::CaseStudy => &[FacetName::Department, FacetName::Skill],
+        Kind::Facility => &[
+            FacetName::Department,
+            FacetName::Skill,
+            FacetName::Clearance,
+            FacetName::Region,
+            FacetName::Status,
+        ],
     }
 }
 
@@ -210,11 +203,11 @@ pub(super) fn filter_clauses(
 /// The facet values a facet filter admits (with their descendants), for checking it in the
 /// collector: the same records as its clause in [`filter_clauses`]. `None` for a filter that is
 /// not a facet (it stays in the query).
-pub(super) fn gate_facets(request: &SearchRequest, name: &str) -> Result<Option<Vec<Facet>>> {
+pub(super) fn gate_facets(request: &SearchRequest, name: FacetName) -> Result<Option<Vec<Facet>>> {
     let f = &request.filters;
     let one = |label: &str| Facet::from_path([label]);
     Ok(Some(match name {
-        "department" => f
+        FacetName::Department => f
             .departments
             .iter()
             .map(|dept| {
@@ -223,7 +216,7 @@ pub(super) fn gate_facets(request: &SearchRequest, name: &str) -> Result<Option<
                 })
             })
             .collect::<Result<_>>()?,
-        "clearance" => match f.clearance {
+        FacetName::Clearance => match f.clearance {
             Some(wanted) => Clearance::ALL
                 .iter()
                 .filter(|c| match request.kind {
@@ -235,7 +228,7 @@ pub(super) fn gate_facets(request: &SearchRequest, name: &str) -> Result<Option<
                 .collect(),
             None => Vec::new(),
         },
-        "availability" => match f.availability {
+        FacetName::Availability => match f.availability {
             Some(wanted) => Availability::ALL
                 .iter()
                 .filter(|a| a.rank() <= wanted.rank())
@@ -243,14 +236,15 @@ pub(super) fn gate_facets(request: &SearchRequest, name: &str) -> Result<Option<
                 .collect(),
             None => Vec::new(),
         },
-        "grade" => f.grades.iter().map(|g| one(g.as_str())).collect(),
-        "gse_category" => f.gse_categories.iter().map(|g| one(g.as_str())).collect(),
-        "region" => f.regions.iter().map(|r| one(r)).collect(),
-        "status" => f
+        FacetName::Grade => f.grades.iter().map(|g| one(g.as_str())).collect(),
+        FacetName::GseCategory => f.gse_categories.iter().map(|g| one(g.as_str())).collect(),
+        FacetName::Region => f.regions.iter().map(|r| one(r)).collect(),
+        FacetName::Status => f
             .facility_statuses()
             .iter()
             .map(|s| one(s.as_str()))
             .collect(),
-        _ => return Ok(None),
+        // the skill facet is a drill-down tree, counted within the skill filter
+        FacetName::Skill => return Ok(None),
     }))
 }

@@ -49,8 +49,8 @@ mod properties;
 #[cfg(test)]
 pub(crate) mod tests;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::Value;
@@ -66,7 +66,7 @@ use crate::facets::{FacetSpec, FacetTally, Gate, Gated};
 use crate::index::MusterIndex;
 use crate::model::{Kind, Marking};
 use crate::reference::Reference;
-use crate::schema::{self, Fields};
+use crate::schema::{self, FacetName, Fields};
 use crate::stats::Statistics;
 use crate::taxonomy::Taxonomy;
 use crate::top::{Order, StableTop};
@@ -84,7 +84,7 @@ pub use request::{
 };
 pub use response::{BroaderSkill, Evidence, Hit, MatchedSkill, SearchResponse};
 
-use filter::{facet_field, facet_fields, filter_clauses, gate_facets, skill_filter};
+use filter::{facet_fields, filter_clauses, gate_facets, skill_filter};
 use hits::{HitContext, make_hit};
 use listed::Listed;
 use query::{
@@ -167,9 +167,9 @@ fn stored_record(fields: &Fields, doc: &TantivyDocument) -> Result<Value> {
 
 /// The drill-down prefixes of facet `name`, as facet paths: those whose children are counted.
 /// The root, plus parent departments, or every inner node of the skills tree (and `Other`).
-fn facet_parents(name: &str, taxonomy: &Taxonomy) -> Vec<String> {
+fn facet_parents(name: FacetName, taxonomy: &Taxonomy) -> Vec<String> {
     let inner: Vec<Vec<String>> = match name {
-        "department" => {
+        FacetName::Department => {
             let r = Reference::get();
             r.departments
                 .iter()
@@ -177,7 +177,7 @@ fn facet_parents(name: &str, taxonomy: &Taxonomy) -> Vec<String> {
                 .map(|p| r.department_path(p))
                 .collect()
         }
-        "skill" => taxonomy
+        FacetName::Skill => taxonomy
             .nodes()
             .iter()
             .enumerate()
@@ -185,7 +185,12 @@ fn facet_parents(name: &str, taxonomy: &Taxonomy) -> Vec<String> {
             .map(|(i, _)| taxonomy.path(i).into_iter().map(String::from).collect())
             .chain(std::iter::once(vec![schema::UNMAPPED_FACET.to_string()]))
             .collect(),
-        _ => Vec::new(),
+        FacetName::Clearance
+        | FacetName::Availability
+        | FacetName::Grade
+        | FacetName::GseCategory
+        | FacetName::Region
+        | FacetName::Status => Vec::new(),
     };
     std::iter::once("/".to_string())
         .chain(
@@ -196,19 +201,23 @@ fn facet_parents(name: &str, taxonomy: &Taxonomy) -> Vec<String> {
         .collect()
 }
 
-/// What the facet `name` counts: its field and drill-down prefixes (built once per process).
-fn facet_spec(fields: &Fields, name: &'static str, taxonomy: &Taxonomy) -> FacetSpec {
-    static SPECS: OnceLock<Mutex<HashMap<&'static str, FacetSpec>>> = OnceLock::new();
-    let specs = SPECS.get_or_init(Default::default);
-    let mut specs = specs.lock().unwrap_or_else(|e| e.into_inner());
-    specs
-        .entry(name)
-        .or_insert_with(|| {
-            let parents = facet_parents(name, taxonomy);
-            let field = fields.schema.get_field_name(facet_field(fields, name));
-            FacetSpec::new(name, field, &parents)
-        })
-        .clone()
+/// What the facet `name` counts in `index`: its field and drill-down prefixes (made once per
+/// index, from its taxonomy).
+fn facet_spec(index: &MusterIndex, name: FacetName) -> FacetSpec {
+    let specs = index.facet_specs.get_or_init(|| {
+        FacetName::ALL
+            .into_iter()
+            .map(|name| {
+                let parents = facet_parents(name, &index.taxonomy);
+                let field = index
+                    .fields
+                    .schema
+                    .get_field_name(name.field(&index.fields));
+                (name, FacetSpec::new(name.as_str(), field, &parents))
+            })
+            .collect()
+    });
+    specs[&name].clone()
 }
 
 /// Today's date (UTC), the day clearance review dates are checked against.
@@ -223,7 +232,7 @@ pub fn warm_facets(index: &MusterIndex) -> Result<()> {
     let searcher = index.reader.searcher();
     for kind in Kind::ALL {
         for name in facet_fields(kind) {
-            let spec = facet_spec(&index.fields, name, &index.taxonomy);
+            let spec = facet_spec(index, *name);
             for segment in searcher.segment_readers() {
                 index.facet_cache.warm(segment, &spec)?;
             }
@@ -468,11 +477,11 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
     // that one counts in its facet and nowhere else) rather than the query. The skill facet is a
     // drill-down tree: it is counted within the skill filter. Marking and kind stay in the query.
     let active: HashSet<&str> = filters.iter().map(|(name, _)| *name).collect();
-    let names: Vec<&'static str> = if request.facets {
+    let names: Vec<FacetName> = if request.facets {
         facet_fields(kind)
             .iter()
             .copied()
-            .filter(|name| facet_counted(request, name))
+            .filter(|name| facet_counted(request, *name))
             .collect()
     } else {
         Vec::new()
@@ -480,14 +489,13 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
     let mut specs = Vec::new();
     let mut gates = Vec::new();
     let mut gated: Vec<&str> = Vec::new();
-    for name in &names {
-        let spec = facet_spec(fields, name, taxonomy);
-        if *name != "skill"
-            && active.contains(name)
+    for &name in &names {
+        let spec = facet_spec(index, name);
+        if active.contains(name.as_str())
             && let Some(admitted) = gate_facets(request, name)?
         {
             gates.push(Gate::new(&spec.field, &admitted, specs.len()));
-            gated.push(name);
+            gated.push(name.as_str());
         }
         specs.push(spec);
     }
@@ -527,7 +535,7 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
     let facets: BTreeMap<String, BTreeMap<String, u64>> = names
         .iter()
         .zip(&facet_counts)
-        .map(|(name, counts)| (name.to_string(), FacetTally::flatten(counts)))
+        .map(|(name, counts)| (name.as_str().to_string(), FacetTally::flatten(counts)))
         .collect();
     let sort_by_distance = request.sort == SortOrder::Distance && request.filters.near.is_some();
     let mut hits = Vec::with_capacity(ranked.len());

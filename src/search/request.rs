@@ -5,6 +5,7 @@ use time::Date;
 use crate::model::{
     Availability, Clearance, FacilityStatus, Grade, GseCategory, Kind, Level, Marking,
 };
+use crate::schema::FacetName;
 
 /// Longest `q` accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 1000;
@@ -135,6 +136,6 @@ impl SearchRequest {
 }
 
 /// Whether a facet is counted for `request`: a member's clearance only with vetting.
-pub(super) fn facet_counted(request: &SearchRequest, name: &str) -> bool {
-    request.vetting || request.kind != Kind::Member || name != "clearance"
+pub(super) fn facet_counted(request: &SearchRequest, name: FacetName) -> bool {
+    request.vetting || request.kind != Kind::Member || name != FacetName::Clearance
 }

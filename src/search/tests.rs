@@ -1,7 +1,7 @@
 //! Tests of search on small indexes whose right answers are known by construction.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::json;
 use tantivy::collector::{Count, TopDocs};
@@ -1332,4 +1332,24 @@ fn facility_contacts_and_case_study_authors_come_with_names_and_contact_details(
         hit.summary["contact_details"][0]["name"].is_string(),
         "{hit:?}"
     );
+}
+
+#[test]
+fn each_index_counts_skills_by_its_own_taxonomy() {
+    let member = r#"{"id":"m-1","name":"Ada","department":"Dstl","skills":[{"name":"Ballistics","level":3}]}"#;
+    let records = vec![parse_json_line(Kind::Member, member).unwrap().record];
+    let skill_facet = |taxonomy: &str| {
+        let taxonomy = Arc::new(Taxonomy::parse(taxonomy, "test").unwrap());
+        let index = crate::index::in_ram(&records, taxonomy).unwrap();
+        search(&index, &request(Kind::Member)).unwrap().facets["skill"].clone()
+    };
+    // the same skill, under a different discipline in each taxonomy: each index's facet shows
+    // its own tree, whichever was searched first in this process
+    let weapons = skill_facet("Weapons\n  Ballistics\n");
+    let physics = skill_facet("Physics\n  Ballistics\n");
+    assert_eq!(weapons.get("Weapons"), Some(&1), "{weapons:?}");
+    assert_eq!(physics.get("Physics"), Some(&1), "{physics:?}");
+    assert_eq!(weapons.get("Ballistics"), Some(&1), "{weapons:?}");
+    // counted only when `Physics` is a drill-down node of the facet
+    assert_eq!(physics.get("Ballistics"), Some(&1), "{physics:?}");
 }
