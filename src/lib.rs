@@ -23,7 +23,7 @@
 //!    (authors credited by their case studies) and [`top`] (a stable order); [`shapes`] are the
 //!    objects hits carry; [`spelling`] and [`suggest`] do "did you mean", typeahead and the
 //!    skills tree; [`muster`] assembles an emergency team and its labs from several searches.
-//! 6. [`access`] says who is asking (API keys, JWTs, roles) and keeps the audit log; [`oidc`] and
+//! 6. [`access`] says who is asking (API keys, JWTs, roles) and [`audit`] keeps the log; [`oidc`] and
 //!    [`claims`] sign officials in with their department's identity provider; [`http`] serves
 //!    the JSON API, writes and the web pages.
 //! 7. [`eval`] measures ranking, lab searches, emergency needs and the matcher against judged
@@ -37,6 +37,7 @@
 //! - [`reference`](mod@crate::reference): departments, establishments and facilities compiled into the binary.
 
 pub mod access;
+pub mod audit;
 pub mod claims;
 pub mod credit;
 pub mod error;

@@ -236,7 +236,7 @@ struct AuthArgs {
     #[arg(long)]
     audit: Option<PathBuf>,
     /// Days audit entries are kept; older ones are deleted at start and daily (default 13 months).
-    #[arg(long, default_value_t = muster::access::AUDIT_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = muster::audit::AUDIT_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..))]
     audit_retention_days: u32,
     /// Requests per second per token (bursts of twice that); 0 for no limit.
     #[arg(long, default_value_t = 50.0)]
@@ -874,7 +874,7 @@ fn serve(
         .audit
         .clone()
         .unwrap_or_else(|| index_dir.join("audit.jsonl"));
-    let audit = std::sync::Arc::new(muster::access::AuditLog::open(&audit_path)?);
+    let audit = std::sync::Arc::new(muster::audit::AuditLog::open(&audit_path)?);
     keep_audit_for(audit.clone(), auth.audit_retention_days)?;
     let defaults = HttpConfig::default();
     let file_limit = http::serve::raise_file_limit();
@@ -987,7 +987,7 @@ fn export(store: &muster::store::Store, out: &std::path::Path) -> anyhow::Result
 }
 
 /// Deletes audit entries older than `days` now, then once a day on a thread of its own.
-fn keep_audit_for(log: Arc<muster::access::AuditLog>, days: u32) -> anyhow::Result<()> {
+fn keep_audit_for(log: Arc<muster::audit::AuditLog>, days: u32) -> anyhow::Result<()> {
     let prune = move || -> muster::Result<u64> {
         let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
         log.prune(cutoff)

@@ -260,7 +260,7 @@ pub async fn muster(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditAnswer {
     /// Newest first.
-    pub entries: Vec<crate::access::AuditEntry>,
+    pub entries: Vec<crate::audit::AuditEntry>,
 }
 
 /// The newest entries of the audit log (admin role): every write and every refused request.

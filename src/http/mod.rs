@@ -34,7 +34,8 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 pub use limits::{RateLimiter, saturated};
 pub use metrics::Metrics;
 
-use crate::access::{AuditEntry, AuditLog, AuthFailure, Authenticator, Caller, Role};
+use crate::access::{AuthFailure, Authenticator, Caller, Role};
+use crate::audit::{AuditEntry, AuditLog};
 use crate::index::{MusterIndex, RecordWriter};
 
 /// Settings of the HTTP layer.

@@ -24,7 +24,7 @@ use crate::model::Kind;
     ),
     components(schemas(api::Problem, api::SearchAll, crate::search::SearchResponse, crate::search::Hit,
                        super::write::WriteAnswer, super::write::BulkAnswer,
-                       api::AuditAnswer, crate::access::AuditEntry)),
+                       api::AuditAnswer, crate::audit::AuditEntry)),
     modifiers(&BearerAuth, &Contract),
     tags((name = "search", description = "Ranked, filtered, faceted search"),
          (name = "records", description = "One record by id"),

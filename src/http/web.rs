@@ -2498,7 +2498,7 @@ mod tests {
     #[tokio::test]
     async fn pages_audit_searches_records_opened_and_musters() {
         let s = crate::http::tests::secured(None);
-        let last = || -> crate::access::AuditEntry {
+        let last = || -> crate::audit::AuditEntry {
             let log = std::fs::read_to_string(&s.audit).unwrap();
             serde_json::from_str(log.lines().last().unwrap()).unwrap()
         };

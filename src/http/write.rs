@@ -663,7 +663,7 @@ mod tests {
     use axum::http::Method;
 
     use super::super::tests::{call, secured, send};
-    use crate::access::AuditEntry;
+    use crate::audit::AuditEntry;
 
     const NEW_MEMBER: &str = r#"{"name":"Nia Newcomer","department":"UKHSA","clearance":"SC","availability":"now","skills":[{"name":"Genomic surveillance","level":4}],"summary":"Pathogen genomics."}"#;
 
