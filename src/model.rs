@@ -307,7 +307,6 @@ pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
 
 /// Dates in records are written `YYYY-MM-DD`.
 pub mod date_format {
-    use serde::{Deserialize, Deserializer, Serializer};
     use time::Date;
     use time::macros::format_description;
 
@@ -339,25 +338,9 @@ pub mod date_format {
         date.format(WORDS).unwrap_or_default()
     }
 
-    /// Serde helper for `Option<Date>`.
-    pub mod option {
-        use super::*;
-
-        /// Writes the date as `YYYY-MM-DD`, or null.
-        pub fn serialize<S: Serializer>(date: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
-            match date {
-                Some(date) => s.serialize_str(&super::format(*date)),
-                None => s.serialize_none(),
-            }
-        }
-
-        /// Reads `YYYY-MM-DD` or null.
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
-            let text: Option<String> = Option::deserialize(d)?;
-            text.map(|t| super::parse(&t, "date").map_err(serde::de::Error::custom))
-                .transpose()
-        }
-    }
+    // `YYYY-MM-DD` in serde, as `ymd::option` (time's own): a bad date is reported with its
+    // field's path by `serde_path_to_error`, never as a field called "date".
+    time::serde::format_description!(pub ymd, Date, "[year]-[month]-[day]");
 }
 
 /// Where a member or facility is based.
@@ -385,7 +368,7 @@ pub struct SkillRecord {
     /// When the level was last assessed.
     #[serde(
         default,
-        with = "date_format::option",
+        with = "date_format::ymd::option",
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>, format = Date)]
@@ -424,7 +407,7 @@ pub struct Member {
     /// After this date the clearance does not count.
     #[serde(
         default,
-        with = "date_format::option",
+        with = "date_format::ymd::option",
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>, format = Date)]
@@ -446,7 +429,7 @@ pub struct Member {
     /// Last profile update.
     #[serde(
         default,
-        with = "date_format::option",
+        with = "date_format::ymd::option",
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>, format = Date)]
@@ -471,7 +454,7 @@ pub struct CaseStudy {
     /// When the work happened.
     #[serde(
         default,
-        with = "date_format::option",
+        with = "date_format::ymd::option",
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>, format = Date)]
@@ -730,6 +713,28 @@ mod tests {
         }
         assert_eq!(Level::parse("0"), None);
         assert_eq!(Level::from_number(5), None);
+    }
+
+    #[test]
+    fn dates_round_trip_and_a_bad_one_is_reported_at_its_own_field() {
+        let line = r#"{"id":"m-1","name":"Ada","department":"Dstl","clearance":"SC","clearance_review_due":"2029-05-01","skills":[{"name":"GIS","level":3,"assessed":"2026-01-02"}]}"#;
+        let Record::Member(member) = crate::ingest::parse_json_line(Kind::Member, line)
+            .unwrap()
+            .record
+        else {
+            panic!("a member");
+        };
+        let json = serde_json::to_string(&member).unwrap();
+        assert!(
+            json.contains(r#""clearance_review_due":"2029-05-01""#),
+            "{json}"
+        );
+        assert!(json.contains(r#""assessed":"2026-01-02""#), "{json}");
+        assert_eq!(serde_json::from_str::<Member>(&json).unwrap(), member);
+        let bad = json.replace("2026-01-02", "2026-13-02");
+        let mut reader = serde_json::Deserializer::from_str(&bad);
+        let error = serde_path_to_error::deserialize::<_, Member>(&mut reader).unwrap_err();
+        assert_eq!(error.path().to_string(), "skills[0].assessed");
     }
 
     #[test]
