@@ -14,14 +14,14 @@
 //! 3. [`taxonomy`] holds the concepts (the GSE skills framework and [`esco`], each concept meaning
 //!    one thing, narrower ones under broader ones) and [`taxonomy::matcher`], the one matcher from
 //!    free text to concepts; [`text`] defines how words are folded and stemmed, for both.
-//! 4. [`schema`] turns a record into a tantivy document (the only module that knows field names);
+//! 4. `schema` turns a record into a tantivy document (the only module that knows field names);
 //!    [`index`] builds generations on disk atomically from the store, opens the current one and
 //!    applies writes ([`index::RecordWriter`]), following a shared store.
 //! 5. [`search`] answers ranked, filtered, faceted queries with the caller's marking inside the
-//!    tantivy query, using [`visible`] (the records a caller may see, cached per segment),
-//!    [`stats`] (BM25 statistics of only those), [`facets`] (counts in the same pass), [`credit`]
-//!    (authors credited by their case studies) and [`top`] (a stable order); [`shapes`] are the
-//!    objects hits carry; [`spelling`] and [`suggest`] do "did you mean", typeahead and the
+//!    tantivy query, using `visible` (the records a caller may see, cached per segment),
+//!    `stats` (BM25 statistics of only those), `facets` (counts in the same pass), `credit`
+//!    (authors credited by their case studies) and `top` (a stable order); `shapes` are the
+//!    objects hits carry; `spelling` and [`suggest`] do "did you mean", typeahead and the
 //!    skills tree; [`muster`] assembles an emergency team and its labs from several searches.
 //! 6. [`access`] says who is asking (API keys, JWTs, roles) and [`audit`] keeps the log; [`oidc`] and
 //!    [`claims`] sign officials in with their department's identity provider; [`http`] serves
@@ -39,11 +39,11 @@
 pub mod access;
 pub mod audit;
 pub mod claims;
-pub mod credit;
+mod credit;
 pub mod error;
 pub mod esco;
 pub mod eval;
-pub mod facets;
+mod facets;
 pub mod generate;
 pub mod http;
 pub mod index;
@@ -52,17 +52,17 @@ pub mod model;
 pub mod muster;
 pub mod oidc;
 pub mod reference;
-pub mod schema;
+mod schema;
 pub mod search;
-pub mod shapes;
-pub mod spelling;
-pub mod stats;
+mod shapes;
+mod spelling;
+mod stats;
 pub mod store;
 pub mod suggest;
 pub mod taxonomy;
 pub mod text;
-pub mod top;
-pub mod visible;
+mod top;
+mod visible;
 pub mod workload;
 
 pub use error::{Error, Faults, FieldFault, Result};
