@@ -394,8 +394,7 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
         Least::Rule,
     )?;
     let credit = if kind == Kind::Member && (text.is_some() || !targets.is_empty()) {
-        let mut all_targets = skill_targets(taxonomy, &request.filters.skills);
-        all_targets.extend(skill_targets(taxonomy, &text_skill_names));
+        let all_targets: Vec<SkillTarget> = targets.iter().chain(&text_targets).cloned().collect();
         let (loose, strict) = case_study_queries(index, &stats, request, &clauses, &all_targets)?;
         credit::case_study_credit(
             index,

@@ -294,6 +294,7 @@ pub(super) fn u64_at_least(field: Field, min: u64) -> Box<dyn Query> {
 }
 
 /// The skill terms a requested skill name stands for.
+#[derive(Clone)]
 pub(super) struct SkillTarget {
     /// Term base: node id or `free:...`.
     pub(super) base: String,
