@@ -538,7 +538,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(kind),
                 &pairs,
                 &Caller::demo(),
-                http::api::today(),
+                muster::search::today(),
             )?;
             let opened = index::open(&index, taxonomy)?;
             let response = muster::search::search(&opened, &request)?;

@@ -118,6 +118,19 @@ pub fn parse_search(
     }
     let one = |name: &str| values.get(name).and_then(|v| v.first().copied());
     let many = |name: &str| values.get(name).cloned().unwrap_or_default();
+    // free-text values of a list parameter, each at most `max` characters
+    let texts = |name: &str, max: usize| -> Result<Vec<String>> {
+        many(name)
+            .into_iter()
+            .map(|v| match v.chars().count() > max {
+                true => Err(Error::field(
+                    name,
+                    format!("is longer than {max} characters"),
+                )),
+                false => Ok(v.to_string()),
+            })
+            .collect()
+    };
     let mut request = SearchRequest::new(kind.unwrap_or(Kind::Member), caller.max_marking, today);
     request.vetting = caller.vetting;
 
@@ -130,12 +143,7 @@ pub fn parse_search(
         }
         request.text = Some(q.to_string());
     }
-    for skill in many("skill") {
-        if skill.chars().count() > 200 {
-            return Err(Error::field("skill", "is longer than 200 characters"));
-        }
-        request.filters.skills.push(skill.to_string());
-    }
+    request.filters.skills = texts("skill", 200)?;
     if let Some(level) = one("min_level") {
         if request.filters.skills.is_empty() {
             return Err(Error::field(
@@ -176,24 +184,14 @@ pub fn parse_search(
             .gse_categories
             .push(GseCategory::parse_field(g, "gse_category")?);
     }
-    for r in many("region") {
-        if r.chars().count() > 100 {
-            return Err(Error::field("region", "is longer than 100 characters"));
-        }
-        request.filters.regions.push(r.to_string());
-    }
+    request.filters.regions = texts("region", 100)?;
     for status in many("status") {
         request
             .filters
             .statuses
             .push(FacilityStatus::parse_field(status, "status")?);
     }
-    for r in many("registration") {
-        if r.chars().count() > 50 {
-            return Err(Error::field("registration", "is longer than 50 characters"));
-        }
-        request.filters.registrations.push(r.to_string());
-    }
+    request.filters.registrations = texts("registration", 50)?;
     let within_km = match one("within_km") {
         Some(w) => {
             let km: f64 = w.parse().map_err(|_| {
