@@ -30,8 +30,8 @@ use tantivy::{
 use time::Date;
 
 use crate::Result;
-use crate::facets::StrTable;
 use crate::index::MusterIndex;
+use crate::index::tables::StrTable;
 use crate::model::Kind;
 use crate::schema;
 use crate::stats::Statistics;

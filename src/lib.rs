@@ -14,14 +14,16 @@
 //! 3. [`taxonomy`] holds the concepts (the GSE skills framework and [`esco`], each concept meaning
 //!    one thing, narrower ones under broader ones) and [`taxonomy::matcher`], the one matcher from
 //!    free text to concepts; [`text`] defines how words are folded and stemmed, for both.
-//! 4. `schema` turns a record into a tantivy document (the only module that knows field names);
-//!    [`index`] builds generations on disk atomically from the store, opens the current one and
-//!    applies writes ([`index::RecordWriter`]), following a shared store.
+//! 4. `schema` turns a record into a tantivy document and reads the stored record back typed
+//!    (the only module that knows field names and the skill terms' grammar); [`index`] builds
+//!    generations on disk atomically from the store, opens the current one and applies writes
+//!    ([`index::RecordWriter`]), following a shared store; its segment cache (a tantivy `Warmer`)
+//!    holds what search builds once per segment (facet tables, decoded fields, filter bit sets).
 //! 5. [`search`] answers ranked, filtered, faceted queries with the caller's marking inside the
 //!    tantivy query, using `visible` (the records a caller may see, cached per segment),
 //!    `stats` (BM25 statistics of only those), `facets` (counts in the same pass), `credit`
-//!    (authors credited by their case studies) and `top` (a stable order); `shapes` are the
-//!    objects hits carry; `spelling` and [`suggest`] do "did you mean", typeahead and the
+//!    (authors credited by their case studies) and `top` (a stable order); [`shapes`] are the
+//!    typed short facts hits carry; `spelling` and [`suggest`] do "did you mean", typeahead and the
 //!    skills tree; [`muster`] assembles an emergency team and its labs from several searches.
 //! 6. [`access`] says who is asking (API keys, JWTs, roles) and [`audit`] keeps the log; [`oidc`] and
 //!    [`claims`] sign officials in with their department's identity provider; [`http`] serves
@@ -54,7 +56,7 @@ pub mod oidc;
 pub mod reference;
 mod schema;
 pub mod search;
-mod shapes;
+pub mod shapes;
 mod spelling;
 mod stats;
 pub mod store;

@@ -1152,11 +1152,7 @@ fn print_muster(answer: &muster::muster::MusterAnswer) {
     }
     println!("Team ({}):", answer.team.len());
     for m in &answer.team {
-        let email = m
-            .contact
-            .get("email")
-            .and_then(|e| e.as_str())
-            .unwrap_or("");
+        let email = m.contact.email.as_deref().unwrap_or("");
         println!(
             "  {:<10} {:<28} {:<12} {email}",
             m.id,

@@ -438,6 +438,13 @@ pub struct Member {
     pub marking: Marking,
 }
 
+impl Member {
+    /// Whether their clearance counts on `today` (`None` for no clearance).
+    pub fn clearance_status(&self, today: Date) -> Option<ClearanceStatus> {
+        ClearanceStatus::of(self.clearance, self.clearance_review_due, today)
+    }
+}
+
 /// A piece of work, written up by the members who did it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CaseStudy {

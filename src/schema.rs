@@ -15,7 +15,7 @@ use tantivy::schema::{
 use tantivy::{DateTime, Index, TantivyDocument};
 use time::Date;
 
-use crate::model::{Kind, Location, Record};
+use crate::model::{CaseStudy, Facility, Kind, Location, Member, Record};
 use crate::reference::Reference;
 use crate::taxonomy::Taxonomy;
 use crate::text;
@@ -25,8 +25,35 @@ use crate::{Error, Result};
 pub const UNMAPPED_FACET: &str = "Other";
 /// Prefix of skill terms for free-text skills.
 pub const FREE_SKILL_PREFIX: &str = "free:";
-/// Prefix of skill terms credited to an ancestor of the recorded skill.
-pub const ANCESTOR_PREFIX: &str = "~";
+
+/// The grammar of the skill field's terms, written once for the documents that hold them and the
+/// queries that look them up. A skill's base term is its concept's id, or `free:` and the
+/// normalised name when it links to no concept; a record also holds the base at each level up to
+/// the one held (`virology#3`), with the year it was assessed (`virology@2025`), and the same
+/// again for each broader concept, marked as credited from a narrower one (`~microbiology#3`).
+pub mod skill_term {
+    use super::FREE_SKILL_PREFIX;
+
+    /// The base term of a skill that links to no concept.
+    pub fn free(normalised: &str) -> String {
+        format!("{FREE_SKILL_PREFIX}{normalised}")
+    }
+
+    /// The base term of a broader concept, credited from a narrower skill recorded.
+    pub fn ancestor(base: &str) -> String {
+        format!("~{base}")
+    }
+
+    /// Held at `level` or above.
+    pub fn at_level(base: &str, level: u8) -> String {
+        format!("{base}#{level}")
+    }
+
+    /// Assessed in `year`.
+    pub fn assessed_in(base: &str, year: i32) -> String {
+        format!("{base}@{year}")
+    }
+}
 
 /// A facet search counts, and the facet field it counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -296,6 +323,43 @@ impl Fields {
     pub fn name_of(&self, field: Field) -> &str {
         self.schema.get_field_name(field)
     }
+
+    /// The record a stored document holds, typed: the reverse of what `document` stores.
+    pub fn stored_record(&self, doc: &TantivyDocument, kind: Kind) -> Result<Record> {
+        Ok(match kind {
+            Kind::Member => Record::Member(self.stored_member(doc)?),
+            Kind::CaseStudy => Record::CaseStudy(self.stored_case_study(doc)?),
+            Kind::Facility => Record::Facility(self.stored_facility(doc)?),
+        })
+    }
+
+    /// The member a stored member document holds.
+    pub fn stored_member(&self, doc: &TantivyDocument) -> Result<Member> {
+        self.stored_as(doc, Kind::Member)
+    }
+
+    /// The case study a stored case-study document holds.
+    pub fn stored_case_study(&self, doc: &TantivyDocument) -> Result<CaseStudy> {
+        self.stored_as(doc, Kind::CaseStudy)
+    }
+
+    /// The facility a stored facility document holds.
+    pub fn stored_facility(&self, doc: &TantivyDocument) -> Result<Facility> {
+        self.stored_as(doc, Kind::Facility)
+    }
+
+    fn stored_as<T: serde::de::DeserializeOwned>(
+        &self,
+        doc: &TantivyDocument,
+        kind: Kind,
+    ) -> Result<T> {
+        let json = doc
+            .get_first(self.record)
+            .and_then(|v| v.as_str())
+            .unwrap_or("{}");
+        serde_json::from_str(json)
+            .map_err(|e| Error::InvalidRecord(format!("stored {} record: {e}", kind.as_str())))
+    }
 }
 
 /// Registers Muster's analysers on an index (needed after every open).
@@ -329,7 +393,7 @@ pub struct SkillKey {
 pub fn skill_key(taxonomy: &Taxonomy, name: &str) -> SkillKey {
     let (nodes, _) = taxonomy.resolve(name);
     let terms = if nodes.is_empty() {
-        vec![format!("{FREE_SKILL_PREFIX}{}", taxonomy.normalised(name))]
+        vec![skill_term::free(&taxonomy.normalised(name))]
     } else {
         nodes.iter().map(|&n| taxonomy.node(n).id.clone()).collect()
     };
@@ -541,10 +605,10 @@ impl<'a> DocumentBuilder<'a> {
         let mut add_terms = |base: &str| {
             doc.add_text(f.skill, base);
             for l in 1..=level {
-                doc.add_text(f.skill, format!("{base}#{l}"));
+                doc.add_text(f.skill, skill_term::at_level(base, l));
             }
             if let Some(year) = year {
-                doc.add_text(f.skill, format!("{base}@{year}"));
+                doc.add_text(f.skill, skill_term::assessed_in(base, year));
             }
         };
         for term in &key.terms {
@@ -559,10 +623,7 @@ impl<'a> DocumentBuilder<'a> {
         ancestors.sort_unstable();
         ancestors.dedup();
         for ancestor in ancestors {
-            add_terms(&format!(
-                "{ANCESTOR_PREFIX}{}",
-                self.taxonomy.node(ancestor).id
-            ));
+            add_terms(&skill_term::ancestor(&self.taxonomy.node(ancestor).id));
         }
         for facet in skill_facets(self.taxonomy, &key, name) {
             doc.add_facet(f.skill_facet, facet);

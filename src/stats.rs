@@ -25,9 +25,9 @@ use tantivy::query::{Bm25StatisticsProvider, EnableScoring, RangeQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocSet, Searcher, SegmentReader, TERMINATED, Term};
 
+use crate::index::tables::DocBits;
 use crate::model::Marking;
 use crate::schema::Fields;
-use crate::visible::DocBits;
 
 /// What the live records of one segment at or below one marking count for.
 pub struct SegmentStats {

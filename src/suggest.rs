@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tantivy::collector::TopDocs;
 use tantivy::query::TermQuery;
-use tantivy::schema::{IndexRecordOption, Value as _};
+use tantivy::schema::IndexRecordOption;
 use tantivy::{TantivyDocument, Term};
 
 use crate::Result;
@@ -261,24 +261,16 @@ fn facilities(index: &MusterIndex) -> Result<Vec<Entry>> {
     );
     for (_, address) in searcher.search(&query, &TopDocs::with_limit(100_000).order_by_score())? {
         let doc: TantivyDocument = searcher.doc(address)?;
-        let record: serde_json::Value = serde_json::from_str(
-            doc.get_first(fields.record)
-                .and_then(|v| v.as_str())
-                .unwrap_or("{}"),
-        )?;
-        let marking = record["marking"]
-            .as_str()
-            .and_then(Marking::parse)
-            .unwrap_or(Marking::OfficialSensitive);
+        let facility = fields.stored_facility(&doc)?;
         entries.push(Entry {
             suggestion: Suggestion {
-                text: record["name"].as_str().unwrap_or_default().to_string(),
+                text: facility.name,
                 kind: SuggestionKind::Facility,
-                id: record["id"].as_str().unwrap_or_default().to_string(),
+                id: facility.id,
                 label: None,
             },
             weight: 20,
-            marking,
+            marking: facility.marking,
         });
     }
     Ok(entries)

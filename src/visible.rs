@@ -21,101 +21,10 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
 
-use crate::facets::FacetCache;
+use crate::index::cache::{SegmentCache, SetKey};
+use crate::index::tables::DocBits;
 use crate::model::{Kind, Marking};
 use crate::schema;
-
-/// One segment's records admitted by a [`CachedSet`].
-pub struct DocBits {
-    words: Vec<u64>,
-    count: u32,
-}
-
-impl DocBits {
-    /// The records of `segment` that `clauses` match (deleted ones included).
-    pub(crate) fn build(segment: &SegmentReader, clauses: &dyn Query) -> tantivy::Result<DocBits> {
-        let max_doc = segment.max_doc() as usize;
-        let mut words = vec![0u64; max_doc.div_ceil(64)];
-        let mut count = 0u32;
-        let weight = clauses.weight(EnableScoring::disabled_from_schema(segment.schema()))?;
-        weight.for_each_no_score(segment, &mut |docs| {
-            for &doc in docs {
-                if let Some(word) = words.get_mut(doc as usize / 64) {
-                    *word |= 1 << (doc % 64);
-                    count += 1;
-                }
-            }
-        })?;
-        Ok(DocBits { words, count })
-    }
-
-    /// Keeps only the records `keep` says yes to.
-    pub fn retain(&mut self, keep: impl Fn(DocId) -> bool) {
-        let mut count = 0;
-        for (i, word) in self.words.iter_mut().enumerate() {
-            let mut bits = *word;
-            while bits != 0 {
-                let bit = bits.trailing_zeros();
-                bits &= bits - 1;
-                if !keep((i * 64) as DocId + bit) {
-                    *word &= !(1 << bit);
-                }
-            }
-            count += word.count_ones();
-        }
-        self.count = count;
-    }
-
-    /// How many records are in the set.
-    pub fn count(&self) -> u32 {
-        self.count
-    }
-
-    /// Whether `doc` is in the set.
-    #[inline]
-    pub fn contains(&self, doc: DocId) -> bool {
-        self.words
-            .get(doc as usize / 64)
-            .is_some_and(|w| w & (1 << (doc % 64)) != 0)
-    }
-
-    /// The records in the set, in order.
-    pub fn docs(&self) -> impl Iterator<Item = DocId> + '_ {
-        self.words.iter().enumerate().flat_map(|(i, &word)| {
-            let mut word = word;
-            std::iter::from_fn(move || {
-                if word == 0 {
-                    return None;
-                }
-                let bit = word.trailing_zeros();
-                word &= word - 1;
-                Some((i * 64) as DocId + bit)
-            })
-        })
-    }
-
-    #[cfg(test)]
-    fn from_docs(docs: &[DocId], max_doc: DocId) -> DocBits {
-        let mut words = vec![0u64; (max_doc as usize).div_ceil(64)];
-        for &doc in docs {
-            words[doc as usize / 64] |= 1 << (doc % 64);
-        }
-        DocBits {
-            words,
-            count: docs.len() as u32,
-        }
-    }
-}
-
-/// What a cached set holds, and the key it is cached under (with the segment).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SetKey {
-    /// Records of one kind (its code) marked at most one marking (its rank).
-    Visible { kind: u64, marking: u64 },
-    /// Records whose clearance is not past its review date on a day (its number): every
-    /// record without one. A set for a new day replaces the day before's.
-    InDate { day: i64 },
-}
 
 /// A filter whose records are worked out once per segment, by running `clauses` on it, and kept
 /// as a bit set under `key`.
@@ -123,7 +32,7 @@ pub enum SetKey {
 pub struct CachedSet {
     key: SetKey,
     clauses: Arc<dyn Query>,
-    cache: FacetCache,
+    cache: SegmentCache,
 }
 
 impl CachedSet {
@@ -134,7 +43,7 @@ impl CachedSet {
         max_marking: Marking,
         kind_field: Field,
         marking_field: Field,
-        cache: FacetCache,
+        cache: SegmentCache,
     ) -> Self {
         let clauses = BooleanQuery::new(vec![
             (
@@ -164,7 +73,7 @@ impl CachedSet {
 
     /// Records whose clearance (review date in `due_field`) has not lapsed on `today` (a day
     /// number), and every record without a review date.
-    pub fn in_date(today: i64, due_field: Field, cache: FacetCache) -> Self {
+    pub fn in_date(today: i64, due_field: Field, cache: SegmentCache) -> Self {
         let lapsed: Box<dyn Query> = Box::new(RangeQuery::new(
             Bound::Unbounded,
             Bound::Excluded(Term::from_field_i64(due_field, today)),

@@ -625,7 +625,7 @@ async fn get_record(
         // an id that cannot exist is simply not found (same answer as a hidden record)
         return Err(Problem::from(Error::NotFound));
     }
-    Ok(Json(state.open_record(&caller, kind, id).await?))
+    Ok(Json(state.open_record(&caller, kind, id).await?.to_json()))
 }
 
 /// One member, with the case studies they wrote that the caller may see.
@@ -1130,7 +1130,7 @@ mod tests {
         assert_eq!(limit["schema"]["maximum"], 100.0);
     }
 
-    /// The properties a component schema declares, through `allOf` and `$ref`.
+    /// The properties a component schema declares, through `allOf`, `oneOf` and `$ref`.
     fn declared(doc: &serde_json::Value, schema: &serde_json::Value) -> BTreeSet<String> {
         if let Some(target) = schema["$ref"].as_str() {
             let name = target.trim_start_matches("#/components/schemas/");
@@ -1140,7 +1140,10 @@ mod tests {
             .as_object()
             .map(|p| p.keys().cloned().collect())
             .unwrap_or_default();
-        for part in schema["allOf"].as_array().into_iter().flatten() {
+        for part in ["allOf", "oneOf"]
+            .iter()
+            .flat_map(|combined| schema[*combined].as_array().into_iter().flatten())
+        {
             names.extend(declared(doc, part));
         }
         names

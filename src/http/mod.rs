@@ -240,7 +240,7 @@ impl AppState {
         caller: &Caller,
         kind: crate::model::Kind,
         id: String,
-    ) -> crate::Result<serde_json::Value> {
+    ) -> crate::Result<crate::search::RecordView> {
         let index = self.index.clone();
         let (asked, marking) = (id.clone(), caller.max_marking);
         let record = tokio::task::spawn_blocking(move || {
@@ -249,9 +249,7 @@ impl AppState {
         .await
         .map_err(|e| crate::Error::Io(std::io::Error::other(e)))?;
         let record = record.map(|mut record| {
-            if kind == crate::model::Kind::Member && !caller.vetting {
-                crate::search::withhold_clearance(&mut record);
-            }
+            record.clearance_withheld = kind == crate::model::Kind::Member && !caller.vetting;
             record
         });
         let outcome = match &record {

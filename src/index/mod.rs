@@ -23,8 +23,10 @@
 //! - `writer`: [`RecordWriter`], the write path while serving.
 
 mod build;
+pub(crate) mod cache;
 mod generations;
 mod spill;
+pub(crate) mod tables;
 mod writer;
 
 #[cfg(test)]
@@ -38,7 +40,6 @@ use std::sync::Arc;
 
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-use crate::ingest::{self};
 use crate::model::{Kind, Record};
 use crate::schema::{self, DocumentBuilder, FacetName, Fields};
 use crate::taxonomy::Taxonomy;
@@ -76,14 +77,16 @@ pub struct MusterIndex {
     /// Where the generation lives on disk (`None` in RAM).
     pub path: Option<PathBuf>,
     /// Per-segment facet tables, shared by every search.
-    pub facet_cache: crate::facets::FacetCache,
+    pub facet_cache: cache::SegmentCache,
+    /// The cache as the reader's warmer (the reader holds it weakly).
+    _warmer: Arc<dyn tantivy::Warmer>,
     /// Per-segment statistics of the records above each marking.
     pub stats_cache: crate::stats::StatsCache,
     /// Authors of case studies linked to member records, per pair of segments.
     pub author_cache: crate::credit::AuthorCache,
     /// What each facet counts (its field and drill-down prefixes from this index's taxonomy),
     /// made on first use.
-    pub facet_specs: std::sync::OnceLock<HashMap<FacetName, crate::facets::FacetSpec>>,
+    pub facet_specs: std::sync::OnceLock<HashMap<FacetName, tables::FacetSpec>>,
 }
 
 impl MusterIndex {
@@ -96,9 +99,12 @@ impl MusterIndex {
             },
             other => other,
         })?);
+        let facet_cache = cache::SegmentCache::default();
+        let warmer: Arc<dyn tantivy::Warmer> = Arc::new(facet_cache.clone());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .warmers(vec![Arc::downgrade(&warmer)])
             .try_into()?;
         Ok(MusterIndex {
             index,
@@ -106,7 +112,8 @@ impl MusterIndex {
             reader,
             taxonomy,
             path,
-            facet_cache: Default::default(),
+            facet_cache,
+            _warmer: warmer,
             stats_cache: Default::default(),
             author_cache: Default::default(),
             facet_specs: Default::default(),
@@ -156,11 +163,6 @@ pub fn each_record(index: &MusterIndex, each: &mut dyn FnMut(Record) -> Result<(
         for doc in segment.doc_ids_alive() {
             let stored: TantivyDocument =
                 searcher.doc(tantivy::DocAddress::new(ord as u32, doc))?;
-            let text = stored
-                .get_first(index.fields.record)
-                .and_then(|v| tantivy::schema::Value::as_str(&v))
-                .unwrap_or("{}")
-                .to_string();
             let kind = kinds
                 .first(doc)
                 .and_then(|code| {
@@ -169,7 +171,7 @@ pub fn each_record(index: &MusterIndex, each: &mut dyn FnMut(Record) -> Result<(
                         .find(|k| schema::kind_code(*k) == code)
                 })
                 .ok_or_else(|| Error::InvalidRecord(format!("document {doc} has no kind")))?;
-            each(ingest::parse_json_line(kind, &text)?.record)?;
+            each(index.fields.stored_record(&stored, kind)?)?;
         }
     }
     Ok(())

@@ -223,7 +223,8 @@ fn a_later_line_wins_however_the_build_reorders_records() {
             Marking::OfficialSensitive,
             crate::search::today(),
         )
-        .unwrap()["name"]
+        .unwrap()
+        .to_json()["name"]
             .as_str()
             .unwrap()
             .to_string()

@@ -2,16 +2,15 @@
 //! covers, the labs, and the constraints as understood.
 
 use serde::Serialize;
-use serde_json::Value;
 use time::Date;
 use utoipa::ToSchema;
 
 use crate::index::MusterIndex;
-use crate::model::{Availability, Clearance, ClearanceStatus, FacilityStatus, Kind, Marking};
+use crate::model::{Availability, Clearance, FacilityStatus, Kind, Marking};
 use crate::search::{self, Evidence, Hit, SearchRequest};
+use crate::shapes::{FacilitySummary, MemberSummary, Summary};
 use crate::{Error, Result};
 
-use super::need::clearance_words;
 use super::request::{FacilityMatchMode, INFERRED_LEVEL, Need, Point};
 
 /// What a contact sheet or page says when a clearance is withheld.
@@ -35,45 +34,41 @@ pub struct Candidate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance_km: Option<f64>,
     /// Role, email, grade, clearance, review date, availability, town...
-    #[schema(value_type = crate::shapes::MemberSummary)]
-    pub contact: Value,
+    pub contact: MemberSummary,
     /// Case studies that back the skill.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<Evidence>,
 }
 
 impl Candidate {
-    pub(super) fn from_hit(hit: Hit, need: &Need) -> Candidate {
+    /// The candidate an experts search's hit stands for (`None` for a hit of another kind).
+    pub(super) fn from_hit(hit: Hit, need: &Need) -> Option<Candidate> {
+        let Summary::Member(contact) = hit.summary else {
+            return None;
+        };
         let level = hit
             .matched_skills
             .iter()
             .map(|s| s.level)
             .max()
             .unwrap_or(need.min_level);
-        Candidate {
+        Some(Candidate {
             id: hit.id,
             name: hit.name,
             department: hit.department,
             level,
             score: hit.score,
             distance_km: hit.distance_km,
-            contact: hit.summary,
+            contact,
             evidence: hit.evidence,
-        }
-    }
-
-    pub(super) fn contact_str(&self, name: &str) -> Option<&str> {
-        self.contact.get(name).and_then(Value::as_str)
-    }
-
-    /// Whether their clearance is past its review date (as the search saw it).
-    pub(super) fn clearance_lapsed(&self) -> bool {
-        self.contact_str("clearance_status") == Some(ClearanceStatus::Lapsed.as_str())
+        })
     }
 
     /// Their clearance in words, saying whether it counts.
     pub(super) fn clearance_in_words(&self, today: Date) -> String {
-        clearance_words(&self.contact, today).unwrap_or_else(|| CLEARANCE_WITHHELD.into())
+        self.contact
+            .clearance_words(today)
+            .unwrap_or_else(|| CLEARANCE_WITHHELD.into())
     }
 }
 
@@ -102,8 +97,7 @@ pub struct TeamMember {
     /// Needed skills they cover, at the needed level or above.
     pub covers: Vec<Covered>,
     /// Role, email, grade, clearance, review date, availability, town...
-    #[schema(value_type = crate::shapes::MemberSummary)]
-    pub contact: Value,
+    pub contact: MemberSummary,
     /// Case studies that back their skills.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<Evidence>,
@@ -167,28 +161,25 @@ pub struct FacilityMatch {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
     /// Establishment, capabilities, access clearance, status, town, contacts with their details.
-    #[schema(value_type = crate::shapes::FacilitySummary)]
-    pub details: Value,
+    pub details: FacilitySummary,
 }
 
 impl FacilityMatch {
-    pub(super) fn from_hit(hit: Hit, capability: &str) -> FacilityMatch {
-        let status = hit
-            .summary
-            .get("status")
-            .and_then(Value::as_str)
-            .and_then(FacilityStatus::parse)
-            .unwrap_or(FacilityStatus::Operational);
-        FacilityMatch {
+    /// The match a facilities search's hit stands for (`None` for a hit of another kind).
+    pub(super) fn from_hit(hit: Hit, capability: &str) -> Option<FacilityMatch> {
+        let Summary::Facility(details) = hit.summary else {
+            return None;
+        };
+        Some(FacilityMatch {
             id: hit.id,
             name: hit.name,
             department: hit.department,
             distance_km: hit.distance_km,
             covers: vec![capability.to_string()],
-            status,
-            warning: facility_warning(status),
-            details: hit.summary,
-        }
+            status: details.status,
+            warning: facility_warning(details.status),
+            details,
+        })
     }
 }
 

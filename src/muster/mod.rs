@@ -36,7 +36,6 @@ pub use answer::{
     FacilityAlternative, FacilityMatch, MusterAnswer, NearlyEligible, TeamMember, Uncovered,
     facility_warning, people_to_leave_out,
 };
-pub use need::clearance_words;
 pub use request::{
     DEFAULT_TEAM, FacilityMatchMode, INFERRED_LEVEL, MAX_EXCLUDE, MAX_NEED_CHARS, MAX_SKILLS,
     MAX_TEAM, MusterBody, MusterRequest, Need, Point, SkillBody,

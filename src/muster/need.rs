@@ -1,7 +1,6 @@
 //! Reading a need written in words: the skills and capabilities it names, the level, the
 //! clearance and how soon, and whether people, labs or both are wanted.
 
-use serde_json::Value;
 use time::Date;
 
 use crate::Result;
@@ -300,15 +299,4 @@ pub(super) fn availability_in(words: &[String]) -> Option<(Availability, String)
         .filter(|(phrase, _)| text.contains(&format!(" {phrase} ")))
         .min_by_key(|(_, a)| *a)
         .map(|(phrase, a)| (*a, phrase.to_string()))
-}
-
-/// The clearance in a contact (a search hit's summary) in words: `DV - lapsed, review was due 14
-/// March 2024`.
-/// `None` when the clearance is withheld (the caller lacks the vetting permission).
-pub fn clearance_words(contact: &Value, today: Date) -> Option<String> {
-    let text = |name: &str| contact.get(name).and_then(Value::as_str);
-    let clearance = Clearance::parse(text("clearance")?).unwrap_or(Clearance::None);
-    let due = text("clearance_review_due")
-        .and_then(|d| crate::model::date_format::parse(d, "clearance_review_due").ok());
-    Some(crate::model::clearance_in_words(clearance, due, today))
 }

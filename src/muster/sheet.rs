@@ -1,8 +1,8 @@
 //! The contact sheet: a muster answer as CSV.
 
-use serde_json::Value;
 use time::Date;
 
+use crate::shapes::PersonRef;
 use crate::{Error, Result};
 
 use super::answer::{Candidate, FacilityMatch, MusterAnswer};
@@ -44,12 +44,6 @@ pub fn to_csv(answer: &MusterAnswer, today: Date) -> Result<String> {
         out.write_record(&row)
             .map_err(|e| Error::Io(std::io::Error::other(e)))
     };
-    let get = |v: &Value, name: &str| {
-        v.get(name)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
     let km = |d: Option<f64>| d.map(|d| format!("{d:.1}")).unwrap_or_default();
     let person = |role: &str, skills: String, c: &Candidate, notes: String| {
         [
@@ -57,14 +51,12 @@ pub fn to_csv(answer: &MusterAnswer, today: Date) -> Result<String> {
             skills,
             c.name.clone(),
             c.department.clone().unwrap_or_default(),
-            get(&c.contact, "email"),
-            get(&c.contact, "phone"),
+            c.contact.email.clone().unwrap_or_default(),
+            c.contact.phone.clone().unwrap_or_default(),
             c.clearance_in_words(today),
-            crate::model::Availability::parse(&get(&c.contact, "availability"))
-                .map(|a| a.in_words().to_string())
-                .unwrap_or_default(),
+            c.contact.availability.in_words().to_string(),
             String::new(),
-            get(&c.contact, "town"),
+            c.contact.town.clone().unwrap_or_default(),
             km(c.distance_km),
             String::new(),
             c.id.clone(),
@@ -100,22 +92,21 @@ pub fn to_csv(answer: &MusterAnswer, today: Date) -> Result<String> {
         }
     }
     let facility = |role: &str, f: &FacilityMatch| {
-        let contacts: Vec<&Value> = f.details["contact_details"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .collect();
-        let joined = |name: &str| {
-            contacts
+        let joined = |each: fn(&PersonRef) -> Option<&str>| {
+            let values: Vec<&str> = f
+                .details
+                .contact_details
                 .iter()
-                .map(|c| get(c, name))
+                .filter_map(each)
                 .filter(|v| !v.is_empty())
-                .collect::<Vec<_>>()
-                .join("; ")
+                .collect();
+            values.join("; ")
         };
-        let access = get(&f.details, "access_clearance");
-        let notes: Vec<String> = [get(&f.details, "establishment")]
-            .into_iter()
+        let notes: Vec<String> = f
+            .details
+            .establishment
+            .iter()
+            .cloned()
             .chain(f.warning.clone())
             .filter(|n| !n.is_empty())
             .collect();
@@ -124,18 +115,14 @@ pub fn to_csv(answer: &MusterAnswer, today: Date) -> Result<String> {
             f.covers.join("; "),
             f.name.clone(),
             f.department.clone().unwrap_or_default(),
-            joined("email"),
-            joined("phone"),
-            if access.is_empty() {
-                String::new()
-            } else {
-                format!("access needs {access}")
-            },
+            joined(|p| p.email.as_deref()),
+            joined(|p| p.phone.as_deref()),
+            format!("access needs {}", f.details.access_clearance),
             String::new(),
             f.status.to_string(),
-            get(&f.details, "town"),
+            f.details.town.clone().unwrap_or_default(),
             km(f.distance_km),
-            joined("name"),
+            joined(|p| Some(p.name.as_str())),
             f.id.clone(),
             notes.join("; "),
         ]

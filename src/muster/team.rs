@@ -34,17 +34,14 @@ pub(super) enum Relax {
 
 /// Whether `c` falls short of the constraint `relax` stands for.
 pub(super) fn short_of(request: &MusterRequest, need: &Need, relax: Relax, c: &Candidate) -> bool {
-    let text = |name: &str| c.contact_str(name);
     match relax {
         Relax::Nothing | Relax::All => false,
         Relax::Level => c.level < need.min_level,
         Relax::Clearance => request.clearance.is_some_and(|wanted| {
-            let held = text("clearance").and_then(Clearance::parse);
-            held.is_none_or(|h| h < wanted) || c.clearance_lapsed()
+            let held = c.contact.clearance;
+            held.is_none_or(|h| !h.meets(wanted)) || c.contact.clearance_lapsed()
         }),
-        Relax::Availability => text("availability")
-            .and_then(Availability::parse)
-            .is_none_or(|a| a > request.availability),
+        Relax::Availability => c.contact.availability > request.availability,
         Relax::Distance => request
             .near
             .and_then(|n| n.within_km)
@@ -101,7 +98,7 @@ pub(super) fn member_search(
         .hits
         .into_iter()
         .filter(|h| !request.exclude.contains(&h.id))
-        .map(|h| Candidate::from_hit(h, need))
+        .filter_map(|h| Candidate::from_hit(h, need))
         .collect();
     candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
     Ok(candidates)
@@ -114,27 +111,27 @@ pub(super) fn shortfall(
     relax: Relax,
     c: &Candidate,
 ) -> Option<String> {
-    let text = |name: &str| c.contact_str(name).unwrap_or("none").to_string();
     match relax {
         Relax::Nothing => None,
         Relax::Level => (c.level < need.min_level)
             .then(|| format!("level {} (needs {})", c.level, need.min_level)),
         Relax::Clearance => {
             let wanted = request.clearance?;
-            let held = c.contact_str("clearance").and_then(Clearance::parse);
-            match held {
-                Some(h) if h.meets(wanted) && c.clearance_lapsed() => Some(format!(
+            match c.contact.clearance {
+                Some(h) if h.meets(wanted) && c.contact.clearance_lapsed() => Some(format!(
                     "{} (needs {wanted})",
                     c.clearance_in_words(request.today)
                 )),
                 Some(h) if h.meets(wanted) => None,
-                _ => Some(format!("clearance {} (needs {wanted})", text("clearance"))),
+                held => Some(format!(
+                    "clearance {} (needs {wanted})",
+                    held.map_or("none", Clearance::as_str)
+                )),
             }
         }
         Relax::Availability => Some(format!(
             "availability {} (needs {} or sooner)",
-            text("availability"),
-            request.availability
+            c.contact.availability, request.availability
         )),
         Relax::All => {
             let parts: Vec<String> = [
@@ -593,12 +590,10 @@ pub(super) fn team_member(request: &MusterRequest, person: &Person) -> TeamMembe
     if let Some(d) = &first.department {
         why.push_str(&format!("; {d}"));
     }
-    if let Some(c) = first.contact_str("clearance") {
+    if let Some(c) = first.contact.clearance {
         why.push_str(&format!("; {c} cleared"));
     }
-    if let Some(a) = first.contact_str("availability") {
-        why.push_str(&format!("; available {a}"));
-    }
+    why.push_str(&format!("; available {}", first.contact.availability));
     if let Some(km) = first.distance_km {
         why.push_str(&format!("; {km:.0} km away"));
     }
@@ -648,6 +643,6 @@ pub(super) fn facility_search(
     Ok(response
         .hits
         .into_iter()
-        .map(|h| FacilityMatch::from_hit(h, capability))
+        .filter_map(|h| FacilityMatch::from_hit(h, capability))
         .collect())
 }

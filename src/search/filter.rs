@@ -7,7 +7,7 @@ use tantivy::{SegmentReader, Term};
 
 use crate::index::MusterIndex;
 use crate::model::{Availability, Clearance, Kind, Level};
-use crate::schema::{self, ANCESTOR_PREFIX, FacetName, Fields};
+use crate::schema::{self, FacetName, Fields, skill_term};
 use crate::visible::CachedSet;
 use crate::{Error, Result};
 
@@ -45,17 +45,17 @@ pub(super) fn skill_filter(
     targets: &[SkillTarget],
     min_level: Option<Level>,
 ) -> Box<dyn Query> {
-    let suffix = match (kind, min_level) {
-        (Kind::Member, Some(level)) => format!("#{}", level.number()),
-        _ => String::new(),
+    let at_level = |base: String| match (kind, min_level) {
+        (Kind::Member, Some(level)) => skill_term::at_level(&base, level.number()),
+        _ => base,
     };
     let mut alternatives = Vec::new();
     for target in targets {
-        alternatives.push(term(fields.skill, &format!("{}{suffix}", target.base)));
+        alternatives.push(term(fields.skill, &at_level(target.base.clone())));
         if target.mapped {
             alternatives.push(term(
                 fields.skill,
-                &format!("{ANCESTOR_PREFIX}{}{suffix}", target.base),
+                &at_level(skill_term::ancestor(&target.base)),
             ));
         }
     }

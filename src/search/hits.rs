@@ -3,20 +3,19 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde::Serialize;
 use serde_json::{Value, json};
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, Scorer};
 use tantivy::schema::Field;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, DocSet, Score, Searcher, TantivyDocument, Term};
-use time::Date;
 
 use crate::Result;
 use crate::credit::{CREDIT_HALF, CREDIT_POINTS, Credit};
 use crate::index::MusterIndex;
-use crate::model::{Clearance, Kind, Level, Marking};
+use crate::model::{Kind, Location, Marking, Member, Record};
 use crate::schema::{self};
+use crate::shapes::{CaseStudySummary, FacilitySummary, MemberSummary, PersonRef, Summary};
 use crate::stats::Statistics;
 use crate::taxonomy::Taxonomy;
 use crate::text;
@@ -25,20 +24,6 @@ use super::geo::haversine_km;
 use super::query::{SkillTarget, any_of, term, u64_at_most};
 use super::request::{LEVEL_POINTS, RECENT_POINTS, SearchRequest};
 use super::response::{Evidence, Hit, MatchedSkill};
-use super::stored_record;
-
-/// A member's fields only a caller with the vetting permission sees.
-pub const VETTING_FIELDS: &[&str] = &["clearance", "clearance_review_due", "clearance_status"];
-
-/// Removes a member's clearance from a record or a summary, for a caller without the vetting
-/// permission.
-pub fn withhold_clearance(record: &mut Value) {
-    if let Some(map) = record.as_object_mut() {
-        for field in VETTING_FIELDS {
-            map.remove(*field);
-        }
-    }
-}
 
 pub(super) struct HitContext<'a> {
     pub(super) stats: &'a Statistics<'a>,
@@ -51,75 +36,57 @@ pub(super) struct HitContext<'a> {
     pub(super) credit: &'a Credit,
 }
 
-pub(super) fn str_field<'a>(record: &'a Value, name: &str) -> Option<&'a str> {
-    record.get(name).and_then(Value::as_str)
-}
-
 pub(super) fn make_hit(
     index: &MusterIndex,
     searcher: &Searcher,
     request: &SearchRequest,
-    record: &Value,
+    record: &Record,
     ctx: HitContext<'_>,
 ) -> Result<Hit> {
     let kind = request.kind;
-    let id = str_field(record, "id").unwrap_or_default().to_string();
-    let name = str_field(
-        record,
-        if kind == Kind::CaseStudy {
-            "title"
-        } else {
-            "name"
-        },
-    )
-    .unwrap_or_default()
-    .to_string();
-    let department = match kind {
-        Kind::CaseStudy => record["departments"].get(0).and_then(Value::as_str),
-        _ => str_field(record, "department"),
-    }
-    .map(String::from);
-    let distance_km = request.filters.near.and_then(|near| {
-        let lat = record["location"]["lat"].as_f64()?;
-        let lon = record["location"]["lon"].as_f64()?;
-        Some((haversine_km(near.lat, near.lon, lat, lon) * 10.0).round() / 10.0)
-    });
-    let matched_skills = if kind == Kind::Member {
-        matched_skills(&index.taxonomy, record, ctx.targets, request)
-    } else {
-        Vec::new()
+    let (id, name, department, location) = match record {
+        Record::Member(m) => (&m.id, &m.name, Some(&m.department), m.location.as_ref()),
+        Record::CaseStudy(c) => (&c.id, &c.title, c.departments.first(), None),
+        Record::Facility(f) => (&f.id, &f.name, f.department.as_ref(), f.location.as_ref()),
+    };
+    let distance_km =
+        request.filters.near.zip(location).map(|(near, at)| {
+            (haversine_km(near.lat, near.lon, at.lat, at.lon) * 10.0).round() / 10.0
+        });
+    let matched_skills = match record {
+        Record::Member(m) => matched_skills(&index.taxonomy, m, ctx.targets, request),
+        _ => Vec::new(),
     };
     let mut evidence = Vec::new();
     let credited = ctx.credit.of(ctx.address);
     for address in credited.iter().flat_map(|c| c.evidence()) {
         let doc: TantivyDocument = searcher.doc(address)?;
-        let cs = stored_record(&index.fields, &doc)?;
+        let cs = index.fields.stored_case_study(&doc)?;
         evidence.push(Evidence {
-            case_study: str_field(&cs, "id").unwrap_or_default().to_string(),
-            title: str_field(&cs, "title").unwrap_or_default().to_string(),
+            case_study: cs.id,
+            title: cs.title,
         });
     }
     let mut highlights = BTreeMap::new();
     if let Some(text) = ctx.text {
-        let field_text = [
-            ("summary", "summary"),
-            ("summary", "description"),
-            ("body", "body"),
-        ];
-        for (field_name, record_field) in field_text {
-            let Some(value) = str_field(record, record_field) else {
+        let fields = &index.fields;
+        let texts: Vec<(&str, Field, Option<&String>)> = match record {
+            Record::Member(m) => vec![("summary", fields.summary, m.summary.as_ref())],
+            Record::CaseStudy(c) => vec![
+                ("summary", fields.summary, c.summary.as_ref()),
+                ("body", fields.body, c.body.as_ref()),
+            ],
+            Record::Facility(f) => vec![("description", fields.summary, f.description.as_ref())],
+        };
+        for (record_field, field, value) in texts {
+            let Some(value) = value else {
                 continue;
-            };
-            let field = if field_name == "body" {
-                index.fields.body
-            } else {
-                index.fields.summary
             };
             if let Some(html) = highlight(searcher, ctx.stats, text, field, value)? {
                 highlights.insert(record_field.to_string(), html);
             }
         }
-        if let Some(html) = highlight(searcher, ctx.stats, text, index.fields.name, &name)? {
+        if let Some(html) = highlight(searcher, ctx.stats, text, index.fields.name, name)? {
             highlights.insert(
                 if kind == Kind::CaseStudy {
                     "title"
@@ -131,17 +98,17 @@ pub(super) fn make_hit(
             );
         }
     }
-    let summary = summarise(kind, record, searcher, index, request)?;
+    let summary = summarise(record, searcher, index, request)?;
     let explanation = if request.explain {
         Some(explain(searcher, &ctx, &evidence)?)
     } else {
         None
     };
     Ok(Hit {
-        id,
+        id: id.clone(),
         kind,
-        name,
-        department,
+        name: name.clone(),
+        department: department.cloned(),
         score: (ctx.score * 1000.0).round() / 1000.0,
         distance_km,
         matched_skills,
@@ -192,7 +159,7 @@ pub(super) fn highlight(
 /// Skills of a member that match the requested skills (or a narrower one), or the text.
 pub(super) fn matched_skills(
     taxonomy: &Taxonomy,
-    record: &Value,
+    member: &Member,
     targets: &[SkillTarget],
     request: &SearchRequest,
 ) -> Vec<MatchedSkill> {
@@ -203,15 +170,8 @@ pub(super) fn matched_skills(
         .map(|q| text::tokens(&mut en, q).into_iter().collect())
         .unwrap_or_default();
     let mut out = Vec::new();
-    for skill in record["skills"].as_array().into_iter().flatten() {
-        let Some(name) = skill["name"].as_str() else {
-            continue;
-        };
-        let level = skill["level"]
-            .as_str()
-            .and_then(Level::parse)
-            .map(Level::number)
-            .unwrap_or(0);
+    for skill in &member.skills {
+        let (name, level) = (skill.name.as_str(), skill.level.number());
         let key = schema::skill_key(taxonomy, name);
         let by_target = targets.iter().any(|t| {
             key.terms.contains(&t.base)
@@ -244,28 +204,6 @@ pub(super) fn matched_skills(
     out
 }
 
-/// A person another record refers to (a case study's author, a facility's contact), with the
-/// details needed to reach them.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct PersonRef {
-    /// Member id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Job title.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    /// Department.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub department: Option<String>,
-    /// Email.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Telephone.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-}
-
 /// The members among `ids` the caller may see, in the order given, with their contact details.
 pub fn people(
     index: &MusterIndex,
@@ -289,122 +227,71 @@ pub fn people(
     let mut by_id: HashMap<String, PersonRef> = HashMap::new();
     for (_, address) in found {
         let doc: TantivyDocument = searcher.doc(address)?;
-        let record = stored_record(fields, &doc)?;
-        let text = |name: &str| str_field(&record, name).map(String::from);
+        let member = fields.stored_member(&doc)?;
         let person = PersonRef {
-            id: text("id").unwrap_or_default(),
-            name: text("name").unwrap_or_default(),
-            role: text("role"),
-            department: text("department"),
-            email: text("email"),
-            phone: text("phone"),
+            id: member.id,
+            name: member.name,
+            role: member.role,
+            department: Some(member.department),
+            email: member.email,
+            phone: member.phone,
         };
         by_id.insert(person.id.clone(), person);
     }
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
-pub(super) fn string_list(record: &Value, field: &str) -> Vec<String> {
-    record[field]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(String::from))
-        .collect()
-}
-
-/// Whether a member's clearance counts on `today` (`None` for no clearance), from the record.
-pub fn clearance_status(record: &Value, today: Date) -> Option<crate::model::ClearanceStatus> {
-    let clearance = str_field(record, "clearance")
-        .and_then(Clearance::parse)
-        .unwrap_or(Clearance::None);
-    let due = str_field(record, "clearance_review_due")
-        .and_then(|d| crate::model::date_format::parse(d, "clearance_review_due").ok());
-    crate::model::ClearanceStatus::of(clearance, due, today)
-}
-
 /// Short facts for a results list, with references to hidden records removed.
 pub(super) fn summarise(
-    kind: Kind,
-    record: &Value,
+    record: &Record,
     searcher: &Searcher,
     index: &MusterIndex,
     request: &SearchRequest,
-) -> Result<Value> {
-    let pick = |names: &[&str]| {
-        let mut out = serde_json::Map::new();
-        for name in names {
-            if let Some(v) = record.get(*name)
-                && !v.is_null()
-            {
-                out.insert((*name).to_string(), v.clone());
-            }
-        }
-        out
-    };
-    Ok(match kind {
-        Kind::Member => {
-            let mut out = pick(&[
-                "role",
-                "email",
-                "phone",
-                "grade",
-                "gse_category",
-                "clearance",
-                "clearance_review_due",
-                "availability",
-                "registrations",
-                "updated",
-                "marking",
-            ]);
-            if let Some(status) = clearance_status(record, request.today) {
-                out.insert("clearance_status".into(), json!(status));
-            }
-            if let Some(town) = record["location"].get("town") {
-                out.insert("town".into(), town.clone());
-            }
-            if let Some(region) = record["location"].get("region") {
-                out.insert("region".into(), region.clone());
-            }
-            let mut out = Value::Object(out);
+) -> Result<Summary> {
+    let town = |location: &Option<Location>| location.as_ref().and_then(|l| l.town.clone());
+    Ok(match record {
+        Record::Member(m) => {
+            let mut summary = MemberSummary {
+                availability: m.availability,
+                clearance: Some(m.clearance),
+                clearance_review_due: m.clearance_review_due,
+                clearance_status: m.clearance_status(request.today),
+                email: m.email.clone(),
+                grade: m.grade,
+                gse_category: m.gse_category,
+                marking: m.marking,
+                phone: m.phone.clone(),
+                region: m.location.as_ref().and_then(|l| l.region.clone()),
+                registrations: m.registrations.clone(),
+                role: m.role.clone(),
+                town: town(&m.location),
+                updated: m.updated,
+            };
             if !request.vetting {
-                withhold_clearance(&mut out);
+                summary.withhold_clearance();
             }
-            out
+            Summary::Member(summary)
         }
-        Kind::CaseStudy => {
-            let mut out = pick(&["date", "departments", "skills", "marking"]);
-            let authors = people(
-                index,
-                searcher,
-                &string_list(record, "authors"),
-                request.max_marking,
-            )?;
-            let ids: Vec<&str> = authors.iter().map(|a| a.id.as_str()).collect();
-            out.insert("authors".into(), json!(ids));
-            out.insert("author_details".into(), json!(authors));
-            Value::Object(out)
+        Record::CaseStudy(c) => {
+            let authors = people(index, searcher, &c.authors, request.max_marking)?;
+            Summary::CaseStudy(CaseStudySummary {
+                authors: authors.iter().map(|a| a.id.clone()).collect(),
+                author_details: authors,
+                date: c.date,
+                departments: c.departments.clone(),
+                marking: c.marking,
+                skills: c.skills.clone(),
+            })
         }
-        Kind::Facility => {
-            let mut out = pick(&[
-                "establishment",
-                "capabilities",
-                "access_clearance",
-                "status",
-                "marking",
-            ]);
-            if let Some(town) = record["location"].get("town") {
-                out.insert("town".into(), town.clone());
-            }
-            let contacts = people(
-                index,
-                searcher,
-                &string_list(record, "contacts"),
-                request.max_marking,
-            )?;
-            out.insert("contact_details".into(), json!(contacts));
-            Value::Object(out)
-        }
+        Record::Facility(f) => Summary::Facility(FacilitySummary {
+            access_clearance: f.access_clearance,
+            capabilities: f.capabilities.clone(),
+            contact_details: people(index, searcher, &f.contacts, request.max_marking)?,
+            establishment: f.establishment.clone(),
+            marking: f.marking,
+            status: f.status,
+            town: town(&f.location),
+        }),
     })
 }
 

@@ -53,31 +53,31 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::Value;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, EmptyQuery, Occur, Query};
-use tantivy::schema::{Facet, Value as _};
+use tantivy::schema::Facet;
 use tantivy::{DocAddress, Score, Searcher, TantivyDocument};
 use time::Date;
 
 use crate::Result;
 use crate::credit::{self, Credit, WithCredit};
-use crate::facets::{FacetSpec, FacetTally, Gate, Gated};
+use crate::facets::{FacetTally, Gate, Gated};
 use crate::index::MusterIndex;
+use crate::index::tables::FacetSpec;
 use crate::model::{Kind, Marking};
 use crate::reference::Reference;
-use crate::schema::{self, FacetName, Fields};
+use crate::schema::{self, FacetName};
 use crate::stats::Statistics;
 use crate::taxonomy::Taxonomy;
 use crate::top::{Order, StableTop};
 use crate::visible::CachedSet;
 
 pub use geo::haversine_km;
-pub use hits::{PersonRef, VETTING_FIELDS, clearance_status, people, withhold_clearance};
+pub use hits::people;
 pub(crate) use parallel::collect;
 pub use params::{accepted_params, parse_search, query_pairs};
 pub use query::{Clause, SHORT_QUERY_WORDS, parse_text};
-pub use records::get;
+pub use records::{RecordView, VETTING_FIELDS, get};
 pub use request::{
     Filters, LEVEL_POINTS, MAX_LIMIT, MAX_QUERY_CHARS, MAX_QUERY_TERMS, Near, SearchRequest,
     SortOrder,
@@ -157,14 +157,6 @@ pub fn visible_ids<'a>(
         .collect())
 }
 
-fn stored_record(fields: &Fields, doc: &TantivyDocument) -> Result<Value> {
-    let text = doc
-        .get_first(fields.record)
-        .and_then(|v| v.as_str())
-        .unwrap_or("{}");
-    Ok(serde_json::from_str(text)?)
-}
-
 /// The drill-down prefixes of facet `name`, as facet paths: those whose children are counted.
 /// The root, plus parent departments, or every inner node of the skills tree (and `Other`).
 fn facet_parents(name: FacetName, taxonomy: &Taxonomy) -> Vec<String> {
@@ -230,15 +222,26 @@ pub fn today() -> Date {
 /// start-up do not (a few tenths of a second at a million members).
 pub fn warm_facets(index: &MusterIndex) -> Result<()> {
     let searcher = index.reader.searcher();
+    let mut specs: Vec<FacetSpec> = Vec::new();
     for kind in Kind::ALL {
         for name in facet_fields(kind) {
             let spec = facet_spec(index, *name);
-            for segment in searcher.segment_readers() {
-                index.facet_cache.warm(segment, &spec)?;
+            if !specs.iter().any(|s| s.field == spec.field) {
+                specs.push(spec);
             }
         }
     }
+    for segment in searcher.segment_readers() {
+        for spec in &specs {
+            index.facet_cache.warm(segment, spec)?;
+        }
+    }
     let people = index.fields.schema.get_field_name(index.fields.people);
+    // the segments of every later searcher (after writes and merges) get the same before any
+    // search sees them
+    index
+        .facet_cache
+        .warm_on_reload(specs, vec![people.to_string()]);
     // today's clearances in date (a search on a later day builds that day's on first use)
     let in_date = CachedSet::in_date(
         schema::day_number(today()),
@@ -351,7 +354,6 @@ fn broader_skill(index: &MusterIndex, request: &SearchRequest) -> Result<Option<
 fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResponse> {
     let started = Instant::now();
     let searcher = index.reader.searcher();
-    index.facet_cache.prune(&searcher);
     index.stats_cache.prune(&searcher);
     index.author_cache.prune(&searcher);
     let fields = &index.fields;
@@ -540,7 +542,7 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
     let mut hits = Vec::with_capacity(ranked.len());
     for (score, address) in ranked {
         let doc: TantivyDocument = searcher.doc(address)?;
-        let record = stored_record(fields, &doc)?;
+        let record = fields.stored_record(&doc, request.kind)?;
         let hit = make_hit(
             index,
             &searcher,

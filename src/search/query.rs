@@ -15,7 +15,7 @@ use time::Date;
 use crate::Result;
 use crate::index::MusterIndex;
 use crate::model::Kind;
-use crate::schema::{self, ANCESTOR_PREFIX, Fields};
+use crate::schema::{self, Fields, skill_term};
 use crate::stats::Statistics;
 use crate::taxonomy::Taxonomy;
 use crate::text;
@@ -329,20 +329,20 @@ pub(super) fn skill_scoring(
     for target in targets {
         let mut bases = vec![(target.base.clone(), 1.0f32)];
         if target.mapped {
-            bases.push((format!("{ANCESTOR_PREFIX}{}", target.base), 0.5));
+            bases.push((skill_term::ancestor(&target.base), 0.5));
         }
         for (base, share) in bases {
             // a member holding level L matches the terms of levels 1..=L: L times the points
             for level in 1..=4 {
                 out.push(constant(
-                    term(fields.skill, &format!("{base}#{level}")),
+                    term(fields.skill, &skill_term::at_level(&base, level)),
                     share * LEVEL_POINTS,
                 ));
             }
             for (age, bonus) in [(0, 1.0f32), (1, 1.0), (2, 0.5), (3, 0.5)] {
                 let year = today.year() - age;
                 out.push(constant(
-                    term(fields.skill, &format!("{base}@{year}")),
+                    term(fields.skill, &skill_term::assessed_in(&base, year)),
                     share * bonus * RECENT_POINTS,
                 ));
             }
@@ -371,7 +371,7 @@ pub(super) fn case_study_queries(
         skills.push(constant(term(fields.skill, &target.base), 4.0));
         if target.mapped {
             skills.push(constant(
-                term(fields.skill, &format!("{ANCESTOR_PREFIX}{}", target.base)),
+                term(fields.skill, &skill_term::ancestor(&target.base)),
                 2.0,
             ));
         }

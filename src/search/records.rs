@@ -1,6 +1,6 @@
 //! One record by id, and the references it holds that the caller may see.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, TermQuery};
 use tantivy::schema::IndexRecordOption;
@@ -8,26 +8,72 @@ use tantivy::{Searcher, TantivyDocument, Term};
 use time::Date;
 
 use crate::index::MusterIndex;
-use crate::model::{Kind, Marking};
+use crate::model::{ClearanceStatus, Kind, Marking, Record};
 use crate::schema::{self};
+use crate::shapes::PersonRef;
 use crate::{Error, Result};
 
-use super::hits::{clearance_status, people, str_field, string_list};
+use super::hits::people;
 use super::query::{term, u64_at_most};
 use super::response::Evidence;
-use super::{stored_record, visible_ids};
+use super::visible_ids;
+
+/// A member's fields only a caller with the vetting permission sees.
+pub const VETTING_FIELDS: &[&str] = &["clearance", "clearance_review_due", "clearance_status"];
+
+/// One record as a caller may see it: references to records the caller may not see left out,
+/// with what the API adds to the stored record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordView {
+    /// The record, its lists of authors, contacts and facilities holding only visible ones.
+    pub record: Record,
+    /// A member's clearance: whether it counts on the day asked (`None` for no clearance).
+    pub clearance_status: Option<ClearanceStatus>,
+    /// Case studies a member authored, newest first.
+    pub case_studies: Vec<Evidence>,
+    /// A case study's authors or a facility's contacts, with how to reach them.
+    pub people: Vec<PersonRef>,
+    /// The member's clearance is not to be shown (the caller lacks the vetting permission).
+    pub clearance_withheld: bool,
+}
+
+impl RecordView {
+    /// The record as the API sends it: the stored record, plus `clearance_status` and
+    /// `case_studies` for a member, `author_details` for a case study, `contact_details` for a
+    /// facility; a withheld clearance left out.
+    pub fn to_json(&self) -> Value {
+        let mut json = self.record.to_json();
+        match self.record.kind() {
+            Kind::Member => {
+                if let Some(status) = self.clearance_status {
+                    json["clearance_status"] = serde_json::json!(status);
+                }
+                json["case_studies"] = serde_json::json!(self.case_studies);
+            }
+            Kind::CaseStudy => json["author_details"] = serde_json::json!(self.people),
+            Kind::Facility => json["contact_details"] = serde_json::json!(self.people),
+        }
+        if self.clearance_withheld
+            && let Some(map) = json.as_object_mut()
+        {
+            for field in VETTING_FIELDS {
+                map.remove(*field);
+            }
+        }
+        json
+    }
+}
 
 /// One record by id, or `NotFound` when it is missing or above the caller's marking. References
 /// to records the caller may not see are left out; a member's clearance says whether it counts on
-/// `today` (`clearance_status`), a case study's authors and a facility's contacts come with their
-/// contact details (`author_details`, `contact_details`).
+/// `today`, a case study's authors and a facility's contacts come with their contact details.
 pub fn get(
     index: &MusterIndex,
     kind: Kind,
     id: &str,
     max_marking: Marking,
     today: Date,
-) -> Result<Value> {
+) -> Result<RecordView> {
     let searcher = index.reader.searcher();
     let fields = &index.fields;
     let query = BooleanQuery::new(vec![
@@ -39,59 +85,36 @@ pub fn get(
         return Err(Error::NotFound);
     };
     let doc: TantivyDocument = searcher.doc(*address)?;
-    let mut record = stored_record(fields, &doc)?;
-    match kind {
-        Kind::Member => {
-            if let Some(status) = clearance_status(&record, today) {
-                record["clearance_status"] = json!(status);
-            }
-            record["case_studies"] = json!(authored_by(index, &searcher, id, max_marking)?);
+    let mut view = RecordView {
+        record: fields.stored_record(&doc, kind)?,
+        clearance_status: None,
+        case_studies: Vec::new(),
+        people: Vec::new(),
+        clearance_withheld: false,
+    };
+    match &mut view.record {
+        Record::Member(m) => {
+            view.clearance_status = m.clearance_status(today);
+            view.case_studies = authored_by(index, &searcher, id, max_marking)?;
         }
-        Kind::CaseStudy => {
-            let authors = people(
+        Record::CaseStudy(c) => {
+            view.people = people(index, &searcher, &c.authors, max_marking)?;
+            c.authors = view.people.iter().map(|a| a.id.clone()).collect();
+            let visible = visible_ids(
                 index,
                 &searcher,
-                &string_list(&record, "authors"),
-                max_marking,
-            )?;
-            record["authors"] = json!(authors.iter().map(|a| &a.id).collect::<Vec<_>>());
-            record["author_details"] = json!(authors);
-            hide_references(
-                index,
-                &searcher,
-                &mut record,
-                "facilities",
                 Kind::Facility,
+                c.facilities.iter(),
                 max_marking,
             )?;
+            c.facilities.retain(|f| visible.contains(f));
         }
-        Kind::Facility => {
-            let contacts = people(
-                index,
-                &searcher,
-                &string_list(&record, "contacts"),
-                max_marking,
-            )?;
-            record["contacts"] = json!(contacts.iter().map(|c| &c.id).collect::<Vec<_>>());
-            record["contact_details"] = json!(contacts);
+        Record::Facility(f) => {
+            view.people = people(index, &searcher, &f.contacts, max_marking)?;
+            f.contacts = view.people.iter().map(|c| c.id.clone()).collect();
         }
     }
-    Ok(record)
-}
-
-pub(super) fn hide_references(
-    index: &MusterIndex,
-    searcher: &Searcher,
-    record: &mut Value,
-    field: &str,
-    kind: Kind,
-    max_marking: Marking,
-) -> Result<()> {
-    let ids = string_list(record, field);
-    let visible = visible_ids(index, searcher, kind, ids.iter(), max_marking)?;
-    let kept: Vec<&String> = ids.iter().filter(|id| visible.contains(*id)).collect();
-    record[field] = json!(kept);
-    Ok(())
+    Ok(view)
 }
 
 /// Case studies the caller may see that `member` authored, newest first.
@@ -118,12 +141,12 @@ pub(super) fn authored_by(
     let mut dated = Vec::new();
     for (_, address) in top {
         let doc: TantivyDocument = searcher.doc(address)?;
-        let record = stored_record(fields, &doc)?;
+        let cs = fields.stored_case_study(&doc)?;
         dated.push((
-            str_field(&record, "date").unwrap_or_default().to_string(),
+            cs.date,
             Evidence {
-                case_study: str_field(&record, "id").unwrap_or_default().to_string(),
-                title: str_field(&record, "title").unwrap_or_default().to_string(),
+                case_study: cs.id,
+                title: cs.title,
             },
         ));
     }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::Kind;
+use crate::shapes::Summary;
 
 /// A skill that made a member match.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -52,8 +53,7 @@ pub struct Hit {
     /// Matching fragments with `<mark>`, HTML-escaped.
     pub highlights: BTreeMap<String, String>,
     /// Short facts for a results list (role, grade, clearance, availability, town...).
-    #[schema(value_type = crate::shapes::HitSummary)]
-    pub summary: Value,
+    pub summary: Summary,
     /// Score breakdown, with `explain=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]

@@ -21,7 +21,7 @@ use super::layout::{
     group_class, internal_error, layout, page_response,
 };
 use super::record_pages::summary_row;
-use super::search_page::{encode, facts, near_options, record_href, select};
+use super::search_page::{encode, facility_facts, near_options, record_href, select};
 
 /// The muster form's fields, as submitted (all text, so a bad value can be shown back).
 #[derive(Debug, Default, Clone)]
@@ -500,11 +500,11 @@ pub(super) fn muster_answer_markup(form: &MusterForm, answer: &MusterAnswer) -> 
                                     a class="govuk-link" href=(record_href(Kind::Member, &m.id)) { (m.name) }
                                     br;
                                     span class="govuk-body-s" { (m.department.as_deref().unwrap_or("")) }
-                                    @if let Some(e) = m.contact.get("email").and_then(Value::as_str) {
+                                    @if let Some(e) = &m.contact.email {
                                         br;
                                         a class="govuk-link govuk-body-s" href=(format!("mailto:{e}")) { (e) }
                                     }
-                                    @if let Some(t) = m.contact.get("phone").and_then(Value::as_str) {
+                                    @if let Some(t) = &m.contact.phone {
                                         br;
                                         a class="govuk-link govuk-body-s" href=(format!("tel:{}", t.replace(' ', ""))) { (t) }
                                     }
@@ -566,7 +566,7 @@ pub(super) fn muster_answer_markup(form: &MusterForm, answer: &MusterAnswer) -> 
                         li {
                             a class="govuk-link" href=(record_href(Kind::Facility, &f.id)) { (f.name) }
                             " – " (f.covers.join(", ")) " – "
-                            (facts(Kind::Facility, f.department.as_deref(), &f.details, f.distance_km))
+                            (facility_facts(f.department.as_deref(), &f.details, f.distance_km))
                         }
                     }
                     @for f in &answer.facility_alternatives {
@@ -575,7 +575,7 @@ pub(super) fn muster_answer_markup(form: &MusterForm, answer: &MusterAnswer) -> 
                             @if let Some(c) = &f.capability { " for " (c) }
                             ": "
                             a class="govuk-link" href=(record_href(Kind::Facility, &f.facility.id)) { (f.facility.name) }
-                            " – " (facts(Kind::Facility, f.facility.department.as_deref(), &f.facility.details, f.facility.distance_km))
+                            " – " (facility_facts(f.facility.department.as_deref(), &f.facility.details, f.facility.distance_km))
                         }
                     }
                 }

@@ -4,15 +4,15 @@ use axum::Extension;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use maud::{Markup, PreEscaped, html};
-use serde_json::Value;
 
 use crate::access::Caller;
 use crate::http::AppState;
 use crate::http::api::today;
-use crate::model::{Availability, Clearance, FacilityStatus, Kind, Level};
+use crate::model::{Availability, Clearance, Kind, Level, date_format};
 use crate::reference::Reference;
 use crate::search::{self, BroaderSkill, SearchResponse};
 use crate::search::{parse_search, query_pairs};
+use crate::shapes::{FacilitySummary, Summary};
 
 use super::PAGE_SIZE;
 use super::layout::{
@@ -559,7 +559,7 @@ pub(super) fn results_markup(view: &SearchView, tags: &[(String, String, String)
                         a class="govuk-link" href=(record_href(kind, &hit.id)) { (hit.name) }
                     }
                     p class="govuk-body-s govuk-!-margin-bottom-1" {
-                        (facts(kind, hit.department.as_deref(), &hit.summary, hit.distance_km))
+                        (facts(hit.department.as_deref(), &hit.summary, hit.distance_km))
                     }
                     @if !hit.matched_skills.is_empty() {
                         p class="govuk-body-s govuk-!-margin-bottom-1" {
@@ -633,56 +633,48 @@ pub(super) fn page_numbers(current: usize, pages: usize) -> Vec<Option<usize>> {
     out
 }
 
-pub(super) fn facts(
-    kind: Kind,
+/// A hit's short facts in one line: department, role and grade, clearance in words,
+/// availability; a case study's date; a facility's establishment, access and status; town and
+/// distance.
+pub(super) fn facts(department: Option<&str>, summary: &Summary, distance: Option<f64>) -> String {
+    let (parts, town) = match summary {
+        Summary::Member(m) => {
+            let mut parts: Vec<String> = m.role.iter().cloned().collect();
+            parts.extend(m.grade.map(|g| g.to_string()));
+            parts.extend(m.clearance_words(search::today()));
+            parts.push(m.availability.in_words().to_string());
+            (parts, m.town.as_deref())
+        }
+        Summary::CaseStudy(c) => (c.date.map(date_format::format).into_iter().collect(), None),
+        Summary::Facility(f) => return facility_facts(department, f, distance),
+    };
+    in_one_line(department, parts, town, distance)
+}
+
+/// A facility's short facts in one line (as [`facts`]).
+pub(super) fn facility_facts(
     department: Option<&str>,
-    summary: &Value,
+    f: &FacilitySummary,
     distance: Option<f64>,
 ) -> String {
-    let get = |name: &str| summary.get(name).and_then(Value::as_str);
-    let mut parts: Vec<String> = Vec::new();
-    if let Some(d) = department {
-        parts.push(d.to_string());
-    }
-    match kind {
-        Kind::Member => {
-            for name in ["role", "grade"] {
-                if let Some(v) = get(name) {
-                    parts.push(v.to_string());
-                }
-            }
-            if get("clearance").is_some() {
-                parts.extend(crate::muster::clearance_words(summary, search::today()));
-            }
-            if let Some(a) = get("availability").and_then(Availability::parse) {
-                parts.push(a.in_words().to_string());
-            }
-        }
-        Kind::CaseStudy => {
-            if let Some(d) = get("date") {
-                parts.push(d.to_string());
-            }
-        }
-        Kind::Facility => {
-            if let Some(e) = get("establishment") {
-                parts.push(e.to_string());
-            }
-            if let Some(c) = get("access_clearance") {
-                parts.push(format!("access needs {c}"));
-            }
-            if let Some(w) = get("status")
-                .and_then(FacilityStatus::parse)
-                .and_then(crate::muster::facility_warning)
-            {
-                parts.push(w);
-            }
-        }
-    }
-    if let Some(t) = get("town") {
-        parts.push(t.to_string());
-    }
-    if let Some(d) = distance {
-        parts.push(format!("{d:.0} km away"));
-    }
-    parts.join(" · ")
+    let mut parts: Vec<String> = f.establishment.iter().cloned().collect();
+    parts.push(format!("access needs {}", f.access_clearance));
+    parts.extend(crate::muster::facility_warning(f.status));
+    in_one_line(department, parts, f.town.as_deref(), distance)
+}
+
+fn in_one_line(
+    department: Option<&str>,
+    parts: Vec<String>,
+    town: Option<&str>,
+    distance: Option<f64>,
+) -> String {
+    let all: Vec<String> = department
+        .map(String::from)
+        .into_iter()
+        .chain(parts)
+        .chain(town.map(String::from))
+        .chain(distance.map(|d| format!("{d:.0} km away")))
+        .collect();
+    all.join(" · ")
 }

@@ -590,3 +590,13 @@ async fn demo_mode_says_so_and_bad_filters_get_an_error_summary() {
             .contains("default-src 'self'")
     );
 }
+
+#[tokio::test]
+async fn a_person_s_page_links_each_case_study_they_wrote_by_its_id() {
+    let s = crate::http::tests::secured(None);
+    let person = reader_page(&s, "/people/m-author").await;
+    assert!(
+        person.contains(r#"<a class="govuk-link" href="/case-studies/cs-2">"#),
+        "{person}"
+    );
+}
