@@ -1,14 +1,14 @@
 //! Prometheus metrics: requests by route, method and status, latency histograms per route,
 //! requests in flight and shed, the records an admin may see and the lag behind the store.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 use super::{AppState, api};
 use crate::access::Caller;
@@ -51,9 +51,9 @@ pub(super) async fn record_metrics(
         .unwrap_or_else(|| "unmatched".into());
     let method = request.method().to_string();
     let started = Instant::now();
-    state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+    state.metrics.in_flight(1.0);
     let response = next.run(request).await;
-    state.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+    state.metrics.in_flight(-1.0);
     state.metrics.observe(
         &route,
         &method,
@@ -66,104 +66,77 @@ pub(super) async fn record_metrics(
 /// Latency buckets in seconds.
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
 
-/// Cumulative bucket counts, total count and sum of seconds for one route.
-#[derive(Default)]
-struct Histogram {
-    buckets: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+const REQUESTS: &str = "muster_http_requests_total";
+const LATENCY: &str = "muster_http_request_duration_seconds";
+const IN_FLIGHT: &str = "muster_http_requests_in_flight";
+const SHED: &str = "muster_http_requests_shed_total";
+
+/// Request counters and a latency histogram per route, kept by the `metrics` crate's Prometheus
+/// recorder. Each server state has a recorder of its own (not the process-wide one), so servers
+/// built side by side in one process never count each other's requests.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    observed: AtomicU64,
 }
 
-/// Request counters and a latency histogram per route, in Prometheus text format.
-#[derive(Default)]
-pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
-    in_flight: AtomicU64,
-    shed: AtomicU64,
+impl Default for Metrics {
+    fn default() -> Self {
+        let builder = PrometheusBuilder::new();
+        // the buckets are a non-empty constant, the one thing `set_buckets` refuses
+        let recorder = builder
+            .set_buckets(&BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new())
+            .build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            describe_counter!(REQUESTS, "HTTP requests by route, method and status.");
+            describe_histogram!(LATENCY, "HTTP request latency by route.");
+            describe_gauge!(IN_FLIGHT, "HTTP requests being worked on.");
+            describe_counter!(
+                SHED,
+                "Requests answered 503 because the server was at capacity."
+            );
+            // shown from the start, not only after the first request shed
+            counter!(SHED).absolute(0);
+            gauge!(IN_FLIGHT).set(0.0);
+        });
+        Metrics {
+            recorder,
+            handle,
+            observed: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Metrics {
     pub(super) fn record_shed(&self) {
-        self.shed.fetch_add(1, Ordering::Relaxed);
+        metrics::with_local_recorder(&self.recorder, || counter!(SHED).increment(1));
+    }
+
+    fn in_flight(&self, change: f64) {
+        metrics::with_local_recorder(&self.recorder, || gauge!(IN_FLIGHT).increment(change));
     }
 
     fn observe(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
-        let seconds = elapsed.as_secs_f64();
-        if let Ok(mut requests) = self.requests.lock() {
-            *requests
-                .entry((route.to_string(), method.to_string(), status))
-                .or_default() += 1;
-        }
-        if let Ok(mut latency) = self.latency.lock() {
-            let entry = latency.entry(route.to_string()).or_default();
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                if seconds <= *bound {
-                    entry.buckets[i] += 1;
-                }
-            }
-            entry.count += 1;
-            entry.sum += seconds;
+        metrics::with_local_recorder(&self.recorder, || {
+            let (route, method) = (route.to_string(), method.to_string());
+            counter!(REQUESTS, "route" => route.clone(), "method" => method, "status" => status.to_string())
+                .increment(1);
+            histogram!(LATENCY, "route" => route).record(elapsed.as_secs_f64());
+        });
+        // latencies are held until drained: drain them now and then, not only when scraped
+        if self.observed.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
+            self.handle.run_upkeep();
         }
     }
 
-    /// The metrics in Prometheus text exposition format.
+    /// The metrics in Prometheus text exposition format, with the records the reader may see.
     pub fn render(&self, documents: u64) -> String {
-        let mut out = String::new();
-        out.push_str(
-            "# HELP muster_http_requests_total HTTP requests by route, method and status.\n",
-        );
-        out.push_str("# TYPE muster_http_requests_total counter\n");
-        if let Ok(requests) = self.requests.lock() {
-            for ((route, method, status), count) in requests.iter() {
-                out.push_str(&format!(
-                    "muster_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {count}\n"
-                ));
-            }
-        }
-        out.push_str(
-            "# HELP muster_http_request_duration_seconds HTTP request latency by route.\n",
-        );
-        out.push_str("# TYPE muster_http_request_duration_seconds histogram\n");
-        if let Ok(latency) = self.latency.lock() {
-            for (
-                route,
-                Histogram {
-                    buckets,
-                    count,
-                    sum,
-                },
-            ) in latency.iter()
-            {
-                for (bound, n) in BUCKETS.iter().zip(buckets.iter()) {
-                    out.push_str(&format!(
-                        "muster_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}\n"
-                    ));
-                }
-                out.push_str(&format!(
-                    "muster_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {count}\n"
-                ));
-                out.push_str(&format!(
-                    "muster_http_request_duration_seconds_sum{{route=\"{route}\"}} {sum}\n"
-                ));
-                out.push_str(&format!(
-                    "muster_http_request_duration_seconds_count{{route=\"{route}\"}} {count}\n"
-                ));
-            }
-        }
-        out.push_str(
-            "# HELP muster_index_documents Records in the open index the reader may see.\n",
-        );
-        out.push_str("# TYPE muster_index_documents gauge\n");
-        out.push_str(&format!("muster_index_documents {documents}\n"));
-        out.push_str(&format!(
-            "# TYPE muster_http_requests_in_flight gauge\nmuster_http_requests_in_flight {}\n",
-            self.in_flight.load(Ordering::Relaxed)
-        ));
-        out.push_str(&format!(
-            "# HELP muster_http_requests_shed_total Requests answered 503 because the server was at capacity.\n# TYPE muster_http_requests_shed_total counter\nmuster_http_requests_shed_total {}\n",
-            self.shed.load(Ordering::Relaxed)
-        ));
-        out
+        self.handle.render()
+            + &format!(
+                "# HELP muster_index_documents Records in the open index the reader may see.\n\
+                 # TYPE muster_index_documents gauge\nmuster_index_documents {documents}\n"
+            )
     }
 }
