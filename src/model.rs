@@ -6,30 +6,22 @@
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-/// Declares an ordered enum with its canonical spelling and any accepted aliases.
+/// What the contract's ordered enums share, on top of strum's derives (which hold each
+/// variant's spelling and aliases, in the contract's order): the record field each is read
+/// from, rank, parse errors that name the field, and their canonical spelling in OpenAPI and
+/// serde.
 macro_rules! ordered_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident, $field:literal {
-            $( $(#[$vmeta:meta])* $variant:ident = $spelling:literal $(| $alias:literal)* ),+ $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant ),+
-        }
-
+    ($name:ident, $field:literal) => {
         impl $name {
             /// Every value, lowest first.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const ALL: &'static [$name] = <$name as strum::VariantArray>::VARIANTS;
 
             /// The record field this enum is read from, for error messages.
             pub const FIELD: &'static str = $field;
 
             /// The canonical spelling, as written in the contract.
             pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $spelling),+ }
+                self.into()
             }
 
             /// Position in the contract's order, starting at 0.
@@ -44,13 +36,7 @@ macro_rules! ordered_enum {
 
             /// Parses a documented spelling, ignoring case and surrounding space.
             pub fn parse(text: &str) -> Option<Self> {
-                let text = text.trim();
-                $(
-                    if text.eq_ignore_ascii_case($spelling) $(|| text.eq_ignore_ascii_case($alias))* {
-                        return Some($name::$variant);
-                    }
-                )+
-                None
+                text.trim().parse().ok()
             }
 
             /// Parses `text`, or explains which spellings are accepted, naming `field`.
@@ -59,7 +45,11 @@ macro_rules! ordered_enum {
                     let allowed: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
                     crate::Error::field(
                         field,
-                        format!("`{}` is not one of {}", truncate(text, 40), allowed.join(", ")),
+                        format!(
+                            "`{}` is not one of {}",
+                            truncate(text, 40),
+                            allowed.join(", ")
+                        ),
                     )
                 })
             }
@@ -69,7 +59,7 @@ macro_rules! ordered_enum {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
                 utoipa::openapi::schema::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
-                    .enum_values(Some([$($spelling),+]))
+                    .enum_values(Some(Self::ALL.iter().map(|v| v.as_str())))
                     .into()
             }
         }
@@ -97,117 +87,250 @@ macro_rules! ordered_enum {
     };
 }
 
-ordered_enum! {
-    /// National security vetting held, lowest first.
-    Clearance, "clearance" {
-        /// No recorded check.
-        None = "none",
-        /// Baseline Personnel Security Standard.
-        Bpss = "BPSS",
-        /// Counter-Terrorist Check.
-        Ctc = "CTC",
-        /// Security Check.
-        Sc = "SC",
-        /// Enhanced Security Check.
-        Esc = "eSC",
-        /// Developed Vetting.
-        Dv = "DV",
-        /// Enhanced Developed Vetting.
-        Edv = "eDV",
-    }
+/// National security vetting held, lowest first.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[strum(ascii_case_insensitive)]
+pub enum Clearance {
+    /// No recorded check.
+    #[strum(serialize = "none")]
+    None,
+    /// Baseline Personnel Security Standard.
+    #[strum(serialize = "BPSS")]
+    Bpss,
+    /// Counter-Terrorist Check.
+    #[strum(serialize = "CTC")]
+    Ctc,
+    /// Security Check.
+    #[strum(serialize = "SC")]
+    Sc,
+    /// Enhanced Security Check.
+    #[strum(serialize = "eSC")]
+    Esc,
+    /// Developed Vetting.
+    #[strum(serialize = "DV")]
+    Dv,
+    /// Enhanced Developed Vetting.
+    #[strum(serialize = "eDV")]
+    Edv,
 }
 
-ordered_enum! {
-    /// How soon someone can be deployed, soonest first.
-    Availability, "availability" {
-        /// Immediately.
-        Now = "now",
-        /// Within 24 hours.
-        Within24h = "24h",
-        /// Within a week.
-        Week = "week",
-        /// Within a month.
-        Month = "month",
-        /// Not available for deployment.
-        Unavailable = "unavailable",
-    }
+ordered_enum!(Clearance, "clearance");
+
+/// How soon someone can be deployed, soonest first.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[strum(ascii_case_insensitive)]
+pub enum Availability {
+    /// Immediately.
+    #[strum(serialize = "now")]
+    Now,
+    /// Within 24 hours.
+    #[strum(serialize = "24h")]
+    Within24h,
+    /// Within a week.
+    #[strum(serialize = "week")]
+    Week,
+    /// Within a month.
+    #[strum(serialize = "month")]
+    Month,
+    /// Not available for deployment.
+    #[strum(serialize = "unavailable")]
+    Unavailable,
 }
 
-ordered_enum! {
-    /// Civil service grade, most junior first.
-    Grade, "grade" {
-        /// Administrative Assistant.
-        Aa = "AA",
-        /// Administrative Officer.
-        Ao = "AO",
-        /// Executive Officer.
-        Eo = "EO",
-        /// Higher Executive Officer.
-        Heo = "HEO",
-        /// Senior Executive Officer.
-        Seo = "SEO",
-        /// Grade 7.
-        G7 = "G7",
-        /// Grade 6.
-        G6 = "G6",
-        /// Deputy Director.
-        Scs1 = "SCS1",
-        /// Director.
-        Scs2 = "SCS2",
-        /// Director General.
-        Scs3 = "SCS3",
-        /// Permanent Secretary.
-        Scs4 = "SCS4",
-    }
+ordered_enum!(Availability, "availability");
+
+/// Civil service grade, most junior first.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[strum(ascii_case_insensitive)]
+pub enum Grade {
+    /// Administrative Assistant.
+    #[strum(serialize = "AA")]
+    Aa,
+    /// Administrative Officer.
+    #[strum(serialize = "AO")]
+    Ao,
+    /// Executive Officer.
+    #[strum(serialize = "EO")]
+    Eo,
+    /// Higher Executive Officer.
+    #[strum(serialize = "HEO")]
+    Heo,
+    /// Senior Executive Officer.
+    #[strum(serialize = "SEO")]
+    Seo,
+    /// Grade 7.
+    #[strum(serialize = "G7")]
+    G7,
+    /// Grade 6.
+    #[strum(serialize = "G6")]
+    G6,
+    /// Deputy Director.
+    #[strum(serialize = "SCS1")]
+    Scs1,
+    /// Director.
+    #[strum(serialize = "SCS2")]
+    Scs2,
+    /// Director General.
+    #[strum(serialize = "SCS3")]
+    Scs3,
+    /// Permanent Secretary.
+    #[strum(serialize = "SCS4")]
+    Scs4,
 }
 
-ordered_enum! {
-    /// GSE profession membership category.
-    GseCategory, "gse_category" {
-        /// Deep specialist.
-        DeepSpecialist = "deep_specialist",
-        /// Specialist.
-        Specialist = "specialist",
-        /// Affiliate.
-        Affiliate = "affiliate",
-    }
+ordered_enum!(Grade, "grade");
+
+/// GSE profession membership category.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[strum(ascii_case_insensitive)]
+pub enum GseCategory {
+    /// Deep specialist.
+    #[strum(serialize = "deep_specialist")]
+    DeepSpecialist,
+    /// Specialist.
+    #[strum(serialize = "specialist")]
+    Specialist,
+    /// Affiliate.
+    #[strum(serialize = "affiliate")]
+    Affiliate,
 }
 
-ordered_enum! {
-    /// Protective marking of a record, least restricted first.
-    Marking, "marking" {
-        /// OFFICIAL: every authenticated reader.
-        Official = "OFFICIAL",
-        /// OFFICIAL-SENSITIVE: readers allowed it only.
-        OfficialSensitive = "OFFICIAL-SENSITIVE",
-    }
+ordered_enum!(GseCategory, "gse_category");
+
+/// Protective marking of a record, least restricted first.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[strum(ascii_case_insensitive)]
+pub enum Marking {
+    /// OFFICIAL: every authenticated reader.
+    #[strum(serialize = "OFFICIAL")]
+    Official,
+    /// OFFICIAL-SENSITIVE: readers allowed it only.
+    #[strum(serialize = "OFFICIAL-SENSITIVE")]
+    OfficialSensitive,
 }
 
-ordered_enum! {
-    /// Operating status of a facility.
-    FacilityStatus, "status" {
-        /// In normal operation.
-        Operational = "operational",
-        /// Partly available.
-        Limited = "limited",
-        /// Not available.
-        Closed = "closed",
-    }
+ordered_enum!(Marking, "marking");
+
+/// Operating status of a facility.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[strum(ascii_case_insensitive)]
+pub enum FacilityStatus {
+    /// In normal operation.
+    #[strum(serialize = "operational")]
+    Operational,
+    /// Partly available.
+    #[strum(serialize = "limited")]
+    Limited,
+    /// Not available.
+    #[strum(serialize = "closed")]
+    Closed,
 }
 
-ordered_enum! {
-    /// Proficiency in a skill (GSE Skills Framework), lowest first.
-    Level, "level" {
-        /// Knows the skill exists and how it applies; can help under direction.
-        Awareness = "awareness" | "1",
-        /// Applies the skill independently.
-        Working = "working" | "2",
-        /// Shares the skill with others; chooses methods.
-        Practitioner = "practitioner" | "3",
-        /// Recognised specialist and adviser.
-        Expert = "expert" | "4",
-    }
+ordered_enum!(FacilityStatus, "status");
+
+/// Proficiency in a skill (GSE Skills Framework), lowest first.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[strum(ascii_case_insensitive)]
+pub enum Level {
+    /// Knows the skill exists and how it applies; can help under direction.
+    #[strum(to_string = "awareness", serialize = "1")]
+    Awareness,
+    /// Applies the skill independently.
+    #[strum(to_string = "working", serialize = "2")]
+    Working,
+    /// Shares the skill with others; chooses methods.
+    #[strum(to_string = "practitioner", serialize = "3")]
+    Practitioner,
+    /// Recognised specialist and adviser.
+    #[strum(to_string = "expert", serialize = "4")]
+    Expert,
 }
+
+ordered_enum!(Level, "level");
 
 impl Availability {
     /// How soon, in words: `available now`, `available within 24 hours`, `not available`.
