@@ -6,12 +6,29 @@
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-/// What the contract's ordered enums share, on top of strum's derives (which hold each
-/// variant's spelling and aliases, in the contract's order): the record field each is read
-/// from, rank, parse errors that name the field, and their canonical spelling in OpenAPI and
-/// serde.
+/// Declares one of the contract's ordered enums, read from record field `$field`. Each variant's
+/// spelling and aliases are strum attributes on it (`EnumString`, case-insensitive; the variants
+/// in the contract's order); this adds what strum lacks: rank, parse errors that name the field,
+/// and the canonical spelling in OpenAPI and serde.
 macro_rules! ordered_enum {
-    ($name:ident, $field:literal) => {
+    ($field:literal, $(#[$meta:meta])* pub enum $name:ident { $($variants:tt)* }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            PartialOrd,
+            Ord,
+            Hash,
+            strum::EnumString,
+            strum::IntoStaticStr,
+            strum::VariantArray,
+        )]
+        #[strum(ascii_case_insensitive)]
+        pub enum $name { $($variants)* }
+
         impl $name {
             /// Every value, lowest first.
             pub const ALL: &'static [$name] = <$name as strum::VariantArray>::VARIANTS;
@@ -87,250 +104,159 @@ macro_rules! ordered_enum {
     };
 }
 
-/// National security vetting held, lowest first.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[strum(ascii_case_insensitive)]
-pub enum Clearance {
-    /// No recorded check.
-    #[strum(serialize = "none")]
-    None,
-    /// Baseline Personnel Security Standard.
-    #[strum(serialize = "BPSS")]
-    Bpss,
-    /// Counter-Terrorist Check.
-    #[strum(serialize = "CTC")]
-    Ctc,
-    /// Security Check.
-    #[strum(serialize = "SC")]
-    Sc,
-    /// Enhanced Security Check.
-    #[strum(serialize = "eSC")]
-    Esc,
-    /// Developed Vetting.
-    #[strum(serialize = "DV")]
-    Dv,
-    /// Enhanced Developed Vetting.
-    #[strum(serialize = "eDV")]
-    Edv,
+ordered_enum! {
+    "clearance",
+    /// National security vetting held, lowest first.
+    pub enum Clearance {
+        /// No recorded check.
+        #[strum(serialize = "none")]
+        None,
+        /// Baseline Personnel Security Standard.
+        #[strum(serialize = "BPSS")]
+        Bpss,
+        /// Counter-Terrorist Check.
+        #[strum(serialize = "CTC")]
+        Ctc,
+        /// Security Check.
+        #[strum(serialize = "SC")]
+        Sc,
+        /// Enhanced Security Check.
+        #[strum(serialize = "eSC")]
+        Esc,
+        /// Developed Vetting.
+        #[strum(serialize = "DV")]
+        Dv,
+        /// Enhanced Developed Vetting.
+        #[strum(serialize = "eDV")]
+        Edv,
+    }
 }
 
-ordered_enum!(Clearance, "clearance");
-
-/// How soon someone can be deployed, soonest first.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[strum(ascii_case_insensitive)]
-pub enum Availability {
-    /// Immediately.
-    #[strum(serialize = "now")]
-    Now,
-    /// Within 24 hours.
-    #[strum(serialize = "24h")]
-    Within24h,
-    /// Within a week.
-    #[strum(serialize = "week")]
-    Week,
-    /// Within a month.
-    #[strum(serialize = "month")]
-    Month,
-    /// Not available for deployment.
-    #[strum(serialize = "unavailable")]
-    Unavailable,
+ordered_enum! {
+    "availability",
+    /// How soon someone can be deployed, soonest first.
+    pub enum Availability {
+        /// Immediately.
+        #[strum(serialize = "now")]
+        Now,
+        /// Within 24 hours.
+        #[strum(serialize = "24h")]
+        Within24h,
+        /// Within a week.
+        #[strum(serialize = "week")]
+        Week,
+        /// Within a month.
+        #[strum(serialize = "month")]
+        Month,
+        /// Not available for deployment.
+        #[strum(serialize = "unavailable")]
+        Unavailable,
+    }
 }
 
-ordered_enum!(Availability, "availability");
-
-/// Civil service grade, most junior first.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[strum(ascii_case_insensitive)]
-pub enum Grade {
-    /// Administrative Assistant.
-    #[strum(serialize = "AA")]
-    Aa,
-    /// Administrative Officer.
-    #[strum(serialize = "AO")]
-    Ao,
-    /// Executive Officer.
-    #[strum(serialize = "EO")]
-    Eo,
-    /// Higher Executive Officer.
-    #[strum(serialize = "HEO")]
-    Heo,
-    /// Senior Executive Officer.
-    #[strum(serialize = "SEO")]
-    Seo,
-    /// Grade 7.
-    #[strum(serialize = "G7")]
-    G7,
-    /// Grade 6.
-    #[strum(serialize = "G6")]
-    G6,
-    /// Deputy Director.
-    #[strum(serialize = "SCS1")]
-    Scs1,
-    /// Director.
-    #[strum(serialize = "SCS2")]
-    Scs2,
-    /// Director General.
-    #[strum(serialize = "SCS3")]
-    Scs3,
-    /// Permanent Secretary.
-    #[strum(serialize = "SCS4")]
-    Scs4,
+ordered_enum! {
+    "grade",
+    /// Civil service grade, most junior first.
+    pub enum Grade {
+        /// Administrative Assistant.
+        #[strum(serialize = "AA")]
+        Aa,
+        /// Administrative Officer.
+        #[strum(serialize = "AO")]
+        Ao,
+        /// Executive Officer.
+        #[strum(serialize = "EO")]
+        Eo,
+        /// Higher Executive Officer.
+        #[strum(serialize = "HEO")]
+        Heo,
+        /// Senior Executive Officer.
+        #[strum(serialize = "SEO")]
+        Seo,
+        /// Grade 7.
+        #[strum(serialize = "G7")]
+        G7,
+        /// Grade 6.
+        #[strum(serialize = "G6")]
+        G6,
+        /// Deputy Director.
+        #[strum(serialize = "SCS1")]
+        Scs1,
+        /// Director.
+        #[strum(serialize = "SCS2")]
+        Scs2,
+        /// Director General.
+        #[strum(serialize = "SCS3")]
+        Scs3,
+        /// Permanent Secretary.
+        #[strum(serialize = "SCS4")]
+        Scs4,
+    }
 }
 
-ordered_enum!(Grade, "grade");
-
-/// GSE profession membership category.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[strum(ascii_case_insensitive)]
-pub enum GseCategory {
-    /// Deep specialist.
-    #[strum(serialize = "deep_specialist")]
-    DeepSpecialist,
-    /// Specialist.
-    #[strum(serialize = "specialist")]
-    Specialist,
-    /// Affiliate.
-    #[strum(serialize = "affiliate")]
-    Affiliate,
+ordered_enum! {
+    "gse_category",
+    /// GSE profession membership category.
+    pub enum GseCategory {
+        /// Deep specialist.
+        #[strum(serialize = "deep_specialist")]
+        DeepSpecialist,
+        /// Specialist.
+        #[strum(serialize = "specialist")]
+        Specialist,
+        /// Affiliate.
+        #[strum(serialize = "affiliate")]
+        Affiliate,
+    }
 }
 
-ordered_enum!(GseCategory, "gse_category");
-
-/// Protective marking of a record, least restricted first.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[strum(ascii_case_insensitive)]
-pub enum Marking {
-    /// OFFICIAL: every authenticated reader.
-    #[strum(serialize = "OFFICIAL")]
-    Official,
-    /// OFFICIAL-SENSITIVE: readers allowed it only.
-    #[strum(serialize = "OFFICIAL-SENSITIVE")]
-    OfficialSensitive,
+ordered_enum! {
+    "marking",
+    /// Protective marking of a record, least restricted first.
+    pub enum Marking {
+        /// OFFICIAL: every authenticated reader.
+        #[strum(serialize = "OFFICIAL")]
+        Official,
+        /// OFFICIAL-SENSITIVE: readers allowed it only.
+        #[strum(serialize = "OFFICIAL-SENSITIVE")]
+        OfficialSensitive,
+    }
 }
 
-ordered_enum!(Marking, "marking");
-
-/// Operating status of a facility.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[strum(ascii_case_insensitive)]
-pub enum FacilityStatus {
-    /// In normal operation.
-    #[strum(serialize = "operational")]
-    Operational,
-    /// Partly available.
-    #[strum(serialize = "limited")]
-    Limited,
-    /// Not available.
-    #[strum(serialize = "closed")]
-    Closed,
+ordered_enum! {
+    "status",
+    /// Operating status of a facility.
+    pub enum FacilityStatus {
+        /// In normal operation.
+        #[strum(serialize = "operational")]
+        Operational,
+        /// Partly available.
+        #[strum(serialize = "limited")]
+        Limited,
+        /// Not available.
+        #[strum(serialize = "closed")]
+        Closed,
+    }
 }
 
-ordered_enum!(FacilityStatus, "status");
-
-/// Proficiency in a skill (GSE Skills Framework), lowest first.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[strum(ascii_case_insensitive)]
-pub enum Level {
-    /// Knows the skill exists and how it applies; can help under direction.
-    #[strum(to_string = "awareness", serialize = "1")]
-    Awareness,
-    /// Applies the skill independently.
-    #[strum(to_string = "working", serialize = "2")]
-    Working,
-    /// Shares the skill with others; chooses methods.
-    #[strum(to_string = "practitioner", serialize = "3")]
-    Practitioner,
-    /// Recognised specialist and adviser.
-    #[strum(to_string = "expert", serialize = "4")]
-    Expert,
+ordered_enum! {
+    "level",
+    /// Proficiency in a skill (GSE Skills Framework), lowest first.
+    pub enum Level {
+        /// Knows the skill exists and how it applies; can help under direction.
+        #[strum(to_string = "awareness", serialize = "1")]
+        Awareness,
+        /// Applies the skill independently.
+        #[strum(to_string = "working", serialize = "2")]
+        Working,
+        /// Shares the skill with others; chooses methods.
+        #[strum(to_string = "practitioner", serialize = "3")]
+        Practitioner,
+        /// Recognised specialist and adviser.
+        #[strum(to_string = "expert", serialize = "4")]
+        Expert,
+    }
 }
-
-ordered_enum!(Level, "level");
 
 impl Availability {
     /// How soon, in words: `available now`, `available within 24 hours`, `not available`.
