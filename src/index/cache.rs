@@ -32,7 +32,8 @@ struct Tables {
     by_id: HashMap<(SegmentId, String, u64), Arc<RecordsById>>,
     /// Cached filter sets by segment and key.
     sets: HashMap<(SegmentId, SetKey), Arc<DocBits>>,
-    /// The facets and string fields whose tables a new searcher's segments get when it is made.
+    /// The facets and string fields whose tables a new searcher's segments get when it is made
+    /// (set by `keep_warm`).
     warm_facets: Vec<FacetSpec>,
     warm_strings: Vec<String>,
 }
@@ -120,20 +121,24 @@ impl SegmentCache {
         Ok(built)
     }
 
-    /// Builds the tables of `spec` for `segment` now, if not yet built.
-    pub fn warm(&self, segment: &SegmentReader, spec: &FacetSpec) -> tantivy::Result<()> {
-        self.get(segment, spec).map(|_| ())
+    /// Builds the tables of `facets` and of string fields `strings` for every segment of
+    /// `searcher` now, and from then on for the segments of each new searcher as it is made
+    /// (see [`Warmer`]).
+    pub fn keep_warm(
+        &self,
+        searcher: &Searcher,
+        facets: Vec<FacetSpec>,
+        strings: Vec<String>,
+    ) -> tantivy::Result<()> {
+        {
+            let mut tables = self.lock();
+            tables.warm_facets = facets;
+            tables.warm_strings = strings;
+        }
+        self.warm_segments(searcher)
     }
 
-    /// From now on, builds the tables of `facets` and of string fields `strings` for the
-    /// segments of each new searcher as it is made (see [`Warmer`]).
-    pub fn warm_on_reload(&self, facets: Vec<FacetSpec>, strings: Vec<String>) {
-        let mut tables = self.lock();
-        tables.warm_facets = facets;
-        tables.warm_strings = strings;
-    }
-
-    /// Builds what `warm_on_reload` asked for, for every segment of `searcher`.
+    /// Builds what `keep_warm` asked for, for every segment of `searcher`.
     fn warm_segments(&self, searcher: &Searcher) -> tantivy::Result<()> {
         let (facets, strings) = {
             let tables = self.lock();

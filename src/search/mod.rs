@@ -231,17 +231,12 @@ pub fn warm_facets(index: &MusterIndex) -> Result<()> {
             }
         }
     }
-    for segment in searcher.segment_readers() {
-        for spec in &specs {
-            index.facet_cache.warm(segment, spec)?;
-        }
-    }
     let people = index.fields.schema.get_field_name(index.fields.people);
-    // the segments of every later searcher (after writes and merges) get the same before any
+    // now, and for the segments of every later searcher (after writes and merges) before any
     // search sees them
     index
         .facet_cache
-        .warm_on_reload(specs, vec![people.to_string()]);
+        .keep_warm(&searcher, specs, vec![people.to_string()])?;
     // today's clearances in date (a search on a later day builds that day's on first use)
     let in_date = CachedSet::in_date(
         schema::day_number(today()),
@@ -254,7 +249,6 @@ pub fn warm_facets(index: &MusterIndex) -> Result<()> {
     }
     index.author_cache.warm(index, &searcher)?;
     for segment in searcher.segment_readers() {
-        index.facet_cache.strings(segment, people)?;
         for kind in Kind::ALL {
             for marking in Marking::ALL {
                 let visible = CachedSet::visible(
