@@ -14,6 +14,7 @@ use muster::generate::{self, Spec};
 use muster::http;
 use muster::index;
 use muster::model::{Kind, Marking};
+use muster::search::SearchParams;
 use muster::taxonomy::Taxonomy;
 
 use crate::cli::args::{Cli, Command, TaxonomyCommand, TokenCommand};
@@ -197,36 +198,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .with_context(|| {
                     format!("--kind `{kind}` is not experts, case-studies or facilities")
                 })?;
-            let mut pairs: Vec<(String, String)> = Vec::new();
-            let mut push = |k: &str, v: String| pairs.push((k.to_string(), v));
-            if let Some(q) = query {
-                push("q", q);
-            }
-            skill.into_iter().for_each(|v| push("skill", v));
-            department.into_iter().for_each(|v| push("department", v));
-            region.into_iter().for_each(|v| push("region", v));
-            if let Some(v) = min_level {
-                push("min_level", v);
-            }
-            if let Some(v) = clearance {
-                push("clearance", v);
-            }
-            if let Some(v) = availability {
-                push("availability", v);
-            }
-            if let Some(v) = near {
-                push("near", v);
-            }
-            if let Some(v) = within_km {
-                push("within_km", v);
-            }
-            push("limit", limit.to_string());
-            let request = muster::search::parse_search(
-                Some(kind),
-                &pairs,
-                &Caller::demo(),
-                muster::search::today(),
-            )?;
+            let params = SearchParams {
+                q: query,
+                skill,
+                min_level,
+                department,
+                clearance,
+                availability,
+                region,
+                near,
+                within_km,
+                limit: Some(limit.to_string()),
+                ..SearchParams::default()
+            };
+            let request = params.request(Some(kind), &Caller::demo(), muster::search::today())?;
             let opened = index::open(&index, taxonomy)?;
             let response = muster::search::search(&opened, &request)?;
             print_table(&response);

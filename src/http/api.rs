@@ -1,7 +1,8 @@
 //! The JSON API of `CONTRACT.md` section 2: search, get by id, and RFC 9457 problem responses.
 //!
-//! Raw query pairs are turned into a validated [`SearchRequest`] by one function,
-//! [`search::parse_search`]; only that reaches the search core, which runs on the blocking pool.
+//! Raw query pairs become [`SearchParams`] and then a validated [`SearchRequest`] by
+//! [`SearchParams::request`], the check the CLI, web pages and benchmarks use too; only that
+//! reaches the search core, which runs on the blocking pool.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
@@ -9,13 +10,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::Serialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::write::{bulk, create_record, delete_record, put_record};
 use crate::access::Caller;
 use crate::model::Kind;
-use crate::search::{self, SearchRequest, SearchResponse, parse_search, query_pairs};
+use crate::search::{self, SearchParams, SearchRequest, SearchResponse, parse_search, query_pairs};
 use crate::{Error, FieldFault, Result};
 
 /// The JSON routes.
@@ -442,46 +443,6 @@ pub async fn not_found() -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "no such endpoint; see /openapi.json")
 }
 
-/// Search parameters (documentation of what [`parse_search`] accepts). Repeated keys are OR
-/// within a field; different fields are AND.
-#[derive(Debug, Default, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct SearchParams {
-    /// Plain words; "quotes" make a phrase. At most 1,000 characters.
-    q: Option<String>,
-    /// Skill label, synonym or taxonomy id; repeat for any of several.
-    skill: Option<Vec<String>>,
-    /// Minimum proficiency for `skill`: 1-4 or awareness, working, practitioner, expert.
-    min_level: Option<String>,
-    /// Department short name (e.g. `Dstl`); a parent (`MOD`) includes its children.
-    department: Option<Vec<String>>,
-    /// Experts: at least this clearance, not past its review date. Facilities: usable with it.
-    clearance: Option<String>,
-    /// Experts: deployable within this time at most (`24h` includes `now`).
-    availability: Option<String>,
-    /// Civil service grade.
-    grade: Option<Vec<String>>,
-    /// GSE category.
-    gse_category: Option<Vec<String>>,
-    /// UK region, e.g. `South West`.
-    region: Option<Vec<String>>,
-    /// Professional registration, e.g. `CEng`.
-    registration: Option<Vec<String>>,
-    /// `lat,lon` to measure distance from.
-    near: Option<String>,
-    /// With `near`: only records within this great-circle distance (km, up to 2,000).
-    within_km: Option<f64>,
-    /// `relevance` (default) or `distance` (needs `near`).
-    sort: Option<String>,
-    /// Page size, 1-100 (default 10).
-    limit: Option<u32>,
-    /// Hits to skip (at most 10,000).
-    offset: Option<u32>,
-    /// `true` adds a score breakdown to each hit.
-    explain: Option<bool>,
-}
-
 pub use crate::search::today;
 
 async fn run_search(state: &AppState, request: SearchRequest) -> Result<SearchResponse, Problem> {
@@ -515,7 +476,7 @@ fn hit_ids<'a>(responses: impl IntoIterator<Item = &'a SearchResponse>) -> Vec<S
 }
 
 /// Ranked people.
-#[utoipa::path(get, path = "/v1/experts", tag = "search", params(SearchParams),
+#[utoipa::path(get, path = "/v1/experts", tag = "search", params(search::ExpertParams),
     responses((status = 200, description = "Ranked experts", body = SearchResponse),
               (status = 400, description = "A bad parameter, named in `detail`", body = Problem, content_type = "application/problem+json")))]
 pub async fn experts(
@@ -527,13 +488,7 @@ pub async fn experts(
 }
 
 /// Ranked case studies.
-#[utoipa::path(get, path = "/v1/case-studies", tag = "search",
-    params(("q" = Option<String>, Query, description = "Plain words; quotes make a phrase"),
-           ("skill" = Option<Vec<String>>, Query, description = "Skills the work used"),
-           ("department" = Option<Vec<String>>, Query, description = "Departments involved (parents include children)"),
-           ("limit" = Option<u32>, Query, description = "1-100"),
-           ("offset" = Option<u32>, Query, description = "0-10000"),
-           ("explain" = Option<bool>, Query, description = "Score breakdown")),
+#[utoipa::path(get, path = "/v1/case-studies", tag = "search", params(search::CaseStudyParams),
     responses((status = 200, description = "Ranked case studies", body = SearchResponse),
               (status = 400, description = "A bad parameter", body = Problem, content_type = "application/problem+json")))]
 pub async fn case_studies(
@@ -545,19 +500,7 @@ pub async fn case_studies(
 }
 
 /// Ranked facilities.
-#[utoipa::path(get, path = "/v1/facilities", tag = "search",
-    params(("q" = Option<String>, Query, description = "Plain words; quotes make a phrase"),
-           ("skill" = Option<Vec<String>>, Query, description = "Capabilities, e.g. CL4"),
-           ("department" = Option<Vec<String>>, Query, description = "Owning department (parents include children)"),
-           ("clearance" = Option<String>, Query, description = "The clearance you hold: facilities whose access clearance is at most this"),
-           ("region" = Option<Vec<String>>, Query, description = "UK region"),
-           ("status" = Option<Vec<String>>, Query, description = "operational, limited or closed; by default operational and limited, so a closed facility is listed only when asked for (the status facet counts every status)"),
-           ("near" = Option<String>, Query, description = "lat,lon"),
-           ("within_km" = Option<f64>, Query, description = "With near: great-circle radius in km"),
-           ("sort" = Option<String>, Query, description = "relevance or distance"),
-           ("limit" = Option<u32>, Query, description = "1-100"),
-           ("offset" = Option<u32>, Query, description = "0-10000"),
-           ("explain" = Option<bool>, Query, description = "Score breakdown")),
+#[utoipa::path(get, path = "/v1/facilities", tag = "search", params(search::FacilityParams),
     responses((status = 200, description = "Ranked facilities", body = SearchResponse),
               (status = 400, description = "A bad parameter", body = Problem, content_type = "application/problem+json")))]
 pub async fn facilities(
@@ -588,16 +531,9 @@ pub async fn search_all(
     RawQuery(raw): RawQuery,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<SearchAll>, Problem> {
-    let pairs = query_pairs(raw.as_deref());
-    let experts = parse_search(None, &pairs, &caller, today())?;
-    let for_kind = |kind: Kind| -> Result<SearchRequest> {
-        let own: Vec<(String, String)> = pairs
-            .iter()
-            .filter(|(k, _)| search::accepted_params(Some(kind)).contains(&k.as_str()))
-            .cloned()
-            .collect();
-        parse_search(Some(kind), &own, &caller, today())
-    };
+    let params = SearchParams::from_pairs(None, &query_pairs(raw.as_deref()))?;
+    let experts = params.request(None, &caller, today())?;
+    let for_kind = |kind: Kind| params.only(kind).request(Some(kind), &caller, today());
     let case_studies = for_kind(Kind::CaseStudy)?;
     let facilities = for_kind(Kind::Facility)?;
     let (a, b, c) = tokio::join!(

@@ -24,8 +24,9 @@
 //!
 //! # Layout
 //!
-//! - `request`: what may be asked, with its limits; `params`: query parameters to a checked
-//!   request (for the API, pages, command line and benches alike); `response`: what is answered.
+//! - `request`: what may be asked, with its limits; `params`: the search parameters, declared
+//!   once (the raw-value type, its OpenAPI description, the kinds that take each), and the one
+//!   check that turns them into a request (for the API, pages, command line and benches alike); `response`: what is answered.
 //! - `query`: the ranked part (words of `q`, skills by level, crediting case studies);
 //!   `filter`: the hard filters as named clauses and the facets they gate; `geo`: distances.
 //! - `listed`: a query over records given by address, each with its score (credited authors).
@@ -75,7 +76,10 @@ use crate::visible::CachedSet;
 pub use geo::haversine_km;
 pub use hits::people;
 pub(crate) use parallel::collect;
-pub use params::{accepted_params, parse_search, query_pairs};
+pub use params::{
+    CaseStudyParams, ExpertParams, FacilityParams, PARAMS, Param, SearchParams, accepted_params,
+    parse_search, query_pairs,
+};
 pub use query::{Clause, SHORT_QUERY_WORDS, parse_text};
 pub use records::{RecordView, VETTING_FIELDS, get};
 pub use request::{

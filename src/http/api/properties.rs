@@ -6,7 +6,7 @@ use proptest::prelude::*;
 
 /// Every parameter experts accept, and one they do not.
 fn names() -> Vec<&'static str> {
-    let mut names = search::accepted_params(Some(Kind::Member)).to_vec();
+    let mut names: Vec<_> = search::accepted_params(Some(Kind::Member)).collect();
     names.push("bogus");
     names
 }

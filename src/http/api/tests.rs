@@ -401,14 +401,21 @@ async fn openapi_describes_every_endpoint_and_parameter() {
     ] {
         assert!(body["paths"].get(path).is_some(), "{path} missing");
     }
-    let params: Vec<&str> = body["paths"]["/v1/experts"]["get"]["parameters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    for p in search::accepted_params(Some(Kind::Member)) {
-        assert!(params.contains(p), "{p} missing from {params:?}");
+    // each search documents exactly the parameters it takes, in the order it lists them
+    for (path, kind) in [
+        ("/v1/experts", Some(Kind::Member)),
+        ("/v1/case-studies", Some(Kind::CaseStudy)),
+        ("/v1/facilities", Some(Kind::Facility)),
+        ("/v1/search", None),
+    ] {
+        let params: Vec<&str> = body["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        let accepted: Vec<&str> = search::accepted_params(kind).collect();
+        assert_eq!(params, accepted, "{path}");
     }
     assert!(body["components"]["schemas"]["Problem"].is_object());
 

@@ -1,0 +1,112 @@
+//! Tests of how a search runs: several segments in parallel answer as one, and the listed-records scorer.
+
+use super::*;
+
+#[test]
+fn an_index_in_several_segments_answers_exactly_as_one_segment_does() {
+    // a large build is split into one segment per core, searched in parallel
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let (records, _) = crate::index::load_records(&dir).unwrap();
+    let split = crate::index::in_ram_segments(&records, Taxonomy::builtin(), 3).unwrap();
+    assert_eq!(split.reader.searcher().segment_readers().len(), 3);
+    let one = fixture_index();
+    let caller = crate::access::Caller::demo();
+    let mut queries: Vec<&str> = crate::workload::QUERIES.to_vec();
+    queries.extend([
+        "q=modelling",
+        "q=statistcs",
+        "q=%22dispersion%20modelling%22&sort=distance&near=51.5,-0.12",
+        "department=MOD&offset=5&limit=7",
+        "",
+    ]);
+    let (mut found, mut compared) = (0, 0);
+    for kind in [Kind::Member, Kind::CaseStudy, Kind::Facility] {
+        for q in &queries {
+            let pairs = crate::search::query_pairs(Some(q));
+            let Ok(mut r) = crate::search::parse_search(Some(kind), &pairs, &caller, TODAY) else {
+                continue; // a parameter this kind does not take
+            };
+            r.explain = true;
+            for marking in [Marking::Official, Marking::OfficialSensitive] {
+                r.max_marking = marking;
+                let a = search(one, &r).unwrap();
+                let b = search(&split, &r).unwrap();
+                found += usize::from(a.total > 0);
+                compared += assert_same_answer(&a, &b, &format!("{kind:?} {q} at {marking}"));
+            }
+        }
+    }
+    for body in crate::workload::MUSTERS {
+        let answer = |index: &MusterIndex| {
+            let request = crate::muster::MusterRequest::from_body(
+                serde_json::from_str(body).unwrap(),
+                index,
+                Marking::OfficialSensitive,
+                TODAY,
+            )
+            .unwrap();
+            let mut value =
+                serde_json::to_value(crate::muster::muster(index, &request).unwrap()).unwrap();
+            value["took_ms"] = json!(0);
+            value
+        };
+        assert_eq!(answer(one), answer(&split), "muster {body}");
+    }
+    // the segments on one, two (one thread taking two segments) and three threads
+    let searcher = split.reader.searcher();
+    let stats = Statistics::new(
+        &searcher,
+        &split.fields,
+        &split.stats_cache,
+        Marking::Official,
+    )
+    .unwrap();
+    for q in ["modelling", "statistics", "health", "risk"] {
+        let clauses = parse_text(q);
+        let query = text_query(&split, &stats, Kind::Member, &clauses, true, Least::Rule)
+            .unwrap()
+            .unwrap();
+        let collector = (TopDocs::with_limit(30).order_by_score(), Count);
+        let alone = collect_on(&searcher, &stats, query.as_ref(), &collector, 1).unwrap();
+        assert!(alone.1 > 30, "{q}: {}", alone.1);
+        for threads in [2, 3] {
+            let parallel =
+                collect_on(&searcher, &stats, query.as_ref(), &collector, threads).unwrap();
+            assert_eq!(alone, parallel, "{q} on {threads} threads");
+        }
+    }
+    assert!(found >= 50, "only {found} searches found something");
+    assert!(compared >= 200, "only {compared} hits compared in full");
+}
+
+#[test]
+fn a_listed_scorer_advances_and_seeks_like_a_posting_list() {
+    let mut scorer = ListedScorer {
+        listed: vec![(3, 1.0), (8, 2.0), (9, 3.0), (40, 4.0)],
+        at: 0,
+        boost: 2.0,
+    };
+    assert_eq!((scorer.doc(), scorer.score()), (3, 2.0));
+    assert_eq!(scorer.seek(3), 3, "seeking the current record stays");
+    assert_eq!(
+        scorer.seek(4),
+        8,
+        "seeking past a gap lands on the next record"
+    );
+    assert_eq!(scorer.size_hint(), 3);
+    assert_eq!((scorer.advance(), scorer.score()), (9, 6.0));
+    assert_eq!(scorer.seek(41), TERMINATED);
+    assert_eq!(
+        scorer.advance(),
+        TERMINATED,
+        "advancing past the end stays there"
+    );
+    assert_eq!(scorer.score(), 0.0);
+    let mut empty = ListedScorer {
+        listed: Vec::new(),
+        at: 0,
+        boost: 1.0,
+    };
+    assert_eq!(empty.doc(), TERMINATED);
+    assert_eq!(empty.seek(0), TERMINATED);
+}
