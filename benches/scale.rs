@@ -64,11 +64,12 @@ fn dir_size(path: &Path) -> u64 {
         .sum()
 }
 
-/// `requests` GETs of the query mix over `concurrency` connections, stopping at `limit`; with
-/// `token`, signed in (so every search is audited).
+/// `requests` GETs of the query mix (each with `extra` parameters) over `concurrency`
+/// connections, stopping at `limit`; with `token`, signed in (so every search is audited).
 fn http_load(
     address: SocketAddr,
     token: Option<&str>,
+    extra: &'static str,
     concurrency: usize,
     requests: usize,
     limit: Duration,
@@ -90,7 +91,7 @@ fn http_load(
                     if i >= requests || started.elapsed() > limit {
                         break;
                     }
-                    let path = format!("/v1/experts?{}", QUERIES[i % QUERIES.len()]);
+                    let path = format!("/v1/experts?{}{extra}", QUERIES[i % QUERIES.len()]);
                     let t = Instant::now();
                     let status = connection.get(&path);
                     assert_eq!(status, 200, "{path}");
@@ -209,10 +210,14 @@ fn measure(members: usize) {
         startup * 1000.0,
         rss_mib(server.id())
     );
-    http_load(address, None, 1, QUERIES.len(), Duration::from_secs(10)); // warm up
+    http_load(address, None, "", 1, QUERIES.len(), Duration::from_secs(10)); // warm up
     let limit = Duration::from_secs(30);
-    http_load(address, None, 1, 400, limit).row("search over HTTP, concurrency 1");
-    http_load(address, None, 16, 4000, limit).row("search over HTTP, concurrency 16");
+    http_load(address, None, "", 1, 400, limit).row("search over HTTP, concurrency 1");
+    http_load(address, None, "", 16, 4000, limit).row("search over HTTP, concurrency 16");
+    // what the peers' comparison asks: two facets, no highlights
+    let lean = "&facets=department,availability&highlight=false";
+    http_load(address, None, lean, 1, 400, limit).row("two facets, no highlights, c=1");
+    http_load(address, None, lean, 16, 4000, limit).row("two facets, no highlights, c=16");
     println!(
         "  RSS after load                     {:.0} MiB",
         rss_mib(server.id())
@@ -254,12 +259,14 @@ fn measure(members: usize) {
     http_load(
         address,
         Some(token),
+        "",
         1,
         QUERIES.len(),
         Duration::from_secs(10),
     ); // warm up
-    http_load(address, Some(token), 1, 400, limit).row("signed in and audited, concurrency 1");
-    http_load(address, Some(token), 16, 4000, limit).row("signed in and audited, concurrency 16");
+    http_load(address, Some(token), "", 1, 400, limit).row("signed in and audited, concurrency 1");
+    http_load(address, Some(token), "", 16, 4000, limit)
+        .row("signed in and audited, concurrency 16");
     let _ = server.kill();
     let _ = server.wait();
 }

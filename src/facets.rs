@@ -37,11 +37,15 @@ pub struct FacetTally {
 pub type PrefixCounts = HashMap<String, (usize, u64)>;
 
 impl FacetTally {
-    /// Turns counts into the response's flat `label -> count` map. Shallower prefixes first, so
-    /// a label that also names a deeper node shows the deeper count.
-    pub fn flatten(counts: &PrefixCounts) -> BTreeMap<String, u64> {
-        let mut ordered: Vec<(&usize, &String, &u64)> =
-            counts.iter().map(|(p, (d, c))| (d, p, c)).collect();
+    /// Turns counts into the response's flat `label -> count` map, down to `max_depth` when
+    /// given (1: children of the root). Shallower prefixes first, so a label that also names a
+    /// deeper node shows the deeper count.
+    pub fn flatten(counts: &PrefixCounts, max_depth: Option<usize>) -> BTreeMap<String, u64> {
+        let mut ordered: Vec<(&usize, &String, &u64)> = counts
+            .iter()
+            .filter(|(_, (d, _))| max_depth.is_none_or(|max| *d <= max))
+            .map(|(p, (d, c))| (d, p, c))
+            .collect();
         ordered.sort();
         let mut out = BTreeMap::new();
         for (_, path, count) in ordered {

@@ -180,7 +180,7 @@ fn all_hits(index: &MusterIndex, kind: Kind, q: &str) -> Result<Vec<(String, f32
     let mut request = SearchRequest::new(kind, Marking::Official, super::TODAY);
     request.text = Some(q.to_string());
     request.limit = MAX_LIMIT;
-    request.facets = false;
+    request.facets = crate::search::FacetChoice::NONE;
     let mut hits = Vec::new();
     loop {
         request.offset = hits.len();

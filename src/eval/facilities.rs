@@ -71,7 +71,7 @@ pub fn evaluate(index: &MusterIndex, queries: &[FacilityQuery]) -> Result<Facili
             within_km: query.within_km,
         });
         request.limit = 10;
-        request.facets = false;
+        request.facets = crate::search::FacetChoice::NONE;
         let hits: Vec<String> = search(index, &request)?
             .hits
             .into_iter()

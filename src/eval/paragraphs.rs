@@ -61,7 +61,7 @@ pub fn evaluate(index: &MusterIndex, records: &[Record], taxonomy: &Taxonomy) ->
         let mut request = SearchRequest::new(Kind::Member, Marking::Official, super::TODAY);
         request.text = Some(paragraph);
         request.limit = 100;
-        request.facets = false;
+        request.facets = crate::search::FacetChoice::NONE;
         let response = search(index, &request)?;
         report.queries += 1;
         report.mean_total += response.total as f64;

@@ -533,7 +533,14 @@ pub async fn search_all(
 ) -> Result<Json<SearchAll>, Problem> {
     let params = SearchParams::from_pairs(None, &query_pairs(raw.as_deref()))?;
     let experts = params.request(None, &caller, today())?;
-    let for_kind = |kind: Kind| params.only(kind).request(Some(kind), &caller, today());
+    // the facets asked for are checked against every kind; each kind counts those it has
+    let for_kind = |kind: Kind| {
+        let mut own = params.only(kind);
+        own.facets.clear();
+        let mut request = own.request(Some(kind), &caller, today())?;
+        request.facets = experts.facets.clone();
+        Ok::<_, Error>(request)
+    };
     let case_studies = for_kind(Kind::CaseStudy)?;
     let facilities = for_kind(Kind::Facility)?;
     let (a, b, c) = tokio::join!(

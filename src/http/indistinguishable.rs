@@ -250,6 +250,13 @@ fn random_call(rng: &mut Rng, v: &Vocabulary) -> Call {
             if rng.chance(0.3) {
                 params.push("explain=true".into());
             }
+            if rng.chance(0.2) {
+                // a skill tree cut short, or only some facets (each a facet of every kind)
+                params.push(
+                    rng.pick(&["facets=skill&skill_depth=2", "facets=department,skill"])
+                        .to_string(),
+                );
+            }
             params.push(format!("limit={}", 1 + rng.below(20)));
             let endpoint = if rng.chance(0.1) {
                 "search"

@@ -444,6 +444,15 @@ async fn without_the_vetting_permission_no_one_s_clearance_shows_or_counts() {
     }
     let (status, _, _) = call(&s.app, "/v1/facilities?clearance=SC", Some(&s.unvetted)).await;
     assert_eq!(status, StatusCode::OK);
+    // so is asking for people's clearance facet by name; a facility's is counted
+    let uri = "/v1/experts?facets=clearance";
+    let (status, _, problem) = call(&s.app, uri, Some(&s.unvetted)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert_eq!(json(&problem)["parameter"], "facets", "{problem}");
+    let uri = "/v1/facilities?facets=clearance";
+    let (status, _, body) = call(&s.app, uri, Some(&s.unvetted)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(json(&body)["facets"]["clearance"].is_object(), "{body}");
 }
 
 #[tokio::test]

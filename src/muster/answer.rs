@@ -312,7 +312,7 @@ pub fn people_to_leave_out(
         let mut request = SearchRequest::new(Kind::Member, max_marking, today);
         request.text = Some(format!("\"{}\"", entry.replace('"', " ")));
         request.limit = search::MAX_LIMIT;
-        request.facets = false;
+        request.facets = crate::search::FacetChoice::NONE;
         let named: Vec<String> = search::search(index, &request)?
             .hits
             .into_iter()

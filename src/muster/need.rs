@@ -129,7 +129,7 @@ pub(super) fn infer(
     }
     let held = |kind: Kind, node: usize| -> Result<bool> {
         let mut r = SearchRequest::new(kind, max_marking, today);
-        r.facets = false;
+        r.facets = crate::search::FacetChoice::NONE;
         r.limit = 1;
         r.filters.skills = vec![taxonomy.node(node).id.clone()];
         Ok(search::search(index, &r)?.total > 0)

@@ -64,7 +64,7 @@ pub(super) fn member_search(
 ) -> Result<Vec<Candidate>> {
     let mut r = SearchRequest::new(Kind::Member, request.max_marking, request.today);
     r.vetting = request.vetting;
-    r.facets = false;
+    r.facets = crate::search::FacetChoice::NONE;
     r.limit = (CANDIDATES + request.exclude.len()).min(search::MAX_LIMIT);
     let keep = |constraint: Relax| relax != constraint && relax != Relax::All;
     if need.by_text {
@@ -621,7 +621,7 @@ pub(super) fn facility_search(
     limit: usize,
 ) -> Result<Vec<FacilityMatch>> {
     let mut r = SearchRequest::new(Kind::Facility, request.max_marking, request.today);
-    r.facets = false;
+    r.facets = crate::search::FacetChoice::NONE;
     r.limit = limit;
     r.filters.skills = vec![capability.to_string()];
     r.filters.statuses = statuses.to_vec();

@@ -15,29 +15,6 @@ use super::geo::Circle;
 use super::query::{SkillTarget, any_of, term, u64_at_least, u64_at_most};
 use super::request::{Near, SearchRequest};
 
-/// The facets reported for each kind.
-pub(super) fn facet_fields(kind: Kind) -> &'static [FacetName] {
-    match kind {
-        Kind::Member => &[
-            FacetName::Department,
-            FacetName::Skill,
-            FacetName::Clearance,
-            FacetName::Availability,
-            FacetName::Grade,
-            FacetName::GseCategory,
-            FacetName::Region,
-        ],
-        Kind::CaseStudy => &[FacetName::Department, FacetName::Skill],
-        Kind::Facility => &[
-            FacetName::Department,
-            FacetName::Skill,
-            FacetName::Clearance,
-            FacetName::Region,
-            FacetName::Status,
-        ],
-    }
-}
-
 /// Filter: holds one of the skills (or a narrower one) at `min_level` or above.
 pub(super) fn skill_filter(
     fields: &Fields,

@@ -68,7 +68,7 @@ pub(super) fn make_hit(
         });
     }
     let mut highlights = BTreeMap::new();
-    if let Some(text) = ctx.text {
+    if let Some(text) = ctx.text.filter(|_| request.highlights) {
         let fields = &index.fields;
         let texts: Vec<(&str, Field, Option<&String>)> = match record {
             Record::Member(m) => vec![("summary", fields.summary, m.summary.as_ref())],

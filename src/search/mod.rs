@@ -67,12 +67,13 @@ use crate::index::MusterIndex;
 use crate::index::tables::FacetSpec;
 use crate::model::{Kind, Marking};
 use crate::reference::Reference;
-use crate::schema::{self, FacetName};
+use crate::schema;
 use crate::stats::Statistics;
 use crate::taxonomy::Taxonomy;
 use crate::top::{Order, StableTop};
 use crate::visible::CachedSet;
 
+pub use crate::schema::FacetName;
 pub use geo::haversine_km;
 pub use hits::people;
 pub(crate) use parallel::collect;
@@ -83,19 +84,19 @@ pub use params::{
 pub use query::{Clause, SHORT_QUERY_WORDS, parse_text};
 pub use records::{RecordView, VETTING_FIELDS, get};
 pub use request::{
-    Filters, LEVEL_POINTS, MAX_LIMIT, MAX_QUERY_CHARS, MAX_QUERY_TERMS, Near, SearchRequest,
-    SortOrder,
+    FacetChoice, Filters, LEVEL_POINTS, MAX_LIMIT, MAX_QUERY_CHARS, MAX_QUERY_TERMS, Near,
+    SearchRequest, SortOrder,
 };
 pub use response::{BroaderSkill, Evidence, Hit, MatchedSkill, SearchResponse};
 
-use filter::{facet_fields, filter_clauses, gate_facets, skill_filter};
+use filter::{filter_clauses, gate_facets, skill_filter};
 use hits::{HitContext, make_hit};
 use listed::Listed;
 use query::{
     Least, SkillTarget, any_of, case_study_queries, combine, constant, informative, skill_scoring,
     skill_targets, term, text_query, u64_at_most,
 };
-use request::facet_counted;
+use request::{facet_counted, facet_fields};
 
 /// The values of a string fast field (`id`, `people`) of each of `addresses`, in order, without
 /// touching the document store: one column per segment and one sorted pass over its dictionary.
@@ -281,7 +282,7 @@ pub fn search(index: &MusterIndex, request: &SearchRequest) -> Result<SearchResp
             text: Some(corrected.clone()),
             limit: 1,
             offset: 0,
-            facets: false,
+            facets: FacetChoice::NONE,
             explain: false,
             ..request.clone()
         };
@@ -319,7 +320,7 @@ fn broader_skill(index: &MusterIndex, request: &SearchRequest) -> Result<Option<
             let mut again = SearchRequest {
                 limit: 1,
                 offset: 0,
-                facets: false,
+                facets: FacetChoice::NONE,
                 explain: false,
                 ..request.clone()
             };
@@ -476,15 +477,11 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
     // that one counts in its facet and nowhere else) rather than the query. The skill facet is a
     // drill-down tree: it is counted within the skill filter. Marking and kind stay in the query.
     let active: HashSet<&str> = filters.iter().map(|(name, _)| *name).collect();
-    let names: Vec<FacetName> = if request.facets {
-        facet_fields(kind)
-            .iter()
-            .copied()
-            .filter(|name| facet_counted(request, *name))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let names: Vec<FacetName> = facet_fields(kind)
+        .iter()
+        .copied()
+        .filter(|name| facet_counted(request, *name))
+        .collect();
     let mut specs = Vec::new();
     let mut gates = Vec::new();
     let mut gated: Vec<&str> = Vec::new();
@@ -534,7 +531,16 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
     let facets: BTreeMap<String, BTreeMap<String, u64>> = names
         .iter()
         .zip(&facet_counts)
-        .map(|(name, counts)| (name.as_str().to_string(), FacetTally::flatten(counts)))
+        .map(|(name, counts)| {
+            let depth = match name {
+                FacetName::Skill => request.skill_depth,
+                _ => None,
+            };
+            (
+                name.as_str().to_string(),
+                FacetTally::flatten(counts, depth),
+            )
+        })
         .collect();
     let sort_by_distance = request.sort == SortOrder::Distance && request.filters.near.is_some();
     let mut hits = Vec::with_capacity(ranked.len());

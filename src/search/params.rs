@@ -13,7 +13,10 @@ use crate::model::{Availability, Clearance, FacilityStatus, Grade, GseCategory, 
 use crate::reference::Reference;
 use crate::{Error, Result};
 
-use super::request::{MAX_LIMIT, MAX_QUERY_CHARS, Near, SearchRequest, SortOrder};
+use super::request::{
+    FacetChoice, MAX_LIMIT, MAX_QUERY_CHARS, Near, SearchRequest, SortOrder, facet_fields,
+};
+use crate::schema::FacetName;
 
 /// One search parameter: its name, whether it may be repeated (OR within the field), and the
 /// kinds of search that take it.
@@ -192,6 +195,19 @@ search_params! {
     /// `true` adds a score breakdown to each hit.
     #[param(value_type = Option<bool>)]
     explain: Option<String> => [Member, CaseStudy, Facility];
+    /// Which facets to count: names from `department`, `skill`, `clearance`, `availability`,
+    /// `grade`, `gse_category`, `region`, `status` (those of the kind searched), repeated or
+    /// comma-separated, or `none`. Left out: every facet of the kind.
+    #[param(value_type = Option<Vec<String>>)]
+    facets: Vec<String> => [Member, CaseStudy, Facility];
+    /// The skill facet down to this depth of the skill tree (1: its top), 1-20; by default the
+    /// whole tree.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 20)]
+    skill_depth: Option<String> => [Member, CaseStudy, Facility];
+    /// `false` leaves out `highlights` (the matched words marked in each hit's text); default
+    /// `true`.
+    #[param(value_type = Option<bool>)]
+    highlight: Option<String> => [Member, CaseStudy, Facility];
 }
 
 /// The OpenAPI description of the parameters a search of `kind` takes.
@@ -472,12 +488,92 @@ impl SearchParams {
             };
         }
         if let Some(explain) = &self.explain {
-            request.explain = match explain.as_str() {
-                "true" | "1" => true,
-                "false" | "0" => false,
-                _ => return Err(Error::field("explain", "must be true or false")),
+            request.explain = flag("explain", explain)?;
+        }
+        if let Some(highlight) = &self.highlight {
+            request.highlights = flag("highlight", highlight)?;
+        }
+        if !self.facets.is_empty() {
+            request.facets = facet_choice(kind, &self.facets, caller)?;
+        }
+        if let Some(depth) = &self.skill_depth {
+            if !request.facets.includes(FacetName::Skill) {
+                return Err(Error::field(
+                    "skill_depth",
+                    "applies to the skill facet; ask for it in `facets` too",
+                ));
+            }
+            request.skill_depth = match depth.parse::<usize>() {
+                Ok(n) if (1..=20).contains(&n) => Some(n),
+                _ => {
+                    return Err(Error::field(
+                        "skill_depth",
+                        "must be a whole number from 1 to 20",
+                    ));
+                }
             };
         }
         Ok(request)
     }
+}
+
+/// A yes-or-no parameter.
+fn flag(name: &str, value: &str) -> Result<bool> {
+    match value {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(Error::field(name, "must be true or false")),
+    }
+}
+
+/// The facets asked for by the values of `facets` (each a name or a comma-separated list of
+/// them, or `none`), for a search of `kind` (`None`: every kind, each counting those it has).
+fn facet_choice(kind: Option<Kind>, values: &[String], caller: &Caller) -> Result<FacetChoice> {
+    let names: Vec<&str> = values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .collect();
+    if names.is_empty() {
+        return Err(Error::field("facets", "give facet names, or none"));
+    }
+    if names.contains(&"none") {
+        return match names.len() {
+            1 => Ok(FacetChoice::NONE),
+            _ => Err(Error::field(
+                "facets",
+                "`none` cannot be given with facet names",
+            )),
+        };
+    }
+    let offered: Vec<FacetName> = match kind {
+        Some(kind) => facet_fields(kind).to_vec(),
+        None => FacetName::ALL.to_vec(),
+    };
+    let mut chosen = Vec::new();
+    for name in names {
+        let Some(facet) = offered.iter().copied().find(|f| f.as_str() == name) else {
+            let all: Vec<&str> = offered.iter().map(|f| f.as_str()).collect();
+            return Err(Error::field(
+                "facets",
+                format!(
+                    "`{}` is not a facet here (facets: {}, or none)",
+                    crate::model::truncate(name, 30),
+                    all.join(", ")
+                ),
+            ));
+        };
+        // a person's clearance is need-to-know: asked for by name, it is refused as its filter is
+        if facet == FacetName::Clearance && kind == Some(Kind::Member) && !caller.vetting {
+            return Err(Error::NotPermitted {
+                field: "facets".into(),
+                reason: crate::access::VETTING_NEEDED.into(),
+            });
+        }
+        if !chosen.contains(&facet) {
+            chosen.push(facet);
+        }
+    }
+    Ok(FacetChoice::These(chosen))
 }

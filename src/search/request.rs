@@ -107,8 +107,13 @@ pub struct SearchRequest {
     /// Query understanding: skills named in the text, their synonyms and levels, misspellings.
     /// Off only to measure what it adds (`muster eval --plain`).
     pub understanding: bool,
-    /// Count facets (off for internal searches that only need hits, such as a muster).
-    pub facets: bool,
+    /// Which facets to count (none for internal searches that only need hits, such as a
+    /// muster).
+    pub facets: FacetChoice,
+    /// The skill facet's tree down to this depth (1: the top of the tree), when set.
+    pub skill_depth: Option<usize>,
+    /// Mark the matched words of each hit's text (`highlights`).
+    pub highlights: bool,
     /// The caller has the vetting permission: people's clearances are shown and counted. Without
     /// it they are withheld from summaries and facets, and a clearance filter is refused before
     /// the search (by the API and the pages).
@@ -129,13 +134,63 @@ impl SearchRequest {
             max_marking,
             today,
             understanding: true,
-            facets: true,
+            facets: FacetChoice::Every,
+            skill_depth: None,
+            highlights: true,
             vetting: true,
         }
     }
 }
 
-/// Whether a facet is counted for `request`: a member's clearance only with vetting.
+/// Which facets a search counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FacetChoice {
+    /// Every facet of the kind searched (the default).
+    Every,
+    /// Only these, where the kind has them (none: no facets at all).
+    These(Vec<FacetName>),
+}
+
+impl FacetChoice {
+    /// No facets: for searches that only need hits.
+    pub const NONE: FacetChoice = FacetChoice::These(Vec::new());
+
+    /// Whether `name` is chosen.
+    pub fn includes(&self, name: FacetName) -> bool {
+        match self {
+            FacetChoice::Every => true,
+            FacetChoice::These(names) => names.contains(&name),
+        }
+    }
+}
+
+/// Whether a facet is counted for `request`: one it asks for that its kind has, a member's
+/// clearance only with vetting.
 pub(super) fn facet_counted(request: &SearchRequest, name: FacetName) -> bool {
-    request.vetting || request.kind != Kind::Member || name != FacetName::Clearance
+    request.facets.includes(name)
+        && facet_fields(request.kind).contains(&name)
+        && (request.vetting || request.kind != Kind::Member || name != FacetName::Clearance)
+}
+
+/// The facets each kind has, in the order they are counted.
+pub fn facet_fields(kind: Kind) -> &'static [FacetName] {
+    match kind {
+        Kind::Member => &[
+            FacetName::Department,
+            FacetName::Skill,
+            FacetName::Clearance,
+            FacetName::Availability,
+            FacetName::Grade,
+            FacetName::GseCategory,
+            FacetName::Region,
+        ],
+        Kind::CaseStudy => &[FacetName::Department, FacetName::Skill],
+        Kind::Facility => &[
+            FacetName::Department,
+            FacetName::Skill,
+            FacetName::Clearance,
+            FacetName::Region,
+            FacetName::Status,
+        ],
+    }
 }

@@ -524,3 +524,96 @@ async fn every_summary_field_the_api_sends_is_declared_with_a_type() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_caller_counts_only_the_facets_and_gets_only_the_highlights_it_asks_for() {
+    let app = app();
+    let keys = |body: &Value| -> Vec<String> {
+        body["facets"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    // by default every facet of the kind, as the contract has it
+    let (status, _, all) = get_json(&app, "/v1/experts?q=statistics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        keys(&all),
+        [
+            "availability",
+            "clearance",
+            "department",
+            "grade",
+            "gse_category",
+            "region",
+            "skill"
+        ]
+    );
+    // only those asked for, repeated or comma-separated, with the same counts
+    for uri in [
+        "/v1/experts?q=statistics&facets=department,region",
+        "/v1/experts?q=statistics&facets=region&facets=department",
+    ] {
+        let (status, _, some) = get_json(&app, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert_eq!(keys(&some), ["department", "region"], "{uri}");
+        assert_eq!(some["facets"]["department"], all["facets"]["department"]);
+        assert_eq!(some["hits"], all["hits"], "{uri}: the same hits");
+        assert_eq!(some["total"], all["total"]);
+    }
+    let (_, _, none) = get_json(&app, "/v1/experts?q=statistics&facets=none").await;
+    assert!(keys(&none).is_empty());
+    assert_eq!(none["hits"], all["hits"]);
+
+    // the skill tree down to a depth: its top only, each with the count of the whole tree
+    let (_, _, whole) = get_json(&app, "/v1/case-studies?facets=skill").await;
+    let (status, _, top) = get_json(&app, "/v1/case-studies?facets=skill&skill_depth=1").await;
+    assert_eq!(status, StatusCode::OK, "{top}");
+    let (whole, top) = (&whole["facets"]["skill"], &top["facets"]["skill"]);
+    let top = top.as_object().unwrap();
+    assert!(
+        !top.is_empty() && top.len() < whole.as_object().unwrap().len(),
+        "{top:?}"
+    );
+    for (label, count) in top {
+        assert_eq!(&whole[label], count, "{label}");
+    }
+
+    // highlights on request (on by default)
+    let (_, _, plain) = get_json(&app, "/v1/experts?q=statistics&highlight=false").await;
+    let marked = |body: &Value| {
+        body["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| !h["highlights"].as_object().unwrap().is_empty())
+    };
+    assert!(marked(&all));
+    assert!(!marked(&plain));
+
+    // /v1/search: each kind counts those of the facets asked for that it has
+    let (status, _, each) =
+        get_json(&app, "/v1/search?q=statistics&facets=availability,status").await;
+    assert_eq!(status, StatusCode::OK, "{each}");
+    assert_eq!(keys(&each["experts"]), ["availability"]);
+    assert!(keys(&each["case_studies"]).is_empty());
+    assert_eq!(keys(&each["facilities"]), ["status"]);
+
+    // a facet the kind does not have, or no such facet, is a 400 naming `facets`
+    for (uri, parameter) in [
+        ("/v1/facilities?facets=availability", "facets"),
+        ("/v1/experts?facets=bogus", "facets"),
+        ("/v1/experts?facets=none,region", "facets"),
+        ("/v1/experts?facets=,", "facets"),
+        ("/v1/search?facets=bogus", "facets"),
+        ("/v1/experts?facets=region&skill_depth=2", "skill_depth"),
+        ("/v1/experts?skill_depth=0", "skill_depth"),
+        ("/v1/experts?highlight=maybe", "highlight"),
+    ] {
+        let (status, _, problem) = get_json(&app, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {problem}");
+        assert_eq!(problem["parameter"], parameter, "{uri}: {problem}");
+    }
+}

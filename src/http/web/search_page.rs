@@ -10,8 +10,9 @@ use crate::http::AppState;
 use crate::http::api::today;
 use crate::model::{Availability, Clearance, Kind, Level, date_format};
 use crate::reference::Reference;
+use crate::schema::FacetName;
 use crate::search::{self, BroaderSkill, SearchResponse};
-use crate::search::{parse_search, query_pairs};
+use crate::search::{FacetChoice, parse_search, query_pairs};
 use crate::shapes::{FacilitySummary, Summary};
 
 use super::PAGE_SIZE;
@@ -157,7 +158,9 @@ pub(super) async fn search_page(
         "within_km",
     ];
     let response = match parse_search(Some(kind), &request_pairs, &caller, today()) {
-        Ok(request) if errors.is_empty() => {
+        Ok(mut request) if errors.is_empty() => {
+            // count only the facets the page shows
+            request.facets = FacetChoice::These(shown_facets(kind).to_vec());
             let index = state.index.clone();
             match tokio::task::spawn_blocking(move || search::search(&index, &request)).await {
                 Ok(Ok(response)) => {
@@ -234,6 +237,21 @@ pub(super) fn select(
                 }
             }
         }
+    }
+}
+
+/// The facets the page shows counts of for `kind` (a person's clearance is a minimum, shown
+/// without counts).
+fn shown_facets(kind: Kind) -> &'static [FacetName] {
+    match kind {
+        Kind::Member => &[FacetName::Department, FacetName::Region],
+        Kind::CaseStudy => &[FacetName::Department],
+        Kind::Facility => &[
+            FacetName::Department,
+            FacetName::Clearance,
+            FacetName::Region,
+            FacetName::Status,
+        ],
     }
 }
 
