@@ -76,21 +76,34 @@ impl Connection {
 
     /// A connection whose requests carry `token` as a bearer token.
     pub fn signed_in(address: SocketAddr, token: &str) -> Connection {
+        Connection::with_header(address, "Authorization", &format!("Bearer {token}"))
+    }
+
+    /// A connection whose requests carry the header `name: value`.
+    pub fn with_header(address: SocketAddr, name: &str, value: &str) -> Connection {
         let mut connection = Connection::open(address);
-        connection.headers = format!("Authorization: Bearer {token}\r\n");
+        connection.headers = format!("{name}: {value}\r\n");
         connection
     }
 
     /// GET `path`; the status.
     pub fn get(&mut self, path: &str) -> u16 {
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{}\r\n",
+        self.send("GET", path, b"").0
+    }
+
+    /// `method` `path` with `body`; the status and the body (sized or chunked).
+    pub fn send(&mut self, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{}",
             self.headers
         );
-        self.reader
-            .get_mut()
-            .write_all(request.as_bytes())
-            .expect("send");
+        if !body.is_empty() {
+            request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        request.push_str("\r\n");
+        let stream = self.reader.get_mut();
+        stream.write_all(request.as_bytes()).expect("send");
+        stream.write_all(body).expect("send body");
         let mut line = String::new();
         self.reader.read_line(&mut line).expect("status line");
         let status = line
@@ -99,6 +112,7 @@ impl Connection {
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
         let mut length = 0usize;
+        let mut chunked = false;
         loop {
             line.clear();
             self.reader.read_line(&mut line).expect("header");
@@ -106,15 +120,34 @@ impl Connection {
             if header.is_empty() {
                 break;
             }
-            if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                    chunked = value.trim().eq_ignore_ascii_case("chunked");
+                }
             }
         }
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body).expect("body");
-        status
+        if !chunked {
+            let mut body = vec![0; length];
+            self.reader.read_exact(&mut body).expect("body");
+            return (status, body);
+        }
+        let mut body = Vec::new();
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).expect("chunk size");
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or("0"), 16)
+                .expect("chunk size");
+            let start = body.len();
+            body.resize(start + size, 0);
+            self.reader.read_exact(&mut body[start..]).expect("chunk");
+            line.clear();
+            self.reader.read_line(&mut line).expect("chunk end");
+            if size == 0 {
+                return (status, body);
+            }
+        }
     }
 }
 
