@@ -139,8 +139,15 @@ pub struct Fields {
     pub role: Field,
     /// Case study body (stemmed).
     pub body: Field,
-    /// Skill labels, synonyms and capabilities, one value each (stemmed).
+    /// Skill names and capabilities as recorded, with the labels and synonyms of the concepts
+    /// they name, one value each (stemmed): what a record's skills score for the words of `q`.
     pub skills_text: Field,
+    /// Skill names and capabilities as recorded and the labels of their concepts (stemmed), not
+    /// the synonyms: where a word of `q` may be found for the record to match (with the name,
+    /// role, summary and body). A synonym is another name for the whole concept, and a request
+    /// naming it finds the concept's holders through query understanding; its words one by one
+    /// are no evidence ("statistical analysis" does not make a statistician match "analysis").
+    pub skill_words: Field,
     /// All text, unstemmed, for phrases and exact names.
     pub exact: Field,
     /// Skill terms: `id`, `id#level`, `id@year`, and `~ancestor` forms.
@@ -191,7 +198,15 @@ pub struct Fields {
 }
 
 /// The text fields search scores, by name.
-const SCORED_TEXT: [&str; 6] = ["name", "summary", "role", "body", "skills_text", "exact"];
+const SCORED_TEXT: [&str; 7] = [
+    "name",
+    "summary",
+    "role",
+    "body",
+    "skills_text",
+    "skill_words",
+    "exact",
+];
 
 /// The numeric code stored for each kind.
 pub fn kind_code(kind: Kind) -> u64 {
@@ -233,6 +248,7 @@ impl Fields {
         b.add_text_field("role", en(false));
         b.add_text_field("body", en(false));
         b.add_text_field("skills_text", en(false));
+        b.add_text_field("skill_words", en(false));
         b.add_text_field("exact", text_options(text::EXACT, false));
         b.add_text_field("skill", STRING);
         b.add_facet_field("skill_facet", FacetOptions::default());
@@ -280,6 +296,7 @@ impl Fields {
             role: f("role")?,
             body: f("body")?,
             skills_text: f("skills_text")?,
+            skill_words: f("skill_words")?,
             exact: f("exact")?,
             skill: f("skill")?,
             skill_facet: f("skill_facet")?,
@@ -629,11 +646,13 @@ impl<'a> DocumentBuilder<'a> {
             doc.add_facet(f.skill_facet, facet);
         }
         doc.add_text(f.skills_text, name);
+        doc.add_text(f.skill_words, name);
         doc.add_text(f.exact, name);
         for &node in &key.nodes {
             let node = self.taxonomy.node(node);
             if !node.label.eq_ignore_ascii_case(name.trim()) {
                 doc.add_text(f.skills_text, &node.label);
+                doc.add_text(f.skill_words, &node.label);
             }
             for synonym in node.all_synonyms() {
                 doc.add_text(f.skills_text, synonym);

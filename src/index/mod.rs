@@ -57,8 +57,9 @@ pub use writer::{Change, RecordWriter};
 const FORMAT_FILE: &str = "muster-format";
 
 /// The on-disk format this build writes and reads. Bump it when a generation written by an older
-/// build could not be read correctly (2: string fast-field dictionaries are not zstd-compressed).
-pub const FORMAT_VERSION: u32 = 2;
+/// build could not be read correctly, or would answer differently (2: string fast-field
+/// dictionaries are not zstd-compressed; 3: skill synonyms are not indexed as words).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Memory the index writer may use for buffering, in bytes.
 pub const WRITER_MEMORY: usize = 256 * 1024 * 1024;

@@ -93,8 +93,8 @@ use filter::{filter_clauses, gate_facets, skill_filter};
 use hits::{HitContext, make_hit};
 use listed::Listed;
 use query::{
-    Least, SkillTarget, any_of, case_study_queries, combine, constant, informative, skill_scoring,
-    skill_targets, term, text_query, u64_at_most,
+    Least, SkillTarget, Words, any_of, case_study_queries, combine, constant, informative,
+    skill_scoring, skill_targets, term, text_query, u64_at_most,
 };
 use request::{facet_counted, facet_fields};
 
@@ -386,14 +386,21 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
     }
     let text_targets = skill_targets(taxonomy, &text_skill_names);
 
-    let text = text_query(
-        index,
-        &stats,
-        kind,
-        &clauses,
-        request.understanding,
-        Least::Rule,
-    )?;
+    // the text scores with every field, but a record matches it only through words where they
+    // are evidence (not a word of a synonym of a skill it holds)
+    let text_for = |words_for| {
+        text_query(
+            index,
+            &stats,
+            kind,
+            &clauses,
+            request.understanding,
+            Least::Rule,
+            words_for,
+        )
+    };
+    let text = text_for(Words::Score)?;
+    let text_matched = text_for(Words::Match)?;
     let credit = if kind == Kind::Member && (text.is_some() || !targets.is_empty()) {
         let all_targets: Vec<SkillTarget> = targets.iter().chain(&text_targets).cloned().collect();
         let (loose, strict) = case_study_queries(index, &stats, request, &clauses, &all_targets)?;
@@ -423,11 +430,13 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
     let admitted: Vec<(DocAddress, Score)> = credit.admitted().iter().map(|m| (*m, 0.0)).collect();
     let admitted = Listed::addresses(&searcher, &admitted);
     let scoring: Option<Box<dyn Query>> = if text.is_some() {
-        // must match the text or be credited; skill levels only add to the score
-        // only the text scores here; authorship and named skills admit without scoring twice
+        // must match the text (where its words are evidence), a skill named by q, or be
+        // credited; these admit without scoring, and the text (every field) and skill levels
+        // add to the score
         let mut required = vec![
-            text.as_ref()
-                .map(|t| t.box_clone())
+            text_matched
+                .as_ref()
+                .map(|t| constant(t.box_clone(), 0.0))
                 .unwrap_or_else(|| Box::new(EmptyQuery)),
         ];
         if !admitted.is_empty() {
@@ -440,7 +449,7 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
             )
         }));
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, any_of(required))];
-        for part in &skill_parts {
+        for part in text.iter().chain(&skill_parts) {
             clauses.push((Occur::Should, part.box_clone()));
         }
         Some(Box::new(BooleanQuery::new(clauses)))

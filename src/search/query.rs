@@ -105,24 +105,39 @@ pub(super) fn informative(
         .collect())
 }
 
-/// Field weights for ranked text.
-pub(super) fn text_fields(fields: &Fields, kind: Kind) -> Vec<(Field, f32)> {
+/// What a text query is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Words {
+    /// Scoring: the words are looked for in every text field, skills with their concepts'
+    /// synonyms.
+    Score,
+    /// Matching: whether the record holds the words where they are evidence, skills without
+    /// their concepts' synonyms (see [`Fields::skill_words`]).
+    Match,
+}
+
+/// The text fields the words of `q` are looked for in, with their weights for ranked text.
+pub(super) fn text_fields(fields: &Fields, kind: Kind, words: Words) -> Vec<(Field, f32)> {
+    let skills = match words {
+        Words::Score => fields.skills_text,
+        Words::Match => fields.skill_words,
+    };
     match kind {
         Kind::Member => vec![
             (fields.name, 2.0),
-            (fields.skills_text, 2.5),
+            (skills, 2.5),
             (fields.role, 1.5),
             (fields.summary, 1.0),
         ],
         Kind::CaseStudy => vec![
             (fields.name, 2.5),
-            (fields.skills_text, 2.0),
+            (skills, 2.0),
             (fields.summary, 1.5),
             (fields.body, 1.0),
         ],
         Kind::Facility => vec![
             (fields.name, 2.5),
-            (fields.skills_text, 2.5),
+            (skills, 2.5),
             (fields.role, 1.0),
             (fields.summary, 1.0),
         ],
@@ -138,9 +153,10 @@ pub(super) fn text_query(
     clauses: &[Clause],
     fuzzy: bool,
     least: Least,
+    words_for: Words,
 ) -> Result<Option<Box<dyn Query>>> {
     let fields = &index.fields;
-    let weighted = text_fields(fields, kind);
+    let weighted = text_fields(fields, kind, words_for);
     let mut en = text::english_analyzer();
     let mut exact = text::exact_analyzer();
     let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -384,7 +400,7 @@ pub(super) fn case_study_queries(
         index.facet_cache.clone(),
     ));
     let filters = [("visible", visible)];
-    let matching = |least| -> Result<Box<dyn Query>> {
+    let matching = |least, words_for| -> Result<Box<dyn Query>> {
         let text = text_query(
             index,
             stats,
@@ -392,6 +408,7 @@ pub(super) fn case_study_queries(
             clauses,
             request.understanding,
             least,
+            words_for,
         )?;
         let scoring = any_of(
             text.into_iter()
@@ -400,7 +417,12 @@ pub(super) fn case_study_queries(
         );
         Ok(combine(&filters, &[], Some(scoring.as_ref())))
     };
-    Ok((matching(Least::One)?, matching(Least::Rule)?))
+    // credit for any word, scored as text is; admission only for the words where they are
+    // evidence, as a search of case studies matches them
+    Ok((
+        matching(Least::One, Words::Score)?,
+        matching(Least::Rule, Words::Match)?,
+    ))
 }
 
 /// Combines filters (non-scoring) and an optional scoring group (which must match), leaving out

@@ -63,9 +63,17 @@ fn an_index_in_several_segments_answers_exactly_as_one_segment_does() {
     .unwrap();
     for q in ["modelling", "statistics", "health", "risk"] {
         let clauses = parse_text(q);
-        let query = text_query(&split, &stats, Kind::Member, &clauses, true, Least::Rule)
-            .unwrap()
-            .unwrap();
+        let query = text_query(
+            &split,
+            &stats,
+            Kind::Member,
+            &clauses,
+            true,
+            Least::Rule,
+            Words::Score,
+        )
+        .unwrap()
+        .unwrap();
         let collector = (TopDocs::with_limit(30).order_by_score(), Count);
         let alone = collect_on(&searcher, &stats, query.as_ref(), &collector, 1).unwrap();
         assert!(alone.1 > 30, "{q}: {}", alone.1);

@@ -24,7 +24,7 @@ use crate::taxonomy::Taxonomy;
 use super::geo::haversine_km;
 use super::listed::{Listed, ListedScorer};
 use super::parallel::collect_on;
-use super::query::{Clause, Least, case_study_queries, parse_text, text_query};
+use super::query::{Clause, Least, Words, case_study_queries, parse_text, text_query};
 use super::records::get;
 use super::request::{Filters, LEVEL_POINTS, Near, SearchRequest, SortOrder};
 use super::response::SearchResponse;

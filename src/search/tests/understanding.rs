@@ -133,6 +133,23 @@ fn a_synonym_query_finds_members_who_used_the_other_label() {
 }
 
 #[test]
+fn a_word_of_a_skill_s_synonym_alone_finds_no_one_but_the_whole_synonym_does() {
+    // the framework has "Virology | viral science; virus research" and "Microbiology |
+    // microbial science": a statistician does not match "analysis" for "statistical analysis"
+    let index = understanding_index();
+    assert_eq!(found(&index, "research"), Vec::<String>::new());
+    assert_eq!(found(&index, "science"), Vec::<String>::new());
+    assert_eq!(found(&index, "virus research"), vec!["m-viro"]);
+    // (a virologist below, virology being narrower than microbiology)
+    assert_eq!(
+        found(&index, "microbial science"),
+        vec!["m-micro", "m-viro"]
+    );
+    // the concept's own label is still a match for its words
+    assert_eq!(found(&index, "virology"), vec!["m-viro"]);
+}
+
+#[test]
 fn a_misspelt_long_word_still_finds_the_skill_but_a_short_one_is_not_fuzzed() {
     let index = understanding_index();
     assert_eq!(
