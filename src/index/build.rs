@@ -238,6 +238,10 @@ pub(super) fn build_generation(
     schema::register_tokenizers(&index);
     let mut writer: IndexWriter<TantivyDocument> =
         index.writer_with_num_threads(2, WRITER_MEMORY)?;
+    // the segments are merged once, to the plan below, after the commit: tantivy's default
+    // policy would start merges of its own at the commit, doing the work twice and racing the
+    // plan's merges for the same segments ("couldn't find segment in SegmentManager")
+    writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
     let progress = Progress::new(options.progress);
     let builder = DocumentBuilder::new(&fields, taxonomy);
     let mut adding = Adding {
