@@ -218,10 +218,14 @@ pub fn kind_code(kind: Kind) -> u64 {
 }
 
 fn text_options(tokenizer: &str, stored: bool) -> TextOptions {
+    text_indexed(tokenizer, IndexRecordOption::WithFreqsAndPositions, stored)
+}
+
+fn text_indexed(tokenizer: &str, record: IndexRecordOption, stored: bool) -> TextOptions {
     let options = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(tokenizer)
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            .set_index_option(record),
     );
     if stored {
         options.set_stored()
@@ -248,7 +252,11 @@ impl Fields {
         b.add_text_field("role", en(false));
         b.add_text_field("body", en(false));
         b.add_text_field("skills_text", en(false));
-        b.add_text_field("skill_words", en(false));
+        // only whether a record holds a word: matched, never scored
+        b.add_text_field(
+            "skill_words",
+            text_indexed(text::ENGLISH, IndexRecordOption::Basic, false),
+        );
         b.add_text_field("exact", text_options(text::EXACT, false));
         b.add_text_field("skill", STRING);
         b.add_facet_field("skill_facet", FacetOptions::default());
