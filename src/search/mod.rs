@@ -78,8 +78,8 @@ pub use geo::haversine_km;
 pub use hits::people;
 pub(crate) use parallel::collect;
 pub use params::{
-    CaseStudyParams, ExpertParams, FacilityParams, PARAMS, Param, SearchParams, accepted_params,
-    parse_search, query_pairs,
+    CaseStudyParams, ExpertParams, FacilityParams, SearchParams, accepted_params, parse_search,
+    query_pairs,
 };
 pub use query::{Clause, SHORT_QUERY_WORDS, parse_text};
 pub use records::{RecordView, VETTING_FIELDS, get};

@@ -18,14 +18,12 @@ use super::request::{
 };
 use crate::schema::FacetName;
 
-/// One search parameter: its name, whether it may be repeated (OR within the field), and the
-/// kinds of search that take it.
+/// One search parameter: its name and the kinds of search that take it (whether it may be
+/// repeated is its type's, `Slot::LIST`).
 #[derive(Debug, Clone, Copy)]
 pub struct Param {
     /// The name in a query string.
     pub name: &'static str,
-    /// Repeatable.
-    pub list: bool,
     /// The kinds of search that take it.
     kinds: &'static [Kind],
 }
@@ -39,7 +37,7 @@ impl Param {
 
 /// How a parameter's raw values are held: one value, or a list of up to 50.
 trait Slot {
-    /// Repeatable.
+    /// Repeatable (OR within the field).
     const LIST: bool;
     /// Values held.
     fn count(&self) -> usize;
@@ -107,7 +105,6 @@ macro_rules! search_params {
         /// Every search parameter, in the order they are listed to a caller.
         pub const PARAMS: &[Param] = &[$(Param {
             name: stringify!($name),
-            list: <$ty as Slot>::LIST,
             kinds: &[$(Kind::$kind),+],
         },)*];
 
