@@ -12,8 +12,6 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use muster::access::Caller;
@@ -26,7 +24,9 @@ use muster::workload::{MUSTERS, QUERIES};
 
 mod support;
 
-use support::{Connection, MUSTER, Run, expert_requests, proc_status_kb, rss_mib, serve};
+use support::{
+    Connection, MUSTER, Run, expert_requests, http_load, proc_status_kb, rss_mib, serve,
+};
 
 /// Runs a command to completion; its wall time and peak RSS (MiB), read from the kernel's
 /// high-water mark (`VmHWM`) while it runs.
@@ -66,46 +66,23 @@ fn dir_size(path: &Path) -> u64 {
 
 /// `requests` GETs of the query mix (each with `extra` parameters) over `concurrency`
 /// connections, stopping at `limit`; with `token`, signed in (so every search is audited).
-fn http_load(
+fn mix_load(
     address: SocketAddr,
     token: Option<&str>,
-    extra: &'static str,
+    extra: &str,
     concurrency: usize,
     requests: usize,
     limit: Duration,
 ) -> Run {
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let next = next.clone();
-            let token = token.map(String::from);
-            std::thread::spawn(move || {
-                let mut connection = match &token {
-                    Some(token) => Connection::signed_in(address, token),
-                    None => Connection::open(address),
-                };
-                let mut times = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= requests || started.elapsed() > limit {
-                        break;
-                    }
-                    let path = format!("/v1/experts?{}{extra}", QUERIES[i % QUERIES.len()]);
-                    let t = Instant::now();
-                    let status = connection.get(&path);
-                    assert_eq!(status, 200, "{path}");
-                    times.push(t.elapsed().as_secs_f64() * 1000.0);
-                }
-                times
-            })
-        })
+    let paths: Vec<String> = QUERIES
+        .iter()
+        .map(|q| format!("/v1/experts?{q}{extra}"))
         .collect();
-    let times: Vec<f64> = workers
-        .into_iter()
-        .flat_map(|w| w.join().expect("worker"))
-        .collect();
-    Run::of(times, started.elapsed().as_secs_f64())
+    let connect = || match token {
+        Some(token) => Connection::signed_in(address, token),
+        None => Connection::open(address),
+    };
+    http_load(&connect, &paths, concurrency, requests, limit)
 }
 
 /// The query mix in-process on `threads` threads, `rounds` times over.
@@ -210,14 +187,14 @@ fn measure(members: usize) {
         startup * 1000.0,
         rss_mib(server.id())
     );
-    http_load(address, None, "", 1, QUERIES.len(), Duration::from_secs(10)); // warm up
+    mix_load(address, None, "", 1, QUERIES.len(), Duration::from_secs(10)); // warm up
     let limit = Duration::from_secs(30);
-    http_load(address, None, "", 1, 400, limit).row("search over HTTP, concurrency 1");
-    http_load(address, None, "", 16, 4000, limit).row("search over HTTP, concurrency 16");
+    mix_load(address, None, "", 1, 400, limit).row("search over HTTP, concurrency 1");
+    mix_load(address, None, "", 16, 4000, limit).row("search over HTTP, concurrency 16");
     // what the peers' comparison asks: two facets, no highlights
     let lean = "&facets=department,availability&highlight=false";
-    http_load(address, None, lean, 1, 400, limit).row("two facets, no highlights, c=1");
-    http_load(address, None, lean, 16, 4000, limit).row("two facets, no highlights, c=16");
+    mix_load(address, None, lean, 1, 400, limit).row("two facets, no highlights, c=1");
+    mix_load(address, None, lean, 16, 4000, limit).row("two facets, no highlights, c=16");
     println!(
         "  RSS after load                     {:.0} MiB",
         rss_mib(server.id())
@@ -256,7 +233,7 @@ fn measure(members: usize) {
             "0",
         ],
     );
-    http_load(
+    mix_load(
         address,
         Some(token),
         "",
@@ -264,8 +241,8 @@ fn measure(members: usize) {
         QUERIES.len(),
         Duration::from_secs(10),
     ); // warm up
-    http_load(address, Some(token), "", 1, 400, limit).row("signed in and audited, concurrency 1");
-    http_load(address, Some(token), "", 16, 4000, limit)
+    mix_load(address, Some(token), "", 1, 400, limit).row("signed in and audited, concurrency 1");
+    mix_load(address, Some(token), "", 16, 4000, limit)
         .row("signed in and audited, concurrency 16");
     let _ = server.kill();
     let _ = server.wait();

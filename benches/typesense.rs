@@ -22,8 +22,6 @@
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use muster::index::load_records;
@@ -35,9 +33,11 @@ use serde_json::{Value, json};
 
 mod support;
 
-use support::{Connection, Run, expert_requests, generate_and_index, rss_mib, serve};
+use support::{Connection, Run, expert_requests, generate_and_index, http_load, rss_mib, serve};
 
 const API_KEY: &str = "muster-bench";
+/// Longest a run may take.
+const LIMIT: Duration = Duration::from_secs(120);
 /// The facets both engines count.
 const FACETS: &str = "department,availability";
 
@@ -277,45 +277,6 @@ fn typesense_path(request: &SearchRequest, taxonomy: &Taxonomy) -> String {
     )
 }
 
-/// `requests` GETs of `paths` in turn over `concurrency` connections made by `connect`.
-fn load(
-    connect: &(dyn Fn() -> Connection + Sync),
-    paths: &[String],
-    concurrency: usize,
-    requests: usize,
-) -> Run {
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let times: Vec<f64> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..concurrency)
-            .map(|_| {
-                let next = next.clone();
-                scope.spawn(move || {
-                    let mut connection = connect();
-                    let mut times = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= requests {
-                            break;
-                        }
-                        let path = &paths[i % paths.len()];
-                        let t = Instant::now();
-                        let status = connection.get(path);
-                        assert_eq!(status, 200, "{path}");
-                        times.push(t.elapsed().as_secs_f64() * 1000.0);
-                    }
-                    times
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("worker"))
-            .collect()
-    });
-    Run::of(times, started.elapsed().as_secs_f64())
-}
-
 /// How many records each query matched, by the engine's own count.
 fn totals(connection: &mut Connection, paths: &[String], key: &str) -> Vec<u64> {
     paths
@@ -399,13 +360,13 @@ fn main() {
 
     for (concurrency, requests) in [(1, 20 * QUERIES.len()), (16, 4000)] {
         // warm both, then alternate
-        load(&muster_connect, &muster_paths, 1, QUERIES.len());
-        load(&ts_connect, &ts_paths, 1, QUERIES.len());
+        http_load(&muster_connect, &muster_paths, 1, QUERIES.len(), LIMIT);
+        http_load(&ts_connect, &ts_paths, 1, QUERIES.len(), LIMIT);
         let mut runs: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
         for round in 1..=3 {
-            let m = load(&muster_connect, &muster_paths, concurrency, requests);
+            let m = http_load(&muster_connect, &muster_paths, concurrency, requests, LIMIT);
             m.row(&format!("Muster c={concurrency} round {round}"));
-            let t = load(&ts_connect, &ts_paths, concurrency, requests);
+            let t = http_load(&ts_connect, &ts_paths, concurrency, requests, LIMIT);
             t.row(&format!("Typesense c={concurrency} round {round}"));
             runs[0].push(m);
             runs[1].push(t);

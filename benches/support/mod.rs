@@ -6,7 +6,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use muster::workload::percentile;
 
@@ -149,6 +150,47 @@ impl Connection {
             }
         }
     }
+}
+
+/// `requests` GETs of `paths` in turn over `concurrency` connections made by `connect`,
+/// stopping at `limit`.
+pub fn http_load(
+    connect: &(dyn Fn() -> Connection + Sync),
+    paths: &[String],
+    concurrency: usize,
+    requests: usize,
+    limit: Duration,
+) -> Run {
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    let times: Vec<f64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let next = &next;
+                scope.spawn(move || {
+                    let mut connection = connect();
+                    let mut times = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= requests || started.elapsed() > limit {
+                            break;
+                        }
+                        let path = &paths[i % paths.len()];
+                        let t = Instant::now();
+                        let status = connection.get(path);
+                        assert_eq!(status, 200, "{path}");
+                        times.push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    times
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    Run::of(times, started.elapsed().as_secs_f64())
 }
 
 /// Starts `muster serve` on `index_dir` (loopback, port chosen by the system) with `extra`
