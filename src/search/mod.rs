@@ -26,7 +26,8 @@
 //!
 //! - `request`: what may be asked, with its limits; `params`: the search parameters, declared
 //!   once (the raw-value type, its OpenAPI description, the kinds that take each), and the one
-//!   check that turns them into a request (for the API, pages, command line and benches alike); `response`: what is answered.
+//!   check that turns them into a request (for the API, pages, command line and benches alike);
+//!   `response`: what is answered.
 //! - `query`: the ranked part (words of `q`, skills by level, crediting case studies);
 //!   `filter`: the hard filters as named clauses and the facets they gate; `geo`: distances.
 //! - `listed`: a query over records given by address, each with its score (credited authors).
