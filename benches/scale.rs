@@ -25,7 +25,7 @@ use muster::workload::{MUSTERS, QUERIES};
 mod support;
 
 use support::{
-    Connection, MUSTER, Run, expert_requests, http_load, proc_status_kb, rss_mib, serve,
+    Connection, MUSTER, Run, expert_requests, http_load, on_threads, proc_status_kb, rss_mib, serve,
 };
 
 /// Runs a command to completion; its wall time and peak RSS (MiB), read from the kernel's
@@ -88,30 +88,17 @@ fn mix_load(
 /// The query mix in-process on `threads` threads, `rounds` times over.
 fn in_process(index: &muster::index::MusterIndex, threads: usize, rounds: usize) -> Run {
     let requests: Vec<_> = expert_requests(QUERIES, today());
-    let started = Instant::now();
-    let times: Vec<f64> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                let requests = &requests;
-                scope.spawn(move || {
-                    let mut times = Vec::new();
-                    for _ in 0..rounds {
-                        for r in requests {
-                            let t = Instant::now();
-                            search(index, r).expect("search");
-                            times.push(t.elapsed().as_secs_f64() * 1000.0);
-                        }
-                    }
-                    times
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("worker"))
-            .collect()
-    });
-    Run::of(times, started.elapsed().as_secs_f64())
+    on_threads(threads, || {
+        let mut times = Vec::new();
+        for _ in 0..rounds {
+            for r in &requests {
+                let t = Instant::now();
+                search(index, r).expect("search");
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        times
+    })
 }
 
 fn measure(members: usize) {

@@ -152,6 +152,20 @@ impl Connection {
     }
 }
 
+/// Runs `work` on `threads` threads at once, each returning its latencies (ms); the summary
+/// over all of them, with the wall time of the whole.
+pub fn on_threads(threads: usize, work: impl Fn() -> Vec<f64> + Sync) -> Run {
+    let started = Instant::now();
+    let times: Vec<f64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads).map(|_| scope.spawn(&work)).collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    Run::of(times, started.elapsed().as_secs_f64())
+}
+
 /// `requests` GETs of `paths` in turn over `concurrency` connections made by `connect`,
 /// stopping at `limit`.
 pub fn http_load(
@@ -163,34 +177,22 @@ pub fn http_load(
 ) -> Run {
     let next = AtomicUsize::new(0);
     let started = Instant::now();
-    let times: Vec<f64> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..concurrency)
-            .map(|_| {
-                let next = &next;
-                scope.spawn(move || {
-                    let mut connection = connect();
-                    let mut times = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= requests || started.elapsed() > limit {
-                            break;
-                        }
-                        let path = &paths[i % paths.len()];
-                        let t = Instant::now();
-                        let status = connection.get(path);
-                        assert_eq!(status, 200, "{path}");
-                        times.push(t.elapsed().as_secs_f64() * 1000.0);
-                    }
-                    times
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("worker"))
-            .collect()
-    });
-    Run::of(times, started.elapsed().as_secs_f64())
+    on_threads(concurrency, || {
+        let mut connection = connect();
+        let mut times = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= requests || started.elapsed() > limit {
+                break;
+            }
+            let path = &paths[i % paths.len()];
+            let t = Instant::now();
+            let status = connection.get(path);
+            assert_eq!(status, 200, "{path}");
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        times
+    })
 }
 
 /// Starts `muster serve` on `index_dir` (loopback, port chosen by the system) with `extra`
