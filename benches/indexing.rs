@@ -24,6 +24,7 @@ fn indexing(c: &mut Criterion) {
         case_studies_per_member: 0.075,
         seed: 42,
         csv: false,
+        skills: muster::generate::SkillSource::Profiles,
     };
     let written = generate(&spec, &taxonomy, data.path()).expect("generate");
     let records = (written.members + written.case_studies + written.facilities) as u64;

@@ -325,7 +325,12 @@ fn main() {
     let taxonomy = Taxonomy::builtin();
     let data = tempfile::tempdir().expect("temp dir");
     let index_dir = tempfile::tempdir().expect("temp dir");
-    generate_and_index(members, data.path(), index_dir.path());
+    generate_and_index(
+        members,
+        muster::generate::SkillSource::Profiles,
+        data.path(),
+        index_dir.path(),
+    );
     let index = open(index_dir.path(), taxonomy.clone()).expect("open");
     let (records, _) = load_records(data.path()).expect("records");
 

@@ -34,7 +34,12 @@ fn search_latency(c: &mut Criterion) {
     let index_dir = match std::env::var_os("MUSTER_BENCH_INDEX") {
         Some(dir) => std::path::PathBuf::from(dir),
         None => {
-            generate_and_index(members, data.path(), built.path());
+            generate_and_index(
+                members,
+                muster::generate::SkillSource::Profiles,
+                data.path(),
+                built.path(),
+            );
             built.path().to_path_buf()
         }
     };

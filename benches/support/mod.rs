@@ -222,9 +222,14 @@ pub fn serve(index_dir: &Path, extra: &[&str]) -> (Child, SocketAddr) {
     (server, address)
 }
 
-/// Generates `members` members (seed 42, a case study per 10 members) into `data` and builds
-/// their index into `index_dir`, in-process.
-pub fn generate_and_index(members: usize, data: &Path, index_dir: &Path) {
+/// Generates `members` members (seed 42, a case study per 10 members, skills from `skills`) into
+/// `data` and builds their index into `index_dir`, in-process.
+pub fn generate_and_index(
+    members: usize,
+    skills: muster::generate::SkillSource,
+    data: &Path,
+    index_dir: &Path,
+) {
     let taxonomy = muster::taxonomy::Taxonomy::builtin();
     muster::generate::generate(
         &muster::generate::Spec {
@@ -232,6 +237,7 @@ pub fn generate_and_index(members: usize, data: &Path, index_dir: &Path) {
             case_studies_per_member: 0.1,
             seed: 42,
             csv: false,
+            skills,
         },
         &taxonomy,
         data,
@@ -247,14 +253,17 @@ pub fn generate_and_index(members: usize, data: &Path, index_dir: &Path) {
 }
 
 /// The search mix's query strings as expert searches by a demo reader on `today`.
-pub fn expert_requests(queries: &[&str], today: time::Date) -> Vec<muster::search::SearchRequest> {
+pub fn expert_requests<Q: AsRef<str>>(
+    queries: &[Q],
+    today: time::Date,
+) -> Vec<muster::search::SearchRequest> {
     let caller = muster::access::Caller::demo();
     queries
         .iter()
         .map(|q| {
             muster::search::parse_search(
                 Some(muster::model::Kind::Member),
-                &muster::search::query_pairs(Some(q)),
+                &muster::search::query_pairs(Some(q.as_ref())),
                 &caller,
                 today,
             )

@@ -189,6 +189,10 @@ pub(crate) enum Command {
         /// Write members as CSV instead of JSON Lines.
         #[arg(long)]
         csv: bool,
+        /// Where members' skills come from: department profiles of the GSE framework, or ESCO
+        /// concepts drawn evenly.
+        #[arg(long, value_enum, default_value_t)]
+        skills: muster::generate::SkillSource,
         /// Output directory.
         #[arg(long)]
         out: PathBuf,

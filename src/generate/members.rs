@@ -19,6 +19,8 @@ pub fn member_id(n: usize) -> String {
 pub(super) struct Ctx<'a> {
     pub(super) rng: Rng,
     pub(super) taxonomy: &'a Taxonomy,
+    /// With [`super::SkillSource::Esco`], the concepts members' skills are drawn from.
+    pub(super) esco: Option<Vec<usize>>,
 }
 
 /// A member as generated, kept in memory only for the small facts case studies need.
@@ -348,16 +350,22 @@ pub(super) fn member(ctx: &mut Ctx<'_>, n: usize, profile: &Profile) -> (Value, 
     let core_count = 1 + ctx.rng.below(3);
     let extra_count = ctx.rng.below(3);
     let mut picks: Vec<(usize, bool)> = Vec::new();
-    for _ in 0..core_count {
-        picks.push((ctx.skill_under(core_area), true));
-    }
-    for _ in 0..extra_count {
-        let area = ctx.rng.weighted(profile.areas);
-        picks.push((ctx.skill_under(area), false));
-    }
-    if ctx.rng.chance(0.35) {
-        let label = ctx.rng.weighted(CROSS_CUTTING);
-        picks.push((ctx.skill_under(label), false));
+    if let Some(concepts) = &ctx.esco {
+        for i in 0..2 + ctx.rng.below(4) {
+            picks.push((*ctx.rng.pick(concepts), i == 0));
+        }
+    } else {
+        for _ in 0..core_count {
+            picks.push((ctx.skill_under(core_area), true));
+        }
+        for _ in 0..extra_count {
+            let area = ctx.rng.weighted(profile.areas);
+            picks.push((ctx.skill_under(area), false));
+        }
+        if ctx.rng.chance(0.35) {
+            let label = ctx.rng.weighted(CROSS_CUTTING);
+            picks.push((ctx.skill_under(label), false));
+        }
     }
     for (node, core) in picks {
         if skills.iter().any(|(n, _)| *n == node) {
@@ -365,7 +373,11 @@ pub(super) fn member(ctx: &mut Ctx<'_>, n: usize, profile: &Profile) -> (Value, 
         }
         let level = ctx.level(core);
         skills.push((node, level));
-        let name = ctx.written(node);
+        let name = if ctx.esco.is_some() {
+            ctx.taxonomy.node(node).label.clone()
+        } else {
+            ctx.written(node)
+        };
         let assessed = date_between(&mut ctx.rng, 2019, AS_OF);
         let level_value = if ctx.rng.chance(0.5) {
             json!(level)
@@ -374,7 +386,7 @@ pub(super) fn member(ctx: &mut Ctx<'_>, n: usize, profile: &Profile) -> (Value, 
         };
         written.push(json!({"name": name, "level": level_value, "assessed": assessed}));
     }
-    let free_text = ctx.rng.chance(0.08).then(|| {
+    let free_text = (ctx.esco.is_none() && ctx.rng.chance(0.08)).then(|| {
         let free = *ctx.rng.pick(FREE_TEXT_SKILLS);
         (
             free,

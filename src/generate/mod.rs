@@ -32,7 +32,7 @@ use crate::generate::facilities::{FLAGSHIPS, facilities};
 use crate::generate::files::{CSV_COLUMNS, csv_row, write_jsonl};
 use crate::generate::members::{Ctx, member};
 use crate::generate::vocabulary::PROFILES;
-use crate::taxonomy::Taxonomy;
+use crate::taxonomy::{ConceptKind, Taxonomy};
 use crate::{Error, Result};
 
 /// The date the generated data is "as of" (fixed, so output never depends on the clock).
@@ -49,6 +49,21 @@ pub struct Spec {
     pub seed: u64,
     /// Also write the members as `members.csv` (instead of `members.jsonl`).
     pub csv: bool,
+    /// Where members' skills come from.
+    pub skills: SkillSource,
+}
+
+/// Where generated members' skills come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SkillSource {
+    /// Mixes fitting each department's profile, from the GSE framework and its cross-cutting
+    /// skills, written as labels, lowercase or synonyms, sometimes with a free-text skill.
+    #[default]
+    Profiles,
+    /// Two to five ESCO skills or knowledge concepts, drawn evenly from all 13,000-odd and written
+    /// by their preferred labels: data like a department's import of ESCO-coded records, with
+    /// the long tail of skills no profile covers.
+    Esco,
 }
 
 /// Counts of what was written.
@@ -62,6 +77,22 @@ pub struct Written {
     pub facilities: usize,
 }
 
+/// The ESCO skills and knowledge concepts a member can hold by their preferred label, in the
+/// taxonomy's order: those whose label names them (not the few whose label is also a framework
+/// concept's synonym, which the label would name instead).
+pub fn esco_concepts(taxonomy: &Taxonomy) -> Vec<usize> {
+    taxonomy
+        .nodes()
+        .iter()
+        .enumerate()
+        .filter(|(i, n)| {
+            matches!(n.kind, ConceptKind::EscoSkill | ConceptKind::EscoKnowledge)
+                && taxonomy.lookup(&n.label) == Some(*i)
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// Writes `members.jsonl` (or `.csv`), `case_studies.jsonl` and `facilities.jsonl` into `out`.
 pub fn generate(spec: &Spec, taxonomy: &Taxonomy, out: &Path) -> Result<Written> {
     std::fs::create_dir_all(out).map_err(|source| Error::Read {
@@ -71,6 +102,7 @@ pub fn generate(spec: &Spec, taxonomy: &Taxonomy, out: &Path) -> Result<Written>
     let mut ctx = Ctx {
         rng: Rng::new(spec.seed),
         taxonomy,
+        esco: (spec.skills == SkillSource::Esco).then(|| esco_concepts(taxonomy)),
     };
     let profiles: Vec<(usize, u32)> = PROFILES
         .iter()

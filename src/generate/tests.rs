@@ -37,6 +37,7 @@ fn the_same_seed_gives_identical_files_and_another_seed_does_not() {
         case_studies_per_member: 0.075,
         seed: 7,
         csv: false,
+        skills: crate::generate::SkillSource::Profiles,
     };
     let (a, b, c) = (
         tempfile::tempdir().unwrap(),
@@ -64,6 +65,7 @@ fn generated_data_loads_without_a_single_rejection() {
         case_studies_per_member: 0.075,
         seed: 3,
         csv: false,
+        skills: crate::generate::SkillSource::Profiles,
     };
     let written = generate(&spec, &taxonomy, dir.path()).unwrap();
     assert_eq!(written.facilities, 89);
@@ -82,6 +84,7 @@ fn committed_fixtures_are_what_the_generator_makes_from_seed_7() {
         case_studies_per_member: 0.075,
         seed: 7,
         csv: false,
+        skills: crate::generate::SkillSource::Profiles,
     };
     generate(&spec, &taxonomy, dir.path()).unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
@@ -104,6 +107,7 @@ fn csv_and_jsonl_members_of_the_same_seed_load_identically() {
         case_studies_per_member: 0.0,
         seed: 11,
         csv: false,
+        skills: crate::generate::SkillSource::Profiles,
     };
     generate(&spec, &taxonomy, a.path()).unwrap();
     generate(&Spec { csv: true, ..spec }, &taxonomy, b.path()).unwrap();
@@ -120,4 +124,59 @@ fn csv_and_jsonl_members_of_the_same_seed_load_identically() {
     let (json_members, csv_members) = (members(from_json), members(from_csv));
     assert_eq!(json_members.len(), 300);
     assert_eq!(json_members, csv_members);
+}
+
+#[test]
+fn esco_labelled_members_hold_esco_concepts_by_their_labels_spread_over_the_classification() {
+    let taxonomy = Taxonomy::builtin();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let spec = Spec {
+        members: 400,
+        case_studies_per_member: 0.075,
+        seed: 5,
+        csv: false,
+        skills: SkillSource::Esco,
+    };
+    generate(&spec, &taxonomy, a.path()).unwrap();
+    generate(&spec, &taxonomy, b.path()).unwrap();
+    let members = std::fs::read(a.path().join("members.jsonl")).unwrap();
+    assert_eq!(
+        members,
+        std::fs::read(b.path().join("members.jsonl")).unwrap()
+    );
+
+    let (records, report) = crate::index::load_records(a.path()).unwrap();
+    assert_eq!(report.rejected(), 0, "{report}");
+    let mut held = std::collections::BTreeSet::new();
+    for record in &records {
+        let crate::model::Record::Member(m) = record else {
+            continue;
+        };
+        if m.skills.is_empty() {
+            continue; // known only through the case studies they wrote
+        }
+        assert!(
+            (1..=5).contains(&m.skills.len()),
+            "{}: {:?}",
+            m.id,
+            m.skills
+        );
+        for skill in &m.skills {
+            let node = taxonomy.lookup(&skill.name).expect("an ESCO label");
+            let concept = taxonomy.node(node);
+            assert_eq!(concept.label, skill.name);
+            assert!(
+                matches!(
+                    concept.kind,
+                    ConceptKind::EscoSkill | ConceptKind::EscoKnowledge
+                ),
+                "{}: {:?}",
+                skill.name,
+                concept.kind
+            );
+            held.insert(node);
+        }
+    }
+    // drawn evenly from some 13,000 concepts: ~1,400 picks are nearly all different
+    assert!(held.len() > 1_200, "{} concepts held", held.len());
 }

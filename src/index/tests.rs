@@ -378,6 +378,7 @@ fn a_build_killed_mid_way_leaves_the_previous_index_usable() {
         case_studies_per_member: 0.1,
         seed: 1,
         csv: false,
+        skills: crate::generate::SkillSource::Profiles,
     };
     crate::generate::generate(&spec, &taxonomy, big.path()).unwrap();
 

@@ -93,6 +93,7 @@ fn every_generated_record_round_trips() {
         case_studies_per_member: 0.2,
         seed: 11,
         csv: false,
+        skills: crate::generate::SkillSource::Profiles,
     };
     crate::generate::generate(&spec, &crate::taxonomy::Taxonomy::builtin(), dir.path()).unwrap();
     let mut records = Vec::new();
