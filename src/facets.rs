@@ -29,6 +29,10 @@ use crate::index::tables::{FacetSpec, FieldTable};
 pub struct FacetTally {
     /// What to count.
     pub specs: Vec<FacetSpec>,
+    /// For each spec, the deepest prefix wanted (1: children of the root); `None` for all. Deeper
+    /// counts are left out of each segment's fruit, so a shallow view of a wide tree does not pay
+    /// for naming every value.
+    pub depths: Vec<Option<usize>>,
     /// Where the per-segment tables live.
     pub cache: SegmentCache,
 }
@@ -37,15 +41,11 @@ pub struct FacetTally {
 pub type PrefixCounts = HashMap<String, (usize, u64)>;
 
 impl FacetTally {
-    /// Turns counts into the response's flat `label -> count` map, down to `max_depth` when
-    /// given (1: children of the root). Shallower prefixes first, so a label that also names a
-    /// deeper node shows the deeper count.
-    pub fn flatten(counts: &PrefixCounts, max_depth: Option<usize>) -> BTreeMap<String, u64> {
-        let mut ordered: Vec<(&usize, &String, &u64)> = counts
-            .iter()
-            .filter(|(_, (d, _))| max_depth.is_none_or(|max| *d <= max))
-            .map(|(p, (d, c))| (d, p, c))
-            .collect();
+    /// Turns counts into the response's flat `label -> count` map. Shallower prefixes first, so
+    /// a label that also names a deeper node shows the deeper count.
+    pub fn flatten(counts: &PrefixCounts) -> BTreeMap<String, u64> {
+        let mut ordered: Vec<(&usize, &String, &u64)> =
+            counts.iter().map(|(p, (d, c))| (d, p, c)).collect();
         ordered.sort();
         let mut out = BTreeMap::new();
         for (_, path, count) in ordered {
@@ -64,6 +64,7 @@ struct Counting {
     /// counting is one increment per record, spread over the prefixes at harvest.
     by_ord: Vec<u64>,
     counts: Vec<u64>,
+    max_depth: Option<usize>,
 }
 
 /// [`FacetTally`] in one segment.
@@ -79,7 +80,7 @@ impl Collector for FacetTally {
         segment: &SegmentReader,
     ) -> tantivy::Result<FacetTallySegment> {
         let mut out = Vec::with_capacity(self.specs.len());
-        for spec in &self.specs {
+        for (i, spec) in self.specs.iter().enumerate() {
             let table = self.cache.get(segment, spec)?;
             let n = table.buckets.buckets.len();
             let by_ord = match table.values.single_valued() {
@@ -90,6 +91,7 @@ impl Collector for FacetTally {
                 table,
                 by_ord,
                 counts: vec![0; n],
+                max_depth: self.depths.get(i).copied().flatten(),
             });
         }
         Ok(FacetTallySegment(out))
@@ -148,14 +150,14 @@ impl SegmentCollector for FacetTallySegment {
                         c.counts[b as usize] += n;
                     }
                 }
+                let buckets = &c.table.buckets.buckets;
                 c.counts
                     .iter()
-                    .enumerate()
-                    .filter(|(_, n)| **n > 0)
-                    .map(|(b, n)| {
-                        let (depth, path) = &c.table.buckets.buckets[b];
-                        (path.clone(), (*depth, *n))
+                    .zip(buckets)
+                    .filter(|(n, (depth, _))| {
+                        **n > 0 && c.max_depth.is_none_or(|max| *depth <= max)
                     })
+                    .map(|(n, (depth, path))| (path.clone(), (*depth, *n)))
                     .collect()
             })
             .collect()
@@ -412,6 +414,7 @@ mod tests {
             inner: Count,
             tally: FacetTally {
                 specs: vec![FacetSpec::new("f", "f", &parents)],
+                depths: vec![None],
                 cache: SegmentCache::default(),
             },
             gates,

@@ -508,6 +508,13 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
     let query = combine(&filters, &gated, scoring.as_deref());
     let tally = FacetTally {
         specs,
+        depths: names
+            .iter()
+            .map(|name| match name {
+                FacetName::Skill => request.skill_depth,
+                _ => None,
+            })
+            .collect(),
         cache: index.facet_cache.clone(),
     };
     let limit = request.limit.clamp(1, MAX_LIMIT);
@@ -541,16 +548,7 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
     let facets: BTreeMap<String, BTreeMap<String, u64>> = names
         .iter()
         .zip(&facet_counts)
-        .map(|(name, counts)| {
-            let depth = match name {
-                FacetName::Skill => request.skill_depth,
-                _ => None,
-            };
-            (
-                name.as_str().to_string(),
-                FacetTally::flatten(counts, depth),
-            )
-        })
+        .map(|(name, counts)| (name.as_str().to_string(), FacetTally::flatten(counts)))
         .collect();
     let sort_by_distance = request.sort == SortOrder::Distance && request.filters.near.is_some();
     let mut hits = Vec::with_capacity(ranked.len());
