@@ -59,6 +59,7 @@ pub mod search;
 pub mod shapes;
 mod spelling;
 mod stats;
+mod stemming;
 pub mod store;
 pub mod suggest;
 pub mod taxonomy;

@@ -5,9 +5,10 @@
 //! "Epidemiological Modelling", "epidemiological-modelling" and "epidemiological models" agree.
 
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    TextAnalyzer, TokenStream,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenStream,
 };
+
+use crate::stemming::MemoStemmer;
 
 /// Name under which the stemmed analyser is registered in the index.
 pub const ENGLISH: &str = "muster_en";
@@ -20,13 +21,14 @@ pub const STOP_WORDS: &[&str] = &[
     "can",
 ];
 
-/// Stemmed English analyser: simple tokens, long ones dropped, lowercase, ASCII folding, stemming.
+/// Stemmed English analyser: simple tokens, long ones dropped, lowercase, ASCII folding, stemming
+/// (tantivy's English stems, remembered: [`MemoStemmer`]).
 pub fn english_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
+        .filter(MemoStemmer)
         .build()
 }
 
