@@ -31,7 +31,7 @@ const browser = await launch(driver, chromium)
 try {
   const context = await browser.newContext()
   const page = await context.newPage()
-  page.setDefaultTimeout(15000)
+  page.setDefaultTimeout(60000)
   let callback = null
   page.on('request', (r) => {
     if (r.url().startsWith(`${base}/sign-in/callback`)) callback = r.url()
@@ -76,7 +76,7 @@ try {
 
   // an account the provider knows but no grant names has no access
   const other = await (await browser.newContext()).newPage()
-  other.setDefaultTimeout(15000)
+  other.setDefaultTimeout(60000)
   await other.goto(`${base}/sign-in`)
   await other.click('text=Sign in with your department account')
   await signInAtProvider(other, 'bob')
