@@ -1,17 +1,60 @@
 //! English stemming that remembers: the same stems as tantivy's `Stemmer` (the same frostem
-//! algorithm), with each analyser keeping the stems of the words it has met. Indexing stems the
+//! algorithm), with each thread keeping the stems of the words it has met. Indexing stems the
 //! same few tens of thousands of words over and over (every holder of an ESCO concept carries its
-//! labels); a lookup replaces the Snowball rules for all but the first time a word is seen.
+//! labels), and a search stems the same words of the same fields for every hit it highlights; a
+//! lookup replaces the Snowball rules for all but the first time a thread sees a word. The memo
+//! is the thread's, not the analyser's: analysers are cloned for every field highlighted, and a
+//! memo that started empty each time would cost more than it saves.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
 
+use rustc_hash::FxHashMap;
 use tantivy::tokenizer::{Token, TokenFilter, TokenStream, Tokenizer};
 
-/// Words remembered per analyser before the memo starts again (a bound on its memory: about
+/// Words remembered per thread before the memo starts again (a bound on its memory: about
 /// 4 MB).
 const REMEMBERED: usize = 50_000;
 
-/// A token filter stemming English words, remembering each word's stem.
+/// A thread's stems: word -> stem, for words the stemmer changes; `None` for those it leaves as
+/// they are. And the thread's stemmer, made on the first word not in the memo.
+#[derive(Default)]
+struct Memo {
+    stems: FxHashMap<Box<str>, Option<Box<str>>>,
+    stemmer: Option<frostem::Stemmer>,
+}
+
+impl Memo {
+    /// Replaces `word` with its stem.
+    fn stem(&mut self, word: &mut String) {
+        let stem = match self.stems.get(word.as_str()) {
+            Some(stem) => stem,
+            None => {
+                if self.stems.len() >= REMEMBERED {
+                    self.stems.clear();
+                }
+                let stemmer = self
+                    .stemmer
+                    .get_or_insert_with(|| frostem::Stemmer::new(frostem::Algorithm::English));
+                let stem: Option<Box<str>> = match stemmer.stem(word) {
+                    std::borrow::Cow::Owned(stem) => Some(stem.into()),
+                    std::borrow::Cow::Borrowed(stem) if stem != word.as_str() => Some(stem.into()),
+                    std::borrow::Cow::Borrowed(_) => None,
+                };
+                self.stems.entry(word.as_str().into()).or_insert(stem)
+            }
+        };
+        if let Some(stem) = stem {
+            word.clear();
+            word.push_str(stem);
+        }
+    }
+}
+
+thread_local! {
+    static MEMO: RefCell<Memo> = RefCell::new(Memo::default());
+}
+
+/// A token filter stemming English words, remembering each word's stem (per thread).
 #[derive(Clone, Default)]
 pub struct MemoStemmer;
 
@@ -19,78 +62,38 @@ impl TokenFilter for MemoStemmer {
     type Tokenizer<T: Tokenizer> = MemoStemmerFilter<T>;
 
     fn transform<T: Tokenizer>(self, tokenizer: T) -> MemoStemmerFilter<T> {
-        MemoStemmerFilter {
-            inner: tokenizer,
-            stems: HashMap::new(),
-        }
+        MemoStemmerFilter { inner: tokenizer }
     }
 }
 
-/// [`MemoStemmer`] over a tokenizer. A clone starts with an empty memo.
+/// [`MemoStemmer`] over a tokenizer.
+#[derive(Clone)]
 pub struct MemoStemmerFilter<T> {
     inner: T,
-    /// Word -> stem, for words the stemmer changes; `None` for those it leaves as they are.
-    stems: HashMap<String, Option<String>>,
-}
-
-impl<T: Clone> Clone for MemoStemmerFilter<T> {
-    fn clone(&self) -> Self {
-        MemoStemmerFilter {
-            inner: self.inner.clone(),
-            stems: HashMap::new(),
-        }
-    }
 }
 
 impl<T: Tokenizer> Tokenizer for MemoStemmerFilter<T> {
-    type TokenStream<'a> = MemoStemmerStream<'a, T::TokenStream<'a>>;
+    type TokenStream<'a> = MemoStemmerStream<T::TokenStream<'a>>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        if self.stems.len() >= REMEMBERED {
-            self.stems.clear();
-        }
         MemoStemmerStream {
             tail: self.inner.token_stream(text),
-            stems: &mut self.stems,
-            stemmer: None,
         }
     }
 }
 
 /// The tokens of one text, stemmed.
-pub struct MemoStemmerStream<'a, T> {
+pub struct MemoStemmerStream<T> {
     tail: T,
-    stems: &'a mut HashMap<String, Option<String>>,
-    /// Made on the first word not in the memo.
-    stemmer: Option<frostem::Stemmer>,
 }
 
-impl<T: TokenStream> TokenStream for MemoStemmerStream<'_, T> {
+impl<T: TokenStream> TokenStream for MemoStemmerStream<T> {
     fn advance(&mut self) -> bool {
         if !self.tail.advance() {
             return false;
         }
         let token = self.tail.token_mut();
-        let stem = match self.stems.get(&token.text) {
-            Some(stem) => stem,
-            None => {
-                let stemmer = self
-                    .stemmer
-                    .get_or_insert_with(|| frostem::Stemmer::new(frostem::Algorithm::English));
-                let stem = match stemmer.stem(&token.text) {
-                    std::borrow::Cow::Owned(stem) => Some(stem),
-                    std::borrow::Cow::Borrowed(stem) if stem != token.text => {
-                        Some(stem.to_string())
-                    }
-                    std::borrow::Cow::Borrowed(_) => None,
-                };
-                self.stems.entry(token.text.clone()).or_insert(stem)
-            }
-        };
-        if let Some(stem) = stem {
-            token.text.clear();
-            token.text.push_str(stem);
-        }
+        MEMO.with_borrow_mut(|memo| memo.stem(&mut token.text));
         true
     }
 
