@@ -2,7 +2,9 @@
 //! facets on, some near a place), in-process, one at a time.
 //!
 //! `MUSTER_BENCH_MEMBERS` sets the size (default 100,000 members), `MUSTER_BENCH_ROUNDS` the
-//! rounds of the mix (default 50); `MUSTER_BENCH_INDEX` names an index already built (then the
+//! rounds of the mix (default 50); `MUSTER_BENCH_SKILLS=esco` gives the members ESCO concepts by
+//! their labels and asks 500 queries of words of ESCO labels instead of the mix (as the Typesense
+//! bench does); `MUSTER_BENCH_INDEX` names an index already built (then the
 //! member count is only a label); `MUSTER_BENCH_ONLY` keeps the queries containing its text and skips the rest;
 //! `MUSTER_BENCH_SIZES` also prints each response's total, size in bytes and skill facet values.
 //! Prints the time to build the facet tables, p50/p95/p99 over the mix, typeahead and emergency
@@ -16,11 +18,11 @@ use muster::access::Caller;
 use muster::index::{MusterIndex, open};
 use muster::search::{FacetChoice, FacetName, SearchRequest, search};
 use muster::taxonomy::Taxonomy;
-use muster::workload::{MUSTERS, QUERIES, percentile};
+use muster::workload::{MUSTERS, percentile};
 
 mod support;
 
-use support::{expert_requests, generate_and_index};
+use support::{expert_requests, generate_and_index, workload};
 
 fn search_latency(c: &mut Criterion) {
     let members: usize = std::env::var("MUSTER_BENCH_MEMBERS")
@@ -28,18 +30,14 @@ fn search_latency(c: &mut Criterion) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let taxonomy = Taxonomy::builtin();
+    let (skills, mix) = workload(&taxonomy);
     let data = tempfile::tempdir().expect("temp dir");
     let built = tempfile::tempdir().expect("temp dir");
     // MUSTER_BENCH_INDEX: an index already built (by `muster generate` + `muster index`)
     let index_dir = match std::env::var_os("MUSTER_BENCH_INDEX") {
         Some(dir) => std::path::PathBuf::from(dir),
         None => {
-            generate_and_index(
-                members,
-                muster::generate::SkillSource::Profiles,
-                data.path(),
-                built.path(),
-            );
+            generate_and_index(members, skills, data.path(), built.path());
             built.path().to_path_buf()
         }
     };
@@ -48,9 +46,9 @@ fn search_latency(c: &mut Criterion) {
     let today = time::macros::date!(2026 - 11 - 22);
     // MUSTER_BENCH_ONLY: time only the queries containing this text (for profiling one)
     let only = std::env::var("MUSTER_BENCH_ONLY").unwrap_or_default();
-    let queries: Vec<&str> = QUERIES
+    let queries: Vec<&str> = mix
         .iter()
-        .copied()
+        .map(String::as_str)
         .filter(|q| q.contains(&only))
         .collect();
     let requests: Vec<_> = expert_requests(&queries, today);

@@ -27,17 +27,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use muster::generate::SkillSource;
 use muster::index::load_records;
 use muster::model::Record;
 use muster::search::{SearchRequest, SortOrder};
 use muster::taxonomy::Taxonomy;
-use muster::workload::{QUERIES, esco_queries, percentile};
+use muster::workload::percentile;
 use serde_json::{Value, json};
 
 mod support;
 
-use support::{Connection, Run, expert_requests, generate_and_index, http_load, rss_mib, serve};
+use support::{
+    Connection, Run, expert_requests, generate_and_index, http_load, rss_mib, serve, workload,
+};
 
 const API_KEY: &str = "muster-bench";
 /// Longest a run may take.
@@ -298,19 +299,6 @@ fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(|a, b| a.total_cmp(b));
     percentile(&sorted, 0.5)
-}
-
-/// Where the bench's members' skills come from (`MUSTER_BENCH_SKILLS`: `profiles`, the default,
-/// or `esco`), and the queries asked of them: the workload's mix, or 500 ESCO-label queries.
-fn workload(taxonomy: &Taxonomy) -> (SkillSource, Vec<String>) {
-    match std::env::var("MUSTER_BENCH_SKILLS").as_deref() {
-        Ok("esco") => (SkillSource::Esco, esco_queries(taxonomy, 500, 42)),
-        Ok("profiles") | Err(_) => (
-            SkillSource::Profiles,
-            QUERIES.iter().map(|q| q.to_string()).collect(),
-        ),
-        Ok(other) => panic!("MUSTER_BENCH_SKILLS={other}: expected profiles or esco"),
-    }
 }
 
 fn main() {

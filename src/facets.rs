@@ -14,7 +14,9 @@
 //! query, so its own facet can count every value "as if the filter were unset" in the same pass.
 //! The caller's marking is never a gate: it stays in the query.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use tantivy::collector::{Collector, SegmentCollector};
@@ -23,7 +25,7 @@ use tantivy::schema::Facet;
 use tantivy::{DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
 use crate::index::cache::SegmentCache;
-use crate::index::tables::{FacetSpec, FieldTable};
+use crate::index::tables::{Bucket, FacetSpec, FieldTable};
 
 /// Counts several facets in one pass.
 pub struct FacetTally {
@@ -37,23 +39,25 @@ pub struct FacetTally {
     pub cache: SegmentCache,
 }
 
-/// Counts of one facet: prefix path -> (depth, records).
-pub type PrefixCounts = HashMap<String, (usize, u64)>;
+/// Counts of one facet: prefix path -> (the prefix, records).
+pub type PrefixCounts = FxHashMap<Arc<str>, (Bucket, u64)>;
 
 impl FacetTally {
     /// Turns counts into the response's flat `label -> count` map. Shallower prefixes first, so
     /// a label that also names a deeper node shows the deeper count.
     pub fn flatten(counts: &PrefixCounts) -> BTreeMap<String, u64> {
-        let mut ordered: Vec<(&usize, &String, &u64)> =
-            counts.iter().map(|(p, (d, c))| (d, p, c)).collect();
-        ordered.sort();
-        let mut out = BTreeMap::new();
-        for (_, path, count) in ordered {
-            if let Some(label) = Facet::from(path.as_str()).to_path().last() {
-                out.insert((*label).to_string(), *count);
+        let mut ordered: Vec<&(Bucket, u64)> = counts.values().collect();
+        ordered.sort_unstable_by(|(a, _), (b, _)| (a.depth, &a.path).cmp(&(b.depth, &b.path)));
+        let mut by_label: FxHashMap<&str, u64> = FxHashMap::default();
+        for (bucket, count) in ordered {
+            if !bucket.label.is_empty() {
+                by_label.insert(&bucket.label, *count);
             }
         }
-        out
+        by_label
+            .into_iter()
+            .map(|(label, count)| (label.to_string(), count))
+            .collect()
     }
 }
 
@@ -102,11 +106,14 @@ impl Collector for FacetTally {
     }
 
     fn merge_fruits(&self, fruits: Vec<Vec<PrefixCounts>>) -> tantivy::Result<Self::Fruit> {
-        let mut merged: Vec<PrefixCounts> = vec![HashMap::new(); self.specs.len()];
+        let mut fruits = fruits.into_iter();
+        let Some(mut merged) = fruits.next() else {
+            return Ok(vec![PrefixCounts::default(); self.specs.len()]);
+        };
         for fruit in fruits {
             for (total, part) in merged.iter_mut().zip(fruit) {
-                for (path, (depth, count)) in part {
-                    total.entry(path).or_insert((depth, 0)).1 += count;
+                for (path, (bucket, count)) in part {
+                    total.entry(path).or_insert((bucket, 0)).1 += count;
                 }
             }
         }
@@ -154,10 +161,10 @@ impl SegmentCollector for FacetTallySegment {
                 c.counts
                     .iter()
                     .zip(buckets)
-                    .filter(|(n, (depth, _))| {
-                        **n > 0 && c.max_depth.is_none_or(|max| *depth <= max)
+                    .filter(|(n, bucket)| {
+                        **n > 0 && c.max_depth.is_none_or(|max| bucket.depth <= max)
                     })
-                    .map(|(n, (depth, path))| (path.clone(), (*depth, *n)))
+                    .map(|(n, bucket)| (bucket.path.clone(), (bucket.clone(), *n)))
                     .collect()
             })
             .collect()
@@ -368,6 +375,28 @@ mod tests {
     use tantivy::schema::{FacetOptions, Schema};
     use tantivy::{Index, TantivyDocument};
 
+    #[test]
+    fn a_label_naming_nodes_at_two_depths_shows_the_deeper_count() {
+        let bucket = |depth: usize, path: &str| Bucket {
+            depth,
+            path: path.into(),
+            label: path.rsplit('/').next().unwrap_or_default().into(),
+        };
+        let counts: PrefixCounts = [
+            (bucket(1, "/Data"), 9),
+            (bucket(2, "/Methods/Data"), 4),
+            (bucket(1, "/Methods"), 6),
+        ]
+        .into_iter()
+        .map(|(b, n)| (b.path.clone(), (b, n)))
+        .collect();
+        let flat = FacetTally::flatten(&counts);
+        assert_eq!(
+            flat.into_iter().collect::<Vec<_>>(),
+            vec![("Data".to_string(), 4), ("Methods".to_string(), 6)]
+        );
+    }
+
     /// An index of one segment whose records hold the facet paths given, in field `f`.
     fn index_of(records: &[Vec<String>]) -> Index {
         let mut schema = Schema::builder();
@@ -422,7 +451,10 @@ mod tests {
         let searcher = index.reader().unwrap().searcher();
         assert_eq!(searcher.segment_readers().len(), 1);
         let (count, mut counts) = searcher.search(&AllQuery, &collector).unwrap();
-        let by_path = counts.remove(0).into_iter().map(|(path, (_, n))| (path, n));
+        let by_path = counts
+            .remove(0)
+            .into_iter()
+            .map(|(path, (_, n))| (path.to_string(), n));
         (count, by_path.collect())
     }
 

@@ -271,3 +271,24 @@ pub fn expert_requests<Q: AsRef<str>>(
         })
         .collect()
 }
+
+/// Where the bench's members' skills come from (`MUSTER_BENCH_SKILLS`: `profiles`, the default,
+/// or `esco`), and the queries asked of them: the workload's mix, or 500 ESCO-label queries.
+pub fn workload(
+    taxonomy: &muster::taxonomy::Taxonomy,
+) -> (muster::generate::SkillSource, Vec<String>) {
+    match std::env::var("MUSTER_BENCH_SKILLS").as_deref() {
+        Ok("esco") => (
+            muster::generate::SkillSource::Esco,
+            muster::workload::esco_queries(taxonomy, 500, 42),
+        ),
+        Ok("profiles") | Err(_) => (
+            muster::generate::SkillSource::Profiles,
+            muster::workload::QUERIES
+                .iter()
+                .map(|q| q.to_string())
+                .collect(),
+        ),
+        Ok(other) => panic!("MUSTER_BENCH_SKILLS={other}: expected profiles or esco"),
+    }
+}

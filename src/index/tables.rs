@@ -44,15 +44,24 @@ pub(crate) struct SegmentBuckets {
     /// For ordinal `o`, `bucket_ids[starts[o]..starts[o + 1]]`.
     pub(crate) starts: Vec<u32>,
     pub(crate) bucket_ids: Vec<u32>,
-    /// Per bucket: depth (1 = a child of the root) and the prefix as a path string.
-    pub(crate) buckets: Vec<(usize, String)>,
+    /// Per bucket: its depth, path and label.
+    pub(crate) buckets: Vec<Bucket>,
+}
+
+/// A prefix counted: depth (1 = a child of the root), the prefix as a path string, and its last
+/// step (the label a response shows). Shared, so a search's counts name it without copying.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    pub depth: usize,
+    pub path: Arc<str>,
+    pub label: Arc<str>,
 }
 
 impl SegmentBuckets {
     pub(crate) fn build(column: &StrColumn, parents: &HashSet<Vec<u8>>) -> tantivy::Result<Self> {
         let mut starts = vec![0u32];
         let mut bucket_ids = Vec::new();
-        let mut buckets: Vec<(usize, String)> = Vec::new();
+        let mut buckets: Vec<Bucket> = Vec::new();
         let mut by_prefix: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut stream = column.dictionary().stream()?;
         while stream.advance() {
@@ -75,10 +84,16 @@ impl SegmentBuckets {
                     Some(id) => *id,
                     None => {
                         let id = buckets.len() as u32;
-                        let path = Facet::from_encoded(prefix.to_vec())
-                            .map(|f| f.to_path_string())
-                            .unwrap_or_default();
-                        buckets.push((depth + 1, path));
+                        let facet = Facet::from_encoded(prefix.to_vec()).ok();
+                        let path = facet.as_ref().map(Facet::to_path_string);
+                        let label = facet
+                            .as_ref()
+                            .and_then(|f| f.to_path().last().map(|label| Arc::<str>::from(*label)));
+                        buckets.push(Bucket {
+                            depth: depth + 1,
+                            path: path.unwrap_or_default().into(),
+                            label: label.unwrap_or_else(|| Arc::from("")),
+                        });
                         by_prefix.insert(prefix.to_vec(), id);
                         id
                     }
