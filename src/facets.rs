@@ -46,17 +46,21 @@ impl FacetTally {
     /// Turns counts into the response's flat `label -> count` map. Shallower prefixes first, so
     /// a label that also names a deeper node shows the deeper count.
     pub fn flatten(counts: &PrefixCounts) -> BTreeMap<String, u64> {
-        let mut ordered: Vec<&(Bucket, u64)> = counts.values().collect();
-        ordered.sort_unstable_by(|(a, _), (b, _)| (a.depth, &a.path).cmp(&(b.depth, &b.path)));
-        let mut by_label: FxHashMap<&str, u64> = FxHashMap::default();
-        for (bucket, count) in ordered {
-            if !bucket.label.is_empty() {
-                by_label.insert(&bucket.label, *count);
+        // per label, the deepest prefix it names (of equal depths, the last path in order)
+        let mut by_label: FxHashMap<&str, &(Bucket, u64)> = FxHashMap::default();
+        for counted in counts.values() {
+            let bucket = &counted.0;
+            if bucket.label.is_empty() {
+                continue;
+            }
+            let kept = by_label.entry(&bucket.label).or_insert(counted);
+            if (bucket.depth, &bucket.path) > (kept.0.depth, &kept.0.path) {
+                *kept = counted;
             }
         }
         by_label
             .into_iter()
-            .map(|(label, count)| (label.to_string(), count))
+            .map(|(label, (_, count))| (label.to_string(), *count))
             .collect()
     }
 }
@@ -376,7 +380,7 @@ mod tests {
     use tantivy::{Index, TantivyDocument};
 
     #[test]
-    fn a_label_naming_nodes_at_two_depths_shows_the_deeper_count() {
+    fn a_label_naming_several_nodes_shows_the_deepest_count_then_the_last_path() {
         let bucket = |depth: usize, path: &str| Bucket {
             depth,
             path: path.into(),
@@ -385,6 +389,7 @@ mod tests {
         let counts: PrefixCounts = [
             (bucket(1, "/Data"), 9),
             (bucket(2, "/Methods/Data"), 4),
+            (bucket(2, "/Archive/Data"), 7),
             (bucket(1, "/Methods"), 6),
         ]
         .into_iter()
