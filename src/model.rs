@@ -668,6 +668,18 @@ impl Record {
         // Our own types always serialise.
         value.unwrap_or(serde_json::Value::Null)
     }
+
+    /// The record as JSON text, in the ingest format: what [`Record::to_json`] gives, written
+    /// straight from the record rather than through a `Value` (fields in declaration order).
+    pub fn to_json_text(&self) -> String {
+        let text = match self {
+            Record::Member(m) => serde_json::to_string(m),
+            Record::CaseStudy(c) => serde_json::to_string(c),
+            Record::Facility(f) => serde_json::to_string(f),
+        };
+        // Our own types always serialise.
+        text.unwrap_or_else(|_| "null".to_string())
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,10 @@
 //! their level (`bayesian-statistics#3`) and assessment year, so "at least level 3" is one
 //! term lookup. Facets are hierarchical paths (`/MOD/Dstl`, `/Life sciences/Microbiology/Virology`).
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
 use tantivy::schema::Value as _;
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, FacetOptions, Field, INDEXED, IndexRecordOption, STORED,
@@ -461,33 +465,74 @@ pub enum Unlinked {
     Capability(String),
 }
 
+/// At most this many skill names' contributions are remembered by one [`DocumentBuilder`].
+const REMEMBERED_SKILLS: usize = 1 << 16;
+
 /// Builds tantivy documents from records.
 pub struct DocumentBuilder<'a> {
     fields: &'a Fields,
     taxonomy: &'a Taxonomy,
+    /// What each skill name adds to a record, worked out the first time it is met: records
+    /// labelled from a taxonomy repeat a few thousand names, each with its concepts' synonyms.
+    skills: RefCell<FxHashMap<Box<str>, Rc<SkillEntry<'a>>>>,
+}
+
+/// What one skill name adds to any record that holds it, level and year apart.
+struct SkillEntry<'a> {
+    /// Whether the name links to a concept.
+    linked: bool,
+    /// The base terms: the concepts' (or the free text's), then their broader concepts'.
+    terms: Vec<String>,
+    facets: Vec<tantivy::schema::Facet>,
+    /// The concepts' labels (where the name is not one) and synonyms, with their fields.
+    texts: Vec<(Field, &'a str)>,
+    /// The tokens the name and `texts` add to each text field.
+    tokens: Vec<(Field, u64)>,
+}
+
+/// The tokens of each scored text field of one document, counted as its values are added.
+struct Tokens<'f> {
+    fields: &'f Fields,
+    counts: Vec<u64>,
+}
+
+impl Tokens<'_> {
+    fn add(&mut self, field: Field, tokens: u64) {
+        if let Some(i) = self
+            .fields
+            .token_counts
+            .iter()
+            .position(|(f, _)| *f == field)
+        {
+            self.counts[i] += tokens;
+        }
+    }
 }
 
 impl<'a> DocumentBuilder<'a> {
     /// A builder over `fields` mapping skills through `taxonomy`.
     pub fn new(fields: &'a Fields, taxonomy: &'a Taxonomy) -> Self {
-        DocumentBuilder { fields, taxonomy }
+        DocumentBuilder {
+            fields,
+            taxonomy,
+            skills: RefCell::default(),
+        }
     }
 
     /// The tantivy document for `record`, and its skills and capabilities that named no concept.
     pub fn document(&self, record: &Record) -> (TantivyDocument, Vec<Unlinked>) {
-        let (mut doc, unmapped) = self.fields_of(record);
-        for (text, count) in &self.fields.token_counts {
-            let tokens: u64 = doc
-                .get_all(*text)
-                .filter_map(|v| v.as_str())
-                .map(text::count_tokens)
-                .sum();
-            doc.add_u64(*count, tokens);
+        let mut tokens = Tokens {
+            fields: self.fields,
+            counts: vec![0; self.fields.token_counts.len()],
+        };
+        let (mut doc, unmapped) = self.fields_of(record, &mut tokens);
+        for ((_, count), n) in self.fields.token_counts.iter().zip(tokens.counts) {
+            doc.add_u64(*count, n);
         }
         (doc, unmapped)
     }
 
-    fn fields_of(&self, record: &Record) -> (TantivyDocument, Vec<Unlinked>) {
+    fn fields_of(&self, record: &Record, tokens: &mut Tokens) -> (TantivyDocument, Vec<Unlinked>) {
         let f = self.fields;
         let mut doc = TantivyDocument::default();
         let kind = record.kind();
@@ -496,17 +541,17 @@ impl<'a> DocumentBuilder<'a> {
         doc.add_u64(f.kind, kind_code(kind));
         doc.add_facet(f.kind_facet, format!("/{}", kind.as_str()).as_str());
         doc.add_u64(f.marking, record.marking().rank());
-        let json = record.to_json().to_string();
+        let json = record.to_json_text();
         doc.add_text(f.record, &json);
         let mut unmapped = Vec::new();
         match record {
             Record::Member(m) => {
-                self.text(&mut doc, f.name, &m.name);
+                self.text(&mut doc, tokens, f.name, &m.name);
                 if let Some(role) = &m.role {
-                    self.text(&mut doc, f.role, role);
+                    self.text(&mut doc, tokens, f.role, role);
                 }
                 if let Some(summary) = &m.summary {
-                    self.text(&mut doc, f.summary, summary);
+                    self.text(&mut doc, tokens, f.summary, summary);
                 }
                 self.department(&mut doc, &m.department);
                 doc.add_u64(f.clearance, m.clearance.rank());
@@ -535,18 +580,18 @@ impl<'a> DocumentBuilder<'a> {
                 }
                 for skill in &m.skills {
                     let year = skill.assessed.map(|d| d.year());
-                    if !self.skill(&mut doc, &skill.name, skill.level.number(), year) {
+                    if !self.skill(&mut doc, tokens, &skill.name, skill.level.number(), year) {
                         unmapped.push(Unlinked::Skill(skill.name.clone()));
                     }
                 }
             }
             Record::CaseStudy(c) => {
-                self.text(&mut doc, f.name, &c.title);
+                self.text(&mut doc, tokens, f.name, &c.title);
                 if let Some(summary) = &c.summary {
-                    self.text(&mut doc, f.summary, summary);
+                    self.text(&mut doc, tokens, f.summary, summary);
                 }
                 if let Some(body) = &c.body {
-                    self.text(&mut doc, f.body, body);
+                    self.text(&mut doc, tokens, f.body, body);
                 }
                 for department in &c.departments {
                     self.department(&mut doc, department);
@@ -561,18 +606,18 @@ impl<'a> DocumentBuilder<'a> {
                     doc.add_date(f.updated, tantivy_date(date));
                 }
                 for skill in &c.skills {
-                    if !self.skill(&mut doc, skill, 0, None) {
+                    if !self.skill(&mut doc, tokens, skill, 0, None) {
                         unmapped.push(Unlinked::Skill(skill.clone()));
                     }
                 }
             }
             Record::Facility(fac) => {
-                self.text(&mut doc, f.name, &fac.name);
+                self.text(&mut doc, tokens, f.name, &fac.name);
                 if let Some(description) = &fac.description {
-                    self.text(&mut doc, f.summary, description);
+                    self.text(&mut doc, tokens, f.summary, description);
                 }
                 if let Some(establishment) = &fac.establishment {
-                    self.text(&mut doc, f.role, establishment);
+                    self.text(&mut doc, tokens, f.role, establishment);
                 }
                 if let Some(department) = &fac.department {
                     self.department(&mut doc, department);
@@ -590,7 +635,7 @@ impl<'a> DocumentBuilder<'a> {
                 for capability in &fac.capabilities {
                     // a capability is matched to concepts like a skill, so a search for "CL3"
                     // or "NWP" finds the lab, and one that names none is reported
-                    if !self.skill(&mut doc, capability, 0, None) {
+                    if !self.skill(&mut doc, tokens, capability, 0, None) {
                         unmapped.push(Unlinked::Capability(capability.clone()));
                     }
                 }
@@ -599,9 +644,12 @@ impl<'a> DocumentBuilder<'a> {
         (doc, unmapped)
     }
 
-    fn text(&self, doc: &mut TantivyDocument, field: Field, value: &str) {
+    fn text(&self, doc: &mut TantivyDocument, tokens: &mut Tokens, field: Field, value: &str) {
         doc.add_text(field, value);
         doc.add_text(self.fields.exact, value);
+        let n = text::count_tokens(value);
+        tokens.add(field, n);
+        tokens.add(self.fields.exact, n);
     }
 
     fn department(&self, doc: &mut TantivyDocument, abbr: &str) {
@@ -624,10 +672,17 @@ impl<'a> DocumentBuilder<'a> {
 
     /// Adds one skill (terms, facets, text). `level` 0 means "no level" (case studies,
     /// capabilities). Returns whether the name linked to a concept.
-    fn skill(&self, doc: &mut TantivyDocument, name: &str, level: u8, year: Option<i32>) -> bool {
+    fn skill(
+        &self,
+        doc: &mut TantivyDocument,
+        tokens: &mut Tokens,
+        name: &str,
+        level: u8,
+        year: Option<i32>,
+    ) -> bool {
         let f = self.fields;
-        let key = skill_key(self.taxonomy, name);
-        let mut add_terms = |base: &str| {
+        let entry = self.skill_entry(name);
+        for base in &entry.terms {
             doc.add_text(f.skill, base);
             for l in 1..=level {
                 doc.add_text(f.skill, skill_term::at_level(base, l));
@@ -635,38 +690,84 @@ impl<'a> DocumentBuilder<'a> {
             if let Some(year) = year {
                 doc.add_text(f.skill, skill_term::assessed_in(base, year));
             }
-        };
-        for term in &key.terms {
-            add_terms(term);
         }
-        let mut ancestors: Vec<usize> = key
-            .nodes
-            .iter()
-            .flat_map(|&node| self.taxonomy.ancestors(node).into_iter().skip(1))
-            .filter(|a| !key.nodes.contains(a))
-            .collect();
-        ancestors.sort_unstable();
-        ancestors.dedup();
-        for ancestor in ancestors {
-            add_terms(&skill_term::ancestor(&self.taxonomy.node(ancestor).id));
-        }
-        for facet in skill_facets(self.taxonomy, &key, name) {
-            doc.add_facet(f.skill_facet, facet);
+        for facet in &entry.facets {
+            doc.add_facet(f.skill_facet, facet.clone());
         }
         doc.add_text(f.skills_text, name);
         doc.add_text(f.skill_words, name);
         doc.add_text(f.exact, name);
+        for (field, text) in &entry.texts {
+            doc.add_text(*field, *text);
+        }
+        for (field, n) in &entry.tokens {
+            tokens.add(*field, *n);
+        }
+        entry.linked
+    }
+
+    /// What `name` adds to a record, remembered.
+    fn skill_entry(&self, name: &str) -> Rc<SkillEntry<'a>> {
+        if let Some(entry) = self.skills.borrow().get(name) {
+            return entry.clone();
+        }
+        let entry = Rc::new(self.work_out_skill(name));
+        let mut skills = self.skills.borrow_mut();
+        if skills.len() < REMEMBERED_SKILLS {
+            skills.insert(name.into(), entry.clone());
+        }
+        entry
+    }
+
+    fn work_out_skill(&self, name: &str) -> SkillEntry<'a> {
+        let f = self.fields;
+        let taxonomy = self.taxonomy;
+        let key = skill_key(taxonomy, name);
+        let mut ancestors: Vec<usize> = key
+            .nodes
+            .iter()
+            .flat_map(|&node| taxonomy.ancestors(node).into_iter().skip(1))
+            .filter(|a| !key.nodes.contains(a))
+            .collect();
+        ancestors.sort_unstable();
+        ancestors.dedup();
+        let facets = skill_facets(taxonomy, &key, name);
+        let mut texts = Vec::new();
         for &node in &key.nodes {
-            let node = self.taxonomy.node(node);
+            let node = taxonomy.node(node);
             if !node.label.eq_ignore_ascii_case(name.trim()) {
-                doc.add_text(f.skills_text, &node.label);
-                doc.add_text(f.skill_words, &node.label);
+                texts.push((f.skills_text, node.label.as_str()));
+                texts.push((f.skill_words, node.label.as_str()));
             }
             for synonym in node.all_synonyms() {
-                doc.add_text(f.skills_text, synonym);
+                texts.push((f.skills_text, synonym.as_str()));
             }
         }
-        !key.nodes.is_empty()
+        let name_tokens = text::count_tokens(name);
+        let mut tokens = vec![
+            (f.skills_text, name_tokens),
+            (f.skill_words, name_tokens),
+            (f.exact, name_tokens),
+        ];
+        for (field, text) in &texts {
+            let n = text::count_tokens(text);
+            if let Some(slot) = tokens.iter_mut().find(|(t, _)| t == field) {
+                slot.1 += n;
+            }
+        }
+        let mut terms = key.terms;
+        terms.extend(
+            ancestors
+                .into_iter()
+                .map(|a| skill_term::ancestor(&taxonomy.node(a).id)),
+        );
+        SkillEntry {
+            linked: !key.nodes.is_empty(),
+            terms,
+            facets,
+            texts,
+            tokens,
+        }
     }
 }
 
@@ -745,6 +846,46 @@ mod tests {
             unmapped,
             vec![Unlinked::Skill("quidditch refereeing".into())]
         );
+    }
+
+    #[test]
+    fn token_counts_are_the_tokens_of_each_field_and_a_remembered_skill_changes_nothing() {
+        let fields = Fields::build();
+        let taxonomy = Taxonomy::builtin();
+        let builder = DocumentBuilder::new(&fields, &taxonomy);
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut records = 0;
+        for (kind, file) in [
+            (Kind::Member, "members.jsonl"),
+            (Kind::CaseStudy, "case_studies.jsonl"),
+            (Kind::Facility, "facilities.jsonl"),
+        ] {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let record = crate::ingest::parse_json_line(kind, line).unwrap().record;
+                let (first, _) = builder.document(&record);
+                for (text, count) in &fields.token_counts {
+                    let tokens: u64 = first
+                        .get_all(*text)
+                        .filter_map(|v| v.as_str())
+                        .map(text::count_tokens)
+                        .sum();
+                    let counted = first.get_first(*count).and_then(|v| v.as_u64());
+                    assert_eq!(
+                        counted,
+                        Some(tokens),
+                        "{} of {line}",
+                        fields.schema.get_field_name(*text)
+                    );
+                }
+                // built again, every skill comes from the builder's memory
+                use tantivy::Document as _;
+                let (again, _) = builder.document(&record);
+                assert_eq!(again.to_json(&fields.schema), first.to_json(&fields.schema));
+                records += 1;
+            }
+        }
+        assert!(records > 100, "{records} fixture records");
     }
 
     #[test]

@@ -159,7 +159,7 @@ pub(crate) fn export(
             .iter()
             .position(|k| *k == record.kind())
             .unwrap_or(0);
-        lines[slot].push((record.id().to_string(), record.to_json().to_string()));
+        lines[slot].push((record.id().to_string(), record.to_json_text()));
         Ok(())
     })?;
     let mut counts = [0u64; 3];

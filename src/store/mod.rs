@@ -86,11 +86,7 @@ fn stored(
 /// A change's row: kind, id and body (`None` for a delete).
 fn row_of(change: &Change) -> (Kind, &str, Option<String>) {
     match change {
-        Change::Put(record) => (
-            record.kind(),
-            record.id(),
-            Some(record.to_json().to_string()),
-        ),
+        Change::Put(record) => (record.kind(), record.id(), Some(record.to_json_text())),
         Change::Delete(kind, id) => (*kind, id.as_str(), None),
     }
 }
