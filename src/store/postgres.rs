@@ -154,7 +154,7 @@ impl PgStore {
             let put = tx.prepare(UPSERT).map_err(|e| self.bad(e))?;
             let outcome = source(&mut |record: Record| {
                 *seq += 1;
-                let body = record.to_json().to_string();
+                let body = record.to_json_text();
                 tx.execute(&put, &[&record.kind().as_str(), &record.id(), &*seq, &body])
                     .map_err(|e| self.bad(e))?;
                 Ok(())

@@ -153,7 +153,7 @@ impl SqliteStore {
                     record.kind().as_str(),
                     record.id(),
                     seq,
-                    record.to_json().to_string()
+                    record.to_json_text()
                 ])
                 .map_err(|e| self.sql(e))?;
                 Ok(())
