@@ -262,7 +262,10 @@ pub(super) fn build_generation(
         Source::Store(store, report) => (report, store.records(&mut sink)?),
     };
     clusters.drain(&mut |run| adding.add(run))?;
-    for unlinked in std::mem::take(&mut adding.unmapped) {
+    let unlinked = std::mem::take(&mut adding.unmapped);
+    // every record's key and line number, no longer needed: not held through the merge
+    drop(adding);
+    for unlinked in unlinked {
         let (counts, name) = match unlinked {
             schema::Unlinked::Skill(name) => (&mut report.unmapped_skills, name),
             schema::Unlinked::Capability(name) => (&mut report.unmapped_capabilities, name),
