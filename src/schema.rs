@@ -486,8 +486,8 @@ struct SkillEntry<'a> {
     facets: Vec<tantivy::schema::Facet>,
     /// The concepts' labels (where the name is not one) and synonyms, with their fields.
     texts: Vec<(Field, &'a str)>,
-    /// The tokens the name and `texts` add to each text field.
-    tokens: Vec<(Field, u64)>,
+    /// The tokens the name and `texts` add to each scored text field.
+    tokens: Tokens<'a>,
 }
 
 /// The tokens of each scored text field of one document, counted as its values are added.
@@ -496,7 +496,21 @@ struct Tokens<'f> {
     counts: Vec<u64>,
 }
 
-impl Tokens<'_> {
+impl<'f> Tokens<'f> {
+    fn new(fields: &'f Fields) -> Self {
+        Tokens {
+            fields,
+            counts: vec![0; fields.token_counts.len()],
+        }
+    }
+
+    /// Adds what `other` counted.
+    fn extend(&mut self, other: &Tokens) {
+        for (count, n) in self.counts.iter_mut().zip(&other.counts) {
+            *count += n;
+        }
+    }
+
     fn add(&mut self, field: Field, tokens: u64) {
         if let Some(i) = self
             .fields
@@ -521,10 +535,7 @@ impl<'a> DocumentBuilder<'a> {
 
     /// The tantivy document for `record`, and its skills and capabilities that named no concept.
     pub fn document(&self, record: &Record) -> (TantivyDocument, Vec<Unlinked>) {
-        let mut tokens = Tokens {
-            fields: self.fields,
-            counts: vec![0; self.fields.token_counts.len()],
-        };
+        let mut tokens = Tokens::new(self.fields);
         let (mut doc, unmapped) = self.fields_of(record, &mut tokens);
         for ((_, count), n) in self.fields.token_counts.iter().zip(tokens.counts) {
             doc.add_u64(*count, n);
@@ -700,9 +711,7 @@ impl<'a> DocumentBuilder<'a> {
         for (field, text) in &entry.texts {
             doc.add_text(*field, *text);
         }
-        for (field, n) in &entry.tokens {
-            tokens.add(*field, *n);
-        }
+        tokens.extend(&entry.tokens);
         entry.linked
     }
 
@@ -743,17 +752,13 @@ impl<'a> DocumentBuilder<'a> {
                 texts.push((f.skills_text, synonym.as_str()));
             }
         }
+        let mut tokens = Tokens::new(f);
         let name_tokens = text::count_tokens(name);
-        let mut tokens = vec![
-            (f.skills_text, name_tokens),
-            (f.skill_words, name_tokens),
-            (f.exact, name_tokens),
-        ];
+        for field in [f.skills_text, f.skill_words, f.exact] {
+            tokens.add(field, name_tokens);
+        }
         for (field, text) in &texts {
-            let n = text::count_tokens(text);
-            if let Some(slot) = tokens.iter_mut().find(|(t, _)| t == field) {
-                slot.1 += n;
-            }
+            tokens.add(*field, text::count_tokens(text));
         }
         let mut terms = key.terms;
         terms.extend(
