@@ -257,9 +257,16 @@ pub(super) fn build_generation(
         let sequence = adding.arrived(&record);
         clusters.hold(record, sequence, taxonomy)
     };
+    // records are read (and parsed) on another thread while this one groups them
     let (mut report, store_seq) = match source {
-        Source::Files(dir) => (ingest::load_dir(dir, &mut sink)?, 0),
-        Source::Store(store, report) => (report, store.records(&mut sink)?),
+        Source::Files(dir) => (
+            ingest::read_ahead(|read| ingest::load_dir(dir, read), &mut sink)?,
+            0,
+        ),
+        Source::Store(store, report) => (
+            report,
+            ingest::read_ahead(|read| store.records(read), &mut sink)?,
+        ),
     };
     clusters.drain(&mut |run| adding.add(run))?;
     let unlinked = std::mem::take(&mut adding.unmapped);

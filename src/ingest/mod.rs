@@ -7,6 +7,7 @@
 //! (authors, contacts, facilities used) can be checked: an unknown reference is reported and left
 //! out, never invented.
 
+mod ahead;
 mod csv_rows;
 mod json;
 mod lines;
@@ -17,6 +18,7 @@ mod report;
 #[cfg(test)]
 mod tests;
 
+pub use ahead::read_ahead;
 pub use csv_rows::csv_row_to_object;
 pub use json::{
     Parsed, parse_case_study, parse_facility, parse_json_line, parse_member, parse_object,

@@ -160,13 +160,14 @@ impl Store {
     /// Loads records from `source` (which calls its sink once per record, as
     /// [`crate::ingest::load_dir`] does) in one transaction; with [`LoadMode::Replace`] every
     /// stored record the load did not bring is deleted. Returns the source's result and the last
-    /// sequence number. Nothing is changed if the source fails.
-    pub fn load<T>(
+    /// sequence number. Nothing is changed if the source fails. The source reads on a thread of
+    /// its own while this one writes.
+    pub fn load<T: Send>(
         &self,
         mode: LoadMode,
-        source: impl FnOnce(&mut crate::ingest::Sink<'_>) -> Result<T>,
+        source: impl FnOnce(&mut crate::ingest::Sink<'_>) -> Result<T> + Send,
     ) -> Result<(T, u64)> {
-        either!(self, s => s.load(mode, source))
+        either!(self, s => s.load(mode, |sink| crate::ingest::read_ahead(source, sink)))
     }
 
     /// Every change after `seq`, in commit order, deletions included; the last sequence number
