@@ -38,6 +38,12 @@
 //! - [`model`]: members, case studies, facilities and their ordered enums.
 //! - [`reference`](mod@crate::reference): departments, establishments and facilities compiled into the binary.
 
+/// Every thread allocates from mimalloc: glibc's malloc keeps what each thread freed in that
+/// thread's arena, so an index build (records read on one thread, documents indexed on others)
+/// held on to memory it no longer used until the process ended.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod access;
 pub mod audit;
 pub mod claims;
