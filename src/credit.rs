@@ -225,7 +225,7 @@ pub fn case_study_credit(
         searcher,
         stats,
         loose,
-        &Matches {
+        Matches {
             strict: Arc::from(strict),
             updated: fields.name_of(fields.updated).to_string(),
             today,

@@ -540,7 +540,7 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
         tally,
         gates,
     };
-    let ((top, total), facet_counts) = collect(&searcher, &stats, &query, &collector)?;
+    let ((top, total), facet_counts) = collect(&searcher, &stats, &query, collector)?;
     let ranked: Vec<(f32, DocAddress)> = top
         .into_iter()
         .map(|(key, address)| (if by_distance { -key } else { key } as f32, address))

@@ -1,11 +1,13 @@
 //! Running a query over the segments: in parallel while cores are idle, one after another
 //! otherwise.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{Arc, OnceLock};
 
-use tantivy::Searcher;
-use tantivy::collector::Collector;
-use tantivy::query::{EnableScoring, Query};
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::query::{EnableScoring, Query, Weight};
+use tantivy::{Searcher, SegmentReader};
 
 use crate::Result;
 use crate::stats::Statistics;
@@ -31,19 +33,21 @@ impl Drop for Running {
 }
 
 /// `searcher.search`, but with the segments of a large index (one per core, see
-/// [`crate::index::BuildOptions`]) searched in parallel on scoped threads while other searches
-/// leave cores idle; one after another otherwise, so a busy server does no extra work. (Not
+/// [`crate::index::BuildOptions`]) searched in parallel while other searches leave cores idle;
+/// one after another otherwise, so a busy server does no extra work. The other shares go to
+/// [`workers`], started once and blocked between searches. (Not a thread per search: starting
+/// one, with its own allocator heap, cost more than the share it took at 100,000 records. Not
 /// tantivy's thread-pool executor: its idle workers spin, taking the cores the request threads
 /// need.)
-pub(crate) fn collect<C: Collector>(
+pub(crate) fn collect<C: Collector + 'static>(
     searcher: &Searcher,
     stats: &Statistics<'_>,
     query: &dyn Query,
-    collector: &C,
+    collector: C,
 ) -> Result<C::Fruit> {
     let (_running, idle_core) = Running::start();
-    // a thread is worth starting for a share of at least a large segment, not for the small
-    // segments that live writes add to a small index
+    // a share is worth handing over for at least a large segment, not for the small segments
+    // that live writes add to a small index
     let large = searcher
         .segment_readers()
         .iter()
@@ -60,12 +64,47 @@ pub(crate) fn collect<C: Collector>(
 /// Segments smaller than this are not worth a thread of their own.
 pub(super) const PARALLEL_SEGMENT_RECORDS: u32 = 10_000;
 
+/// The threads that search the other shares of a parallel search: one fewer than the cores (the
+/// calling thread takes a share too), named `muster-segments`, waiting on a channel (not
+/// spinning) while no search needs them.
+fn workers() -> &'static threadpool::ThreadPool {
+    static WORKERS: OnceLock<threadpool::ThreadPool> = OnceLock::new();
+    WORKERS.get_or_init(|| {
+        threadpool::Builder::new()
+            .num_threads(crate::index::cores().saturating_sub(1).max(1))
+            .thread_name("muster-segments".to_string())
+            .build()
+    })
+}
+
+/// What a share of a parallel search sends back: each segment's fruit with its ordinal, or the
+/// panic that stopped it (raised again on the calling thread, as a scoped thread's would be).
+type ShareFruits<F> = std::thread::Result<tantivy::Result<Vec<(usize, F)>>>;
+
+/// What a collector gathers from one segment.
+type SegmentFruit<C> = <<C as Collector>::Child as SegmentCollector>::Fruit;
+
+/// The fruits of `readers`' segments, with their ordinals.
+fn share<'a, C: Collector>(
+    collector: &C,
+    weight: &dyn Weight,
+    readers: impl Iterator<Item = (usize, &'a SegmentReader)>,
+) -> tantivy::Result<Vec<(usize, SegmentFruit<C>)>> {
+    readers
+        .map(|(ord, reader)| {
+            collector
+                .collect_segment(weight, ord as u32, reader)
+                .map(|fruit| (ord, fruit))
+        })
+        .collect()
+}
+
 /// [`collect`] on at most `threads` threads (the calling thread among them).
-pub(super) fn collect_on<C: Collector>(
+pub(super) fn collect_on<C: Collector + 'static>(
     searcher: &Searcher,
     stats: &Statistics<'_>,
     query: &dyn Query,
-    collector: &C,
+    collector: C,
     threads: usize,
 ) -> Result<C::Fruit> {
     let scoring = if collector.requires_scoring() {
@@ -73,40 +112,54 @@ pub(super) fn collect_on<C: Collector>(
     } else {
         EnableScoring::disabled_from_searcher(searcher)
     };
-    let weight = query.weight(scoring)?;
+    let weight: Arc<dyn Weight> = Arc::from(query.weight(scoring)?);
+    let collector = Arc::new(collector);
     let segments = searcher.segment_readers();
-    let one = |ord: usize| collector.collect_segment(weight.as_ref(), ord as u32, &segments[ord]);
-    let threads = threads.min(segments.len());
-    let fruits = if threads > 1 {
-        // each thread takes a share of about equal records (small segments of live writes ride
-        // along); the fruits are merged in segment order, as tantivy's top-k merge expects
-        let sizes: Vec<u64> = segments.iter().map(|s| u64::from(s.max_doc())).collect();
-        let shares = crate::index::balanced_groups(&sizes, threads);
-        let share = |ords: &[usize]| {
-            ords.iter()
-                .map(|&ord| one(ord).map(|fruit| (ord, fruit)))
-                .collect::<tantivy::Result<Vec<_>>>()
-        };
-        let mut fruits = std::thread::scope(|scope| {
-            let others: Vec<_> = shares[1..]
-                .iter()
-                .map(|ords| scope.spawn(move || share(ords)))
-                .collect();
-            let mut fruits = share(&shares[0])?;
-            for handle in others {
-                let theirs = handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-                fruits.extend(theirs);
+    let threads = threads.min(segments.len()).max(1);
+    // each share holds about equal records (small segments of live writes ride along); the
+    // fruits are merged in segment order, as tantivy's top-k merge expects
+    let sizes: Vec<u64> = segments.iter().map(|s| u64::from(s.max_doc())).collect();
+    let mut shares = crate::index::balanced_groups(&sizes, threads).into_iter();
+    let own = shares.next().unwrap_or_default();
+    let (sender, receiver) = std::sync::mpsc::channel::<ShareFruits<SegmentFruit<C>>>();
+    let mut handed_over = 0;
+    for ords in shares {
+        let readers: Vec<(usize, SegmentReader)> = ords
+            .into_iter()
+            .map(|ord| (ord, segments[ord].clone()))
+            .collect();
+        let (collector, weight, sender) = (collector.clone(), weight.clone(), sender.clone());
+        workers().execute(move || {
+            let fruits = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                share(
+                    collector.as_ref(),
+                    weight.as_ref(),
+                    readers.iter().map(|(ord, reader)| (*ord, reader)),
+                )
+            }));
+            // the receiver is gone only if the calling thread has already failed
+            let _ = sender.send(fruits);
+        });
+        handed_over += 1;
+    }
+    drop(sender);
+    let mut fruits = share(
+        collector.as_ref(),
+        weight.as_ref(),
+        own.iter().map(|&ord| (ord, &segments[ord])),
+    )?;
+    for _ in 0..handed_over {
+        match receiver.recv() {
+            Ok(Ok(theirs)) => fruits.extend(theirs?),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => {
+                return Err(tantivy::TantivyError::InternalError(
+                    "a segment worker stopped without an answer".to_string(),
+                )
+                .into());
             }
-            Ok::<_, tantivy::TantivyError>(fruits)
-        })?;
-        fruits.sort_by_key(|(ord, _)| *ord);
-        fruits.into_iter().map(|(_, fruit)| fruit).collect()
-    } else {
-        (0..segments.len())
-            .map(one)
-            .collect::<tantivy::Result<Vec<_>>>()?
-    };
-    Ok(collector.merge_fruits(fruits)?)
+        }
+    }
+    fruits.sort_by_key(|(ord, _)| *ord);
+    Ok(collector.merge_fruits(fruits.into_iter().map(|(_, fruit)| fruit).collect())?)
 }

@@ -74,17 +74,132 @@ fn an_index_in_several_segments_answers_exactly_as_one_segment_does() {
         )
         .unwrap()
         .unwrap();
-        let collector = (TopDocs::with_limit(30).order_by_score(), Count);
-        let alone = collect_on(&searcher, &stats, query.as_ref(), &collector, 1).unwrap();
+        let collector = || (TopDocs::with_limit(30).order_by_score(), Count);
+        let alone = collect_on(&searcher, &stats, query.as_ref(), collector(), 1).unwrap();
         assert!(alone.1 > 30, "{q}: {}", alone.1);
         for threads in [2, 3] {
             let parallel =
-                collect_on(&searcher, &stats, query.as_ref(), &collector, threads).unwrap();
+                collect_on(&searcher, &stats, query.as_ref(), collector(), threads).unwrap();
             assert_eq!(alone, parallel, "{q} on {threads} threads");
         }
     }
     assert!(found >= 50, "only {found} searches found something");
     assert!(compared >= 200, "only {compared} hits compared in full");
+}
+
+/// Counts a segment's records, but fails on one segment: with an error or a panic.
+struct FailingOn {
+    segment: u32,
+    panic: bool,
+}
+
+struct Counting(usize);
+
+impl tantivy::collector::SegmentCollector for Counting {
+    type Fruit = usize;
+    fn collect(&mut self, _: tantivy::DocId, _: Score) {
+        self.0 += 1;
+    }
+    fn harvest(self) -> usize {
+        self.0
+    }
+}
+
+impl tantivy::collector::Collector for FailingOn {
+    type Fruit = usize;
+    type Child = Counting;
+    fn for_segment(
+        &self,
+        segment: tantivy::SegmentOrdinal,
+        _: &tantivy::SegmentReader,
+    ) -> tantivy::Result<Counting> {
+        if segment == self.segment {
+            assert!(!self.panic, "segment {segment} cannot be counted");
+            return Err(tantivy::TantivyError::InternalError(format!(
+                "segment {segment} failed"
+            )));
+        }
+        Ok(Counting(0))
+    }
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+    fn merge_fruits(&self, fruits: Vec<usize>) -> tantivy::Result<usize> {
+        Ok(fruits.into_iter().sum())
+    }
+}
+
+#[test]
+fn a_segment_searched_by_a_worker_fails_the_search_and_the_workers_serve_the_next() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let (records, _) = crate::index::load_records(&dir).unwrap();
+    let split = crate::index::in_ram_segments(&records, Taxonomy::builtin(), 3).unwrap();
+    let searcher = split.reader.searcher();
+    let stats = Statistics::new(
+        &searcher,
+        &split.fields,
+        &split.stats_cache,
+        Marking::Official,
+    )
+    .unwrap();
+    let all = tantivy::query::AllQuery;
+    let whole = searcher.search(&all, &Count).unwrap();
+    // the calling thread takes the largest segment's share: fail the others, on the workers
+    let largest = (0..3)
+        .max_by_key(|&ord| {
+            (
+                searcher.segment_reader(ord).max_doc(),
+                std::cmp::Reverse(ord),
+            )
+        })
+        .unwrap();
+    for segment in (0..3).filter(|&ord| ord != largest) {
+        let failed = collect_on(
+            &searcher,
+            &stats,
+            &all,
+            FailingOn {
+                segment,
+                panic: false,
+            },
+            3,
+        );
+        let message = failed.unwrap_err().to_string();
+        assert!(
+            message.contains(&format!("segment {segment} failed")),
+            "{message}"
+        );
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            collect_on(
+                &searcher,
+                &stats,
+                &all,
+                FailingOn {
+                    segment,
+                    panic: true,
+                },
+                3,
+            )
+        }));
+        let panic = panicked.expect_err("a worker's panic reaches the caller");
+        let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(text.contains("cannot be counted"), "{text}");
+        // and the next search still gets every segment counted
+        for threads in [1, 2, 3] {
+            let counted = collect_on(
+                &searcher,
+                &stats,
+                &all,
+                FailingOn {
+                    segment: 99,
+                    panic: true,
+                },
+                threads,
+            )
+            .unwrap();
+            assert_eq!(counted, whole, "on {threads} threads after a failure");
+        }
+    }
 }
 
 #[test]
