@@ -2,12 +2,28 @@
 
 use super::*;
 
+/// The fixtures split into three segments, as a large build splits its records.
+fn fixtures_in_three_segments() -> MusterIndex {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let (records, _) = crate::index::load_records(&dir).unwrap();
+    crate::index::in_ram_segments(&records, Taxonomy::builtin(), 3).unwrap()
+}
+
+/// Term statistics for an OFFICIAL reader of `index`.
+fn official_statistics<'a>(index: &MusterIndex, searcher: &'a tantivy::Searcher) -> Statistics<'a> {
+    Statistics::new(
+        searcher,
+        &index.fields,
+        &index.stats_cache,
+        Marking::Official,
+    )
+    .unwrap()
+}
+
 #[test]
 fn an_index_in_several_segments_answers_exactly_as_one_segment_does() {
     // a large build is split into one segment per core, searched in parallel
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let (records, _) = crate::index::load_records(&dir).unwrap();
-    let split = crate::index::in_ram_segments(&records, Taxonomy::builtin(), 3).unwrap();
+    let split = fixtures_in_three_segments();
     assert_eq!(split.reader.searcher().segment_readers().len(), 3);
     let one = fixture_index();
     let caller = crate::access::Caller::demo();
@@ -54,13 +70,7 @@ fn an_index_in_several_segments_answers_exactly_as_one_segment_does() {
     }
     // the segments on one, two (one thread taking two segments) and three threads
     let searcher = split.reader.searcher();
-    let stats = Statistics::new(
-        &searcher,
-        &split.fields,
-        &split.stats_cache,
-        Marking::Official,
-    )
-    .unwrap();
+    let stats = official_statistics(&split, &searcher);
     for q in ["modelling", "statistics", "health", "risk"] {
         let clauses = parse_text(q);
         let query = text_query(
@@ -131,17 +141,9 @@ impl tantivy::collector::Collector for FailingOn {
 
 #[test]
 fn a_segment_searched_by_a_worker_fails_the_search_and_the_workers_serve_the_next() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let (records, _) = crate::index::load_records(&dir).unwrap();
-    let split = crate::index::in_ram_segments(&records, Taxonomy::builtin(), 3).unwrap();
+    let split = fixtures_in_three_segments();
     let searcher = split.reader.searcher();
-    let stats = Statistics::new(
-        &searcher,
-        &split.fields,
-        &split.stats_cache,
-        Marking::Official,
-    )
-    .unwrap();
+    let stats = official_statistics(&split, &searcher);
     let all = tantivy::query::AllQuery;
     let whole = searcher.search(&all, &Count).unwrap();
     // the calling thread takes the largest segment's share: fail the others, on the workers
