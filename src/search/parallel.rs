@@ -66,7 +66,8 @@ pub(super) const PARALLEL_SEGMENT_RECORDS: u32 = 10_000;
 
 /// The threads that search the other shares of a parallel search: one fewer than the cores (the
 /// calling thread takes a share too), named `muster-segments`, waiting on a channel (not
-/// spinning) while no search needs them.
+/// spinning) while no search needs them. A share only collects, never searches again, so a
+/// worker never waits for another.
 fn workers() -> &'static threadpool::ThreadPool {
     static WORKERS: OnceLock<threadpool::ThreadPool> = OnceLock::new();
     WORKERS.get_or_init(|| {
