@@ -116,9 +116,29 @@ pub(super) fn collect_on<C: Collector + 'static>(
     let weight: Arc<dyn Weight> = Arc::from(query.weight(scoring)?);
     let collector = Arc::new(collector);
     let segments = searcher.segment_readers();
-    let threads = threads.min(segments.len()).max(1);
-    // each share holds about equal records (small segments of live writes ride along); the
-    // fruits are merged in segment order, as tantivy's top-k merge expects
+    let threads = threads.min(segments.len());
+    let mut fruits = if threads > 1 {
+        in_parallel(&collector, &weight, segments, threads)?
+    } else {
+        share(
+            collector.as_ref(),
+            weight.as_ref(),
+            segments.iter().enumerate(),
+        )?
+    };
+    // merged in segment order, as tantivy's top-k merge expects
+    fruits.sort_by_key(|(ord, _)| *ord);
+    Ok(collector.merge_fruits(fruits.into_iter().map(|(_, fruit)| fruit).collect())?)
+}
+
+/// The fruits of every segment, in shares of about equal records (small segments of live writes
+/// ride along), at most `threads`: the first on the calling thread, the others on [`workers`].
+fn in_parallel<C: Collector + 'static>(
+    collector: &Arc<C>,
+    weight: &Arc<dyn Weight>,
+    segments: &[SegmentReader],
+    threads: usize,
+) -> tantivy::Result<Vec<(usize, SegmentFruit<C>)>> {
     let sizes: Vec<u64> = segments.iter().map(|s| u64::from(s.max_doc())).collect();
     let mut shares = crate::index::balanced_groups(&sizes, threads).into_iter();
     let own = shares.next().unwrap_or_default();
@@ -156,11 +176,9 @@ pub(super) fn collect_on<C: Collector + 'static>(
             Err(_) => {
                 return Err(tantivy::TantivyError::InternalError(
                     "a segment worker stopped without an answer".to_string(),
-                )
-                .into());
+                ));
             }
         }
     }
-    fruits.sort_by_key(|(ord, _)| *ord);
-    Ok(collector.merge_fruits(fruits.into_iter().map(|(_, fruit)| fruit).collect())?)
+    Ok(fruits)
 }
