@@ -88,7 +88,7 @@ impl Credit {
             let table = &self.ids[case_study.segment_ord as usize];
             table.of(case_study.doc_id).next().unwrap_or_default()
         };
-        self.each_match(member, |from, m| {
+        self.each_match(member, &mut self.starts(), |from, m| {
             units += m.units;
             credited.counted += 1;
             let address = DocAddress::new(from as SegmentOrdinal, m.doc);
@@ -99,26 +99,41 @@ impl Credit {
     }
 
     /// The points of the (live) member record `doc` of segment `ord`: [`Credit::of`] without
-    /// the evidence.
-    fn points_at(&self, ord: usize, doc: DocId) -> Score {
+    /// the evidence. `starts` is as for [`Credit::each_match`].
+    fn points_at(&self, ord: usize, doc: DocId, starts: &mut [usize]) -> Score {
         let mut units = 0u64;
-        self.each_match(DocAddress::new(ord as SegmentOrdinal, doc), |_, m| {
-            units += m.units
-        });
+        self.each_match(
+            DocAddress::new(ord as SegmentOrdinal, doc),
+            starts,
+            |_, m| units += m.units,
+        );
         self.points_for(units)
     }
 
+    /// Where to start looking for a member in each case-study segment's links: at the start.
+    fn starts(&self) -> Vec<usize> {
+        vec![0; self.matches.len()]
+    }
+
     /// Calls `visit` with each matching case study naming the member record at `member`.
-    fn each_match(&self, member: DocAddress, mut visit: impl FnMut(usize, &Match)) {
+    /// `starts` (one per case-study segment, from [`Credit::starts`]) is where the links of a
+    /// smaller member record of the same segment were found: a search asking in record order
+    /// passes the same ones each time and moves through the links once.
+    fn each_match(
+        &self,
+        member: DocAddress,
+        starts: &mut [usize],
+        mut visit: impl FnMut(usize, &Match),
+    ) {
         let Some(pairs) = self.authored.get(member.segment_ord as usize) else {
             return;
         };
-        for (from, pair) in pairs.iter().enumerate() {
+        for ((from, pair), start) in pairs.iter().enumerate().zip(starts) {
             let matches = &self.matches[from];
             if matches.is_empty() {
                 continue;
             }
-            for &case_study in pair.case_studies_of(member.doc_id) {
+            for &case_study in pair.case_studies_of(member.doc_id, start) {
                 if let Ok(at) = matches.binary_search_by_key(&case_study, |m| m.doc) {
                     visit(from, &matches[at]);
                 }
@@ -155,7 +170,12 @@ impl Credit {
         members.dedup();
         members
             .into_iter()
-            .map(|m| (m, self.points_at(m.segment_ord as usize, m.doc_id)))
+            .map(|m| {
+                (
+                    m,
+                    self.points_at(m.segment_ord as usize, m.doc_id, &mut self.starts()),
+                )
+            })
             .filter(|(_, points)| *points > 0.0)
             .collect()
     }
@@ -335,6 +355,7 @@ impl Weight for WithCreditWeight {
         };
         Ok(Box::new(WithCreditScorer {
             inner,
+            starts: self.credit.starts(),
             credit: self.credit.clone(),
             ord,
             boost,
@@ -351,6 +372,8 @@ struct WithCreditScorer {
     credit: Arc<Credit>,
     ord: usize,
     boost: Score,
+    /// Where the last member scored was found in the links (members arrive in record order).
+    starts: Vec<usize>,
 }
 
 impl DocSet for WithCreditScorer {
@@ -374,7 +397,7 @@ impl DocSet for WithCreditScorer {
 impl Scorer for WithCreditScorer {
     fn score(&mut self) -> Score {
         let doc = self.inner.doc();
-        self.inner.score() + self.boost * self.credit.points_at(self.ord, doc)
+        self.inner.score() + self.boost * self.credit.points_at(self.ord, doc, &mut self.starts)
     }
 }
 
@@ -389,10 +412,24 @@ struct Pair {
 }
 
 impl Pair {
-    /// The case studies naming the member record `member`, in record order.
-    fn case_studies_of(&self, member: DocId) -> impl Iterator<Item = &DocId> {
-        let start = self.authored.partition_point(|(m, _)| *m < member);
-        self.authored[start..]
+    /// The case studies naming the member record `member`, in record order. `start` is where
+    /// to look from, and becomes where `member` was found: when it points at or before it, the
+    /// search costs the log of the distance moved, so visiting members in order costs one walk.
+    fn case_studies_of(&self, member: DocId, start: &mut usize) -> impl Iterator<Item = &DocId> {
+        let before = |(m, _): &(DocId, DocId)| *m < member;
+        // every link before `start` must be of a smaller member; else look from the start
+        if *start > self.authored.len() || *start > 0 && !before(&self.authored[*start - 1]) {
+            *start = 0;
+        }
+        let rest = &self.authored[*start..];
+        // gallop: the first power-of-two step past `member`, then a binary search below it
+        let mut step = 1;
+        while step <= rest.len() && before(&rest[step - 1]) {
+            step *= 2;
+        }
+        let below = step / 2;
+        *start += below + rest[below..step.min(rest.len())].partition_point(before);
+        self.authored[*start..]
             .iter()
             .take_while(move |(m, _)| *m == member)
             .map(|(_, case_study)| case_study)
@@ -598,5 +635,44 @@ mod tests {
         }
         let shown: Vec<&str> = credited.evidence().map(id).collect();
         assert_eq!(shown, vec!["cs-2", "cs-5", "cs-7", "cs-9", "cs-3"]);
+    }
+
+    #[test]
+    fn a_member_finds_the_case_studies_naming_it_from_wherever_the_last_one_was_found() {
+        // members 3, 4 (twice), 9 and 20..40 wrote; the rest wrote nothing
+        let mut authored = vec![(3, 7), (4, 1), (4, 8), (9, 2)];
+        authored.extend((20..40).map(|m| (m, m + 100)));
+        let pair = Pair {
+            links: Vec::new(),
+            authored: authored.clone(),
+        };
+        let expected = |member: DocId| -> Vec<DocId> {
+            authored
+                .iter()
+                .filter(|(m, _)| *m == member)
+                .map(|(_, c)| *c)
+                .collect()
+        };
+        let found = |member: DocId, start: &mut usize| -> Vec<DocId> {
+            pair.case_studies_of(member, start).copied().collect()
+        };
+        // in record order (as a search asks), backwards, asked twice, and jumping about, each
+        // with one `start` carried along
+        let forwards: Vec<DocId> = (0..45).collect();
+        let backwards: Vec<DocId> = (0..45).rev().collect();
+        let twice: Vec<DocId> = (0..45).flat_map(|m| [m, m]).collect();
+        let jumps: Vec<DocId> = vec![39, 4, 44, 0, 21, 20, 9, 3, 38, 4];
+        for order in [forwards, backwards, twice, jumps] {
+            let mut start = 0;
+            for &member in &order {
+                assert_eq!(
+                    found(member, &mut start),
+                    expected(member),
+                    "member {member}"
+                );
+            }
+        }
+        let mut past_the_end = authored.len() + 5;
+        assert_eq!(found(4, &mut past_the_end), vec![1, 8]);
     }
 }

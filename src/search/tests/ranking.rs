@@ -41,6 +41,11 @@ fn case_studies_credit_their_authors_member_records_and_only_those() {
     )
     .unwrap();
     let mut credited: Vec<(DocAddress, Score)> = credit.points();
+    // the points a search adds are those the hit shows, from the case studies it lists
+    for (address, points) in &credited {
+        let shown = credit.of(*address).map(|c| c.points);
+        assert_eq!(shown, Some(*points), "{address:?}");
+    }
     credited.sort_by(|a, b| b.1.total_cmp(&a.1));
     let kind_of = |address: DocAddress| {
         let doc: TantivyDocument = searcher.doc(address).unwrap();
