@@ -168,12 +168,18 @@ impl Credit {
         }
         members.sort_unstable();
         members.dedup();
+        // As a search asks: in record order, one walk through the links per member segment.
+        let mut segment = None;
+        let mut starts = self.starts();
         members
             .into_iter()
             .map(|m| {
+                if segment.replace(m.segment_ord) != Some(m.segment_ord) {
+                    starts = self.starts();
+                }
                 (
                     m,
-                    self.points_at(m.segment_ord as usize, m.doc_id, &mut self.starts()),
+                    self.points_at(m.segment_ord as usize, m.doc_id, &mut starts),
                 )
             })
             .filter(|(_, points)| *points > 0.0)
