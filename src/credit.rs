@@ -41,8 +41,8 @@ use crate::stats::Statistics;
 pub struct Credit {
     /// The searcher's segments, in order.
     segments: Vec<SegmentId>,
-    /// Per segment, its matching case studies in record order.
-    matches: Vec<Vec<Match>>,
+    /// Per segment, its matching case studies.
+    matches: Vec<Found>,
     /// `authored[to][from]`: the case studies of segment `from` naming each member record of `to`.
     authored: Vec<Vec<Arc<Pair>>>,
     /// Per segment, its records' ids (to order evidence of equal relevance).
@@ -55,7 +55,7 @@ pub struct Credit {
 
 impl fmt::Debug for Credit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let matches: usize = self.matches.iter().map(Vec::len).sum();
+        let matches: usize = self.matches.iter().map(|f| f.matches.len()).sum();
         f.debug_struct("Credit")
             .field("matches", &matches)
             .field("admitted", &self.admitted.len())
@@ -77,7 +77,7 @@ pub struct Credited {
 impl Credit {
     /// Whether no case study matched.
     pub fn is_empty(&self) -> bool {
-        self.matches.iter().all(Vec::is_empty)
+        self.matches.iter().all(|f| f.matches.is_empty())
     }
 
     /// What the case studies said about the (live) member record at `member`, if anything.
@@ -129,13 +129,13 @@ impl Credit {
             return;
         };
         for ((from, pair), start) in pairs.iter().enumerate().zip(starts) {
-            let matches = &self.matches[from];
-            if matches.is_empty() {
+            let found = &self.matches[from];
+            if found.matches.is_empty() {
                 continue;
             }
             for &case_study in pair.case_studies_of(member.doc_id, start) {
-                if let Ok(at) = matches.binary_search_by_key(&case_study, |m| m.doc) {
-                    visit(from, &matches[at]);
+                if let Some(m) = found.get(case_study) {
+                    visit(from, m);
                 }
             }
         }
@@ -258,13 +258,13 @@ pub fn case_study_credit(
         },
     )?;
     let segments = searcher.segment_readers();
-    let mut matches: Vec<Vec<Match>> = segments.iter().map(|_| Vec::new()).collect();
+    let mut matches: Vec<Found> = segments.iter().map(|_| Found::default()).collect();
     for (ord, found) in found {
-        matches[ord as usize] = found;
+        matches[ord as usize] = Found::new(found);
     }
     let Some(best) = matches
         .iter()
-        .flatten()
+        .flat_map(|f| &f.matches)
         .map(|m| m.score)
         .max_by(f32::total_cmp)
     else {
@@ -292,7 +292,7 @@ pub fn case_study_credit(
     // marking too: the expert query carries the marking filter, so they never become hits)
     let mut admitted = Vec::new();
     for (from, found) in matches.iter().enumerate() {
-        for m in found.iter().filter(|m| m.strict) {
+        for m in found.matches.iter().filter(|m| m.strict) {
             for &author in people[from].ords(m.doc) {
                 for (to, reader) in segments.iter().enumerate() {
                     let Some(&doc) = pairs[to][from].links.get(author as usize) else {
@@ -546,6 +546,40 @@ struct Match {
     strict: bool,
 }
 
+/// One segment's matching case studies, found by record in constant time: a bit per record
+/// up to the last match, with how many matches come before each word of bits (a rank table).
+#[derive(Default)]
+struct Found {
+    /// In record order, each record once (as a collector sees them).
+    matches: Vec<Match>,
+    /// Per 64 records, how many matches come before them and which of them match.
+    words: Vec<(u32, u64)>,
+}
+
+impl Found {
+    fn new(matches: Vec<Match>) -> Self {
+        let last = matches.last().map_or(0, |m| m.doc as usize / 64 + 1);
+        let mut words = vec![(0u32, 0u64); last];
+        for m in &matches {
+            words[m.doc as usize / 64].1 |= 1 << (m.doc % 64);
+        }
+        let mut before = 0;
+        for (count, bits) in &mut words {
+            *count = before;
+            before += bits.count_ones();
+        }
+        Found { matches, words }
+    }
+
+    /// The match at record `doc`, if it matched.
+    fn get(&self, doc: DocId) -> Option<&Match> {
+        let &(before, bits) = self.words.get(doc as usize / 64)?;
+        let bit = 1u64 << (doc % 64);
+        (bits & bit != 0)
+            .then(|| &self.matches[(before + (bits & (bit - 1)).count_ones()) as usize])
+    }
+}
+
 /// Every match with its score, and whether `strict` matches it as well.
 struct Matches {
     strict: Arc<dyn Weight>,
@@ -641,6 +675,28 @@ mod tests {
         }
         let shown: Vec<&str> = credited.evidence().map(id).collect();
         assert_eq!(shown, vec!["cs-2", "cs-5", "cs-7", "cs-9", "cs-3"]);
+    }
+
+    #[test]
+    fn a_matching_case_study_is_found_by_its_record_and_no_other_is() {
+        // matches on both sides of word edges, a gap of whole words, and a last word
+        let docs: Vec<DocId> = vec![0, 1, 63, 64, 65, 127, 300, 301, 511];
+        let found = Found::new(
+            docs.iter()
+                .map(|&doc| Match {
+                    doc,
+                    score: doc as Score,
+                    units: u64::from(doc),
+                    strict: false,
+                })
+                .collect(),
+        );
+        for doc in 0..600 {
+            let got = found.get(doc).map(|m| (m.doc, m.units));
+            let expected = docs.contains(&doc).then_some((doc, u64::from(doc)));
+            assert_eq!(got, expected, "record {doc}");
+        }
+        assert!(Found::default().get(0).is_none());
     }
 
     #[test]
