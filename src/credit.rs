@@ -90,7 +90,7 @@ impl Credit {
         };
         self.each_match(member, &mut self.starts(), |from, found, rank| {
             let m = &found.matches[rank];
-            units += m.units;
+            units += found.units[rank];
             credited.counted += 1;
             let address = DocAddress::new(from as SegmentOrdinal, m.doc);
             credited.keep((m.score, address), ids);
@@ -262,8 +262,8 @@ pub fn case_study_credit(
     )?;
     let segments = searcher.segment_readers();
     let mut matches: Vec<Found> = segments.iter().map(|_| Found::default()).collect();
-    for (ord, found) in found {
-        matches[ord as usize] = Found::new(found);
+    for (ord, found, units) in found {
+        matches[ord as usize] = Found::new(found, units);
     }
     let Some(best) = matches
         .iter()
@@ -543,8 +543,6 @@ impl AuthorCache {
 struct Match {
     doc: DocId,
     score: Score,
-    /// Its score weighted by its age, in [`FIXED`] units.
-    units: u64,
     /// Whether it matches strictly too.
     strict: bool,
 }
@@ -555,15 +553,16 @@ struct Match {
 struct Found {
     /// In record order, each record once (as a collector sees them).
     matches: Vec<Match>,
-    /// Their [`Match::units`], by rank: all that scoring a visited member reads, in a third of
-    /// the memory, so a broad query's random lookups miss the cache less.
+    /// By rank, each match's score weighted by its age, in [`FIXED`] units: all that scoring a
+    /// visited member reads, kept apart so a broad query's random lookups touch less memory.
     units: Vec<u64>,
     /// Per 64 records, how many matches come before them and which of them match.
     words: Vec<(u32, u64)>,
 }
 
 impl Found {
-    fn new(matches: Vec<Match>) -> Self {
+    /// `units[i]` is the weighted score of `matches[i]`.
+    fn new(matches: Vec<Match>, units: Vec<u64>) -> Self {
         let last = matches.last().map_or(0, |m| m.doc as usize / 64 + 1);
         let mut words = vec![(0u32, 0u64); last];
         for m in &matches {
@@ -574,7 +573,6 @@ impl Found {
             *count = before;
             before += bits.count_ones();
         }
-        let units = matches.iter().map(|m| m.units).collect();
         Found {
             matches,
             units,
@@ -599,7 +597,7 @@ struct Matches {
 }
 
 impl Collector for Matches {
-    type Fruit = Vec<(SegmentOrdinal, Vec<Match>)>;
+    type Fruit = Vec<(SegmentOrdinal, Vec<Match>, Vec<u64>)>;
     type Child = MatchesSegment;
 
     fn for_segment(
@@ -614,6 +612,7 @@ impl Collector for Matches {
             today: schema::day_number(self.today),
             by_age: Vec::new(),
             found: Vec::new(),
+            units: Vec::new(),
         })
     }
 
@@ -623,7 +622,7 @@ impl Collector for Matches {
 
     fn merge_fruits(
         &self,
-        fruits: Vec<(SegmentOrdinal, Vec<Match>)>,
+        fruits: Vec<(SegmentOrdinal, Vec<Match>, Vec<u64>)>,
     ) -> tantivy::Result<Self::Fruit> {
         Ok(fruits)
     }
@@ -638,6 +637,8 @@ struct MatchesSegment {
     /// [`recency`] by age in days, as met (NaN: not yet worked out).
     by_age: Vec<f32>,
     found: Vec<Match>,
+    /// Each match's weighted score, in [`FIXED`] units.
+    units: Vec<u64>,
 }
 
 impl MatchesSegment {
@@ -661,7 +662,7 @@ impl MatchesSegment {
 }
 
 impl SegmentCollector for MatchesSegment {
-    type Fruit = (SegmentOrdinal, Vec<Match>);
+    type Fruit = (SegmentOrdinal, Vec<Match>, Vec<u64>);
 
     fn collect(&mut self, doc: DocId, score: Score) {
         // matches arrive in document order, so the strict scorer only moves forward
@@ -677,13 +678,13 @@ impl SegmentCollector for MatchesSegment {
         self.found.push(Match {
             doc,
             score,
-            units: (weighted * FIXED).round() as u64,
             strict: self.strict.doc() == doc,
         });
+        self.units.push((weighted * FIXED).round() as u64);
     }
 
     fn harvest(self) -> Self::Fruit {
-        (self.segment, self.found)
+        (self.segment, self.found, self.units)
     }
 }
 
@@ -714,6 +715,7 @@ mod tests {
             today,
             by_age: Vec::new(),
             found: Vec::new(),
+            units: Vec::new(),
         };
         let oldest_remembered = today - REMEMBERED_AGES as i64 + 1;
         // ages met in any order, again, in the future, at the last remembered and past it
@@ -760,10 +762,10 @@ mod tests {
                 .map(|&doc| Match {
                     doc,
                     score: doc as Score,
-                    units: u64::from(doc),
                     strict: false,
                 })
                 .collect(),
+            docs.iter().map(|&doc| u64::from(doc)).collect(),
         );
         for doc in 0..600 {
             let got = found
