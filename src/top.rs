@@ -6,10 +6,11 @@
 //! inside a run of ties then holds different records. Here ties go to the smaller record id, the
 //! same on every build. Within a segment the id column's ordinals sort as the ids do, so a segment
 //! keeps its best by (key, ordinal) reading an ordinal only for a record that could enter the page;
-//! the segments' pages are merged by (key, id).
+//! the segments' pages are merged by key, and ids are read only where a key ties across segments.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::io;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
@@ -110,7 +111,7 @@ impl StableTopSegment {
 }
 
 impl SegmentCollector for StableTopSegment {
-    type Fruit = Vec<(f64, String, DocAddress)>;
+    type Fruit = SegmentBest;
 
     fn collect(&mut self, doc: DocId, score: Score) {
         if self.want == 0 {
@@ -143,30 +144,83 @@ impl SegmentCollector for StableTopSegment {
         }
     }
 
-    fn harvest(self) -> Self::Fruit {
+    fn harvest(self) -> SegmentBest {
         let mut best = self.heap.into_sorted_vec();
-        best.truncate(self.want);
-        let Some(ids) = self.ids else {
-            return Vec::new();
-        };
-        let mut by_ord: Vec<(u64, usize)> = best.iter().map(|c| c.ord).zip(0..).collect();
-        by_ord.sort_unstable();
-        let mut names = vec![String::new(); best.len()];
-        let ords: Vec<u64> = by_ord.iter().map(|(ord, _)| *ord).collect();
-        let mut slots = by_ord.iter().map(|(_, i)| *i);
-        let looked_up = ids.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
-            if let Some(i) = slots.next() {
-                names[i] = String::from_utf8_lossy(bytes).into_owned();
-            }
-        });
-        if looked_up.is_err() {
-            return Vec::new();
+        // a segment without ids holds no record
+        best.truncate(if self.ids.is_some() { self.want } else { 0 });
+        SegmentBest {
+            best,
+            segment: self.segment,
+            ids: self.ids,
         }
-        best.into_iter()
-            .zip(names)
-            .map(|(c, id)| (c.key, id, DocAddress::new(self.segment, c.doc)))
-            .collect()
     }
+}
+
+/// One segment's best candidates, best first, with the segment's id column to name them by
+/// where a key ties with another segment's.
+pub struct SegmentBest {
+    best: Vec<Candidate>,
+    segment: SegmentOrdinal,
+    ids: Option<StrColumn>,
+}
+
+impl SegmentBest {
+    /// The id of the record with id ordinal `ord`.
+    fn id(&self, ord: u64) -> io::Result<String> {
+        let mut id = String::new();
+        if let Some(ids) = &self.ids
+            && ord != u64::MAX
+        {
+            ids.ord_to_str(ord, &mut id)?;
+        }
+        Ok(id)
+    }
+}
+
+/// The page `offset..offset + limit` of the segments' best, each as its key and the position of
+/// its segment in `pages`: by key, best first; ties within a segment by id ordinal (the order of
+/// the ids), ties across segments by the ids `name` gives (segment position, ordinal), asked only
+/// for the keys that tie across segments before the page ends.
+fn merge_pages(
+    pages: &[&[Candidate]],
+    offset: usize,
+    limit: usize,
+    name: impl Fn(usize, u64) -> io::Result<String>,
+) -> io::Result<Vec<(usize, Candidate)>> {
+    let mut all: Vec<(usize, Candidate)> = pages
+        .iter()
+        .enumerate()
+        .flat_map(|(p, best)| best.iter().map(move |c| (p, *c)))
+        .collect();
+    all.sort_by(|a, b| {
+        b.1.key
+            .total_cmp(&a.1.key)
+            .then(a.0.cmp(&b.0))
+            .then(a.1.ord.cmp(&b.1.ord))
+    });
+    let end = all.len().min(offset + limit);
+    let mut start = 0;
+    while start < end {
+        let key = all[start].1.key;
+        let run = all[start..]
+            .iter()
+            .take_while(|(_, c)| c.key.total_cmp(&key) == Ordering::Equal)
+            .count();
+        let tied = &mut all[start..start + run];
+        // sorted by segment within the key: the run spans segments if its ends differ
+        if tied[0].0 != tied[run - 1].0 {
+            let mut named = tied
+                .iter()
+                .map(|&(p, c)| Ok((name(p, c.ord)?, (p, c))))
+                .collect::<io::Result<Vec<_>>>()?;
+            named.sort_by(|a, b| a.0.cmp(&b.0));
+            for (slot, (_, candidate)) in tied.iter_mut().zip(named) {
+                *slot = candidate;
+            }
+        }
+        start += run;
+    }
+    Ok(all.into_iter().skip(offset).take(limit).collect())
 }
 
 impl Collector for StableTop {
@@ -199,17 +253,12 @@ impl Collector for StableTop {
         matches!(self.order, Order::Score)
     }
 
-    fn merge_fruits(
-        &self,
-        fruits: Vec<Vec<(f64, String, DocAddress)>>,
-    ) -> tantivy::Result<Self::Fruit> {
-        let mut all: Vec<(f64, String, DocAddress)> = fruits.into_iter().flatten().collect();
-        all.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        Ok(all
+    fn merge_fruits(&self, fruits: Vec<SegmentBest>) -> tantivy::Result<Self::Fruit> {
+        let pages: Vec<&[Candidate]> = fruits.iter().map(|f| f.best.as_slice()).collect();
+        let page = merge_pages(&pages, self.offset, self.limit, |p, ord| fruits[p].id(ord))?;
+        Ok(page
             .into_iter()
-            .skip(self.offset)
-            .take(self.limit)
-            .map(|(key, _, address)| (key, address))
+            .map(|(p, c)| (c.key, DocAddress::new(fruits[p].segment, c.doc)))
             .collect())
     }
 }
@@ -240,34 +289,63 @@ mod tests {
             expected.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
             let expected: Vec<String> =
                 expected.into_iter().skip(offset).take(limit).map(|(_, id)| id).collect();
-            let top = StableTop { limit, offset, id_field: "id".into(), order: Order::Score };
-            // each segment's fruit as the segment collector would give it: its best by key and id
-            let fruits: Vec<Vec<(f64, String, DocAddress)>> = records
+            // each segment's best as its collector keeps them: ordinals in the order of its ids
+            let pages: Vec<Vec<(Candidate, String)>> = records
                 .chunks(records.len().div_ceil(split))
-                .enumerate()
-                .map(|(s, chunk)| {
-                    let mut best: Vec<(f64, String, DocAddress)> = chunk
+                .map(|chunk| {
+                    let mut ids: Vec<&String> = chunk.iter().map(|(_, id)| id).collect();
+                    ids.sort();
+                    let mut best: Vec<(Candidate, String)> = chunk
                         .iter()
                         .enumerate()
-                        .map(|(d, (k, id))| (*k, id.clone(), DocAddress::new(s as u32, d as u32)))
+                        .map(|(d, (key, id))| {
+                            let ord = ids.iter().position(|i| *i == id).unwrap() as u64;
+                            (Candidate { key: *key, ord, doc: d as DocId }, id.clone())
+                        })
                         .collect();
-                    best.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+                    best.sort_by_key(|a| a.0);
                     best.truncate(offset + limit);
                     best
                 })
                 .collect();
-            let ids: std::collections::HashMap<DocAddress, String> = fruits
-                .iter()
-                .flatten()
-                .map(|(_, id, a)| (*a, id.clone()))
-                .collect();
-            let page: Vec<String> = top
-                .merge_fruits(fruits)
+            let candidates: Vec<Vec<Candidate>> =
+                pages.iter().map(|p| p.iter().map(|(c, _)| *c).collect()).collect();
+            let slices: Vec<&[Candidate]> = candidates.iter().map(Vec::as_slice).collect();
+            let named = |p: usize, ord: u64| {
+                let page = &pages[p];
+                Ok(page.iter().find(|(c, _)| c.ord == ord).unwrap().1.clone())
+            };
+            let page: Vec<String> = merge_pages(&slices, offset, limit, named)
                 .unwrap()
                 .into_iter()
-                .map(|(_, a)| ids[&a].clone())
+                .map(|(p, c)| pages[p].iter().find(|(k, _)| k.doc == c.doc).unwrap().1.clone())
                 .collect();
             prop_assert_eq!(page, expected);
         }
+    }
+
+    #[test]
+    fn ids_are_read_only_for_keys_tied_across_segments() {
+        let c = |key: f64, ord: u64, doc: DocId| Candidate { key, ord, doc };
+        let a = [c(5.0, 3, 0), c(4.0, 0, 1), c(2.0, 1, 2)];
+        let b = [c(4.5, 7, 0), c(4.0, 2, 1), c(1.0, 0, 2)];
+        let asked = std::cell::RefCell::new(Vec::new());
+        let name = |p: usize, ord: u64| {
+            asked.borrow_mut().push((p, ord));
+            // segment b's record sorts first by id
+            Ok(format!("{}-{ord}", if p == 0 { "z" } else { "a" }))
+        };
+        let page = merge_pages(&[&a, &b], 0, 4, name).unwrap();
+        let docs: Vec<(usize, DocId)> = page.iter().map(|(p, c)| (*p, c.doc)).collect();
+        assert_eq!(docs, [(0, 0), (1, 0), (1, 1), (0, 1)]);
+        assert_eq!(
+            *asked.borrow(),
+            [(0, 0), (1, 2)],
+            "only the tie at 4.0 is named"
+        );
+        // past the page's end, a tie is not named
+        asked.borrow_mut().clear();
+        merge_pages(&[&a, &b], 0, 2, name).unwrap();
+        assert!(asked.borrow().is_empty());
     }
 }
