@@ -146,8 +146,10 @@ impl SegmentCollector for StableTopSegment {
 
     fn harvest(self) -> SegmentBest {
         let mut best = self.heap.into_sorted_vec();
-        // a segment without ids holds no record
-        best.truncate(if self.ids.is_some() { self.want } else { 0 });
+        if self.ids.is_none() {
+            // a segment without ids holds no record
+            best.clear();
+        }
         SegmentBest {
             best,
             segment: self.segment,
