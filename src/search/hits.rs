@@ -1,6 +1,7 @@
 //! Turning a matched record into a hit: summary, highlights, matched skills, evidence and the
 //! explanation of its score.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Value, json};
@@ -34,6 +35,9 @@ pub(super) struct HitContext<'a> {
     pub(super) skill_parts: &'a [Box<dyn Query>],
     pub(super) targets: &'a [SkillTarget],
     pub(super) credit: &'a Credit,
+    /// Present when the request asked for highlights of its text.
+    pub(super) highlighter: Option<&'a Highlighter>,
+    pub(super) skill_words: &'a SkillWords,
 }
 
 pub(super) fn make_hit(
@@ -54,7 +58,7 @@ pub(super) fn make_hit(
             (haversine_km(near.lat, near.lon, at.lat, at.lon) * 10.0).round() / 10.0
         });
     let matched_skills = match record {
-        Record::Member(m) => matched_skills(&index.taxonomy, m, ctx.targets, request),
+        Record::Member(m) => matched_skills(&index.taxonomy, m, ctx.targets, ctx.skill_words),
         _ => Vec::new(),
     };
     let mut evidence = Vec::new();
@@ -68,34 +72,27 @@ pub(super) fn make_hit(
         });
     }
     let mut highlights = BTreeMap::new();
-    if let Some(text) = ctx.text.filter(|_| request.highlights) {
+    if let Some(highlighter) = ctx.highlighter {
         let fields = &index.fields;
         let texts: Vec<(&str, Field, Option<&String>)> = match record {
-            Record::Member(m) => vec![("summary", fields.summary, m.summary.as_ref())],
+            Record::Member(m) => vec![
+                ("summary", fields.summary, m.summary.as_ref()),
+                ("name", fields.name, Some(&m.name)),
+            ],
             Record::CaseStudy(c) => vec![
                 ("summary", fields.summary, c.summary.as_ref()),
                 ("body", fields.body, c.body.as_ref()),
+                ("title", fields.name, Some(&c.title)),
             ],
-            Record::Facility(f) => vec![("description", fields.summary, f.description.as_ref())],
+            Record::Facility(f) => vec![
+                ("description", fields.summary, f.description.as_ref()),
+                ("name", fields.name, Some(&f.name)),
+            ],
         };
         for (record_field, field, value) in texts {
-            let Some(value) = value else {
-                continue;
-            };
-            if let Some(html) = highlight(searcher, ctx.stats, text, field, value)? {
+            if let Some(html) = value.and_then(|value| highlighter.highlight(field, value)) {
                 highlights.insert(record_field.to_string(), html);
             }
-        }
-        if let Some(html) = highlight(searcher, ctx.stats, text, index.fields.name, name)? {
-            highlights.insert(
-                if kind == Kind::CaseStudy {
-                    "title"
-                } else {
-                    "name"
-                }
-                .to_string(),
-                html,
-            );
         }
     }
     let summary = summarise(record, searcher, index, request)?;
@@ -119,41 +116,108 @@ pub(super) fn make_hit(
     })
 }
 
-/// The fragment of `value` that matches `query`, with `<mark>` tags; `None` when nothing matches.
-/// Fragments are chosen by how rare their words are among the records the caller may see
-/// (tantivy's `SnippetGenerator::create` would count every record).
-pub(super) fn highlight(
-    searcher: &Searcher,
-    stats: &Statistics<'_>,
-    query: &dyn Query,
-    field: Field,
-    value: &str,
-) -> Result<Option<String>> {
-    let mut terms: Vec<&Term> = Vec::new();
-    query.query_terms(&mut |term, _| {
-        if term.field() == field && !terms.contains(&term) {
-            terms.push(term);
+/// The fragments of a record's text fields that match a search's text, with `<mark>` tags: one
+/// snippet generator per field, made once per search and used for every hit. Fragments are chosen
+/// by how rare their words are among the records the caller may see (tantivy's
+/// `SnippetGenerator::create` would count every record).
+pub(super) struct Highlighter {
+    generators: Vec<(Field, SnippetGenerator)>,
+}
+
+impl Highlighter {
+    /// Generators for `fields`, each weighting the terms `query` looks for in that field; a field
+    /// `query` looks for nothing in gets none (and never a highlight).
+    pub(super) fn new(
+        searcher: &Searcher,
+        stats: &Statistics<'_>,
+        query: &dyn Query,
+        fields: &[Field],
+    ) -> Result<Highlighter> {
+        let mut terms: Vec<&Term> = Vec::new();
+        query.query_terms(&mut |term, _| {
+            if fields.contains(&term.field()) && !terms.contains(&term) {
+                terms.push(term);
+            }
+        });
+        let mut generators = Vec::new();
+        for &field in fields {
+            let mut weights: BTreeMap<String, Score> = BTreeMap::new();
+            for term in terms.iter().filter(|t| t.field() == field) {
+                let value = term.value();
+                let Some(text) = value.as_str() else {
+                    continue;
+                };
+                let doc_freq = stats.visible_doc_freq(term)?;
+                if doc_freq > 0 {
+                    weights.insert(text.to_string(), 1.0 / (1.0 + doc_freq as Score));
+                }
+            }
+            if weights.is_empty() {
+                continue;
+            }
+            let tokenizer = searcher.index().tokenizer_for_field(field)?;
+            generators.push((field, SnippetGenerator::new(weights, tokenizer, field, 240)));
         }
-    });
-    let mut weights: BTreeMap<String, Score> = BTreeMap::new();
-    for term in terms {
-        let value = term.value();
-        let Some(text) = value.as_str() else {
-            continue;
-        };
-        let doc_freq = stats.visible_doc_freq(term)?;
-        if doc_freq > 0 {
-            weights.insert(text.to_string(), 1.0 / (1.0 + doc_freq as Score));
+        Ok(Highlighter { generators })
+    }
+
+    /// The fragment of `value` (of `field`) that matches, with `<mark>` tags; `None` when nothing
+    /// matches.
+    pub(super) fn highlight(&self, field: Field, value: &str) -> Option<String> {
+        let (_, generator) = self.generators.iter().find(|(f, _)| *f == field)?;
+        let mut snippet = generator.snippet(value);
+        if snippet.highlighted().is_empty() {
+            return None;
+        }
+        snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
+        Some(snippet.to_html())
+    }
+}
+
+/// The words of a search's text, and which skill concepts they name, for [`matched_skills`]:
+/// worked out once per search, each concept when a hit first holds it.
+pub(super) struct SkillWords {
+    words: HashSet<String>,
+    /// Whether a concept's label or a synonym holds one of the words, by node.
+    named: RefCell<HashMap<usize, bool>>,
+}
+
+impl SkillWords {
+    pub(super) fn new(request: &SearchRequest) -> SkillWords {
+        let mut en = text::english_analyzer();
+        let words = request
+            .text
+            .as_deref()
+            .map(|q| text::tokens(&mut en, q).into_iter().collect())
+            .unwrap_or_default();
+        SkillWords {
+            words,
+            named: RefCell::new(HashMap::new()),
         }
     }
-    let tokenizer = searcher.index().tokenizer_for_field(field)?;
-    let generator = SnippetGenerator::new(weights, tokenizer, field, 240);
-    let mut snippet = generator.snippet(value);
-    if snippet.highlighted().is_empty() {
-        return Ok(None);
+
+    fn in_name(&self, taxonomy: &Taxonomy, name: &str) -> bool {
+        taxonomy
+            .normalised(name)
+            .split(' ')
+            .any(|t| self.words.contains(t))
     }
-    snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
-    Ok(Some(snippet.to_html()))
+
+    /// Whether a skill recorded as `name`, of the concepts `nodes`, is named by the words.
+    fn name(&self, taxonomy: &Taxonomy, name: &str, nodes: &[usize]) -> bool {
+        if self.words.is_empty() {
+            return false;
+        }
+        self.in_name(taxonomy, name)
+            || nodes.iter().any(|&node| {
+                *self.named.borrow_mut().entry(node).or_insert_with(|| {
+                    let concept = taxonomy.node(node);
+                    std::iter::once(&concept.label)
+                        .chain(concept.all_synonyms())
+                        .any(|n| self.in_name(taxonomy, n))
+                })
+            })
+    }
 }
 
 /// Skills of a member that match the requested skills (or a narrower one), or the text.
@@ -161,14 +225,8 @@ pub(super) fn matched_skills(
     taxonomy: &Taxonomy,
     member: &Member,
     targets: &[SkillTarget],
-    request: &SearchRequest,
+    words: &SkillWords,
 ) -> Vec<MatchedSkill> {
-    let mut en = text::english_analyzer();
-    let words: HashSet<String> = request
-        .text
-        .as_deref()
-        .map(|q| text::tokens(&mut en, q).into_iter().collect())
-        .unwrap_or_default();
     let mut out = Vec::new();
     for skill in &member.skills {
         let (name, level) = (skill.name.as_str(), skill.level.number());
@@ -182,17 +240,7 @@ pub(super) fn matched_skills(
                         .any(|a| taxonomy.node(*a).id == t.base)
                 })
         });
-        let by_text = !words.is_empty() && {
-            let mut names = vec![name.to_string()];
-            for &node in &key.nodes {
-                names.push(taxonomy.node(node).label.clone());
-                names.extend(taxonomy.node(node).all_synonyms().cloned());
-            }
-            names
-                .iter()
-                .any(|n| taxonomy.normalised(n).split(' ').any(|t| words.contains(t)))
-        };
-        if by_target || by_text {
+        if by_target || words.name(taxonomy, name, &key.nodes) {
             out.push(MatchedSkill {
                 name: name.to_string(),
                 level,

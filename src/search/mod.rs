@@ -91,7 +91,7 @@ pub use request::{
 pub use response::{BroaderSkill, Evidence, Hit, MatchedSkill, SearchResponse};
 
 use filter::{filter_clauses, gate_facets, skill_filter};
-use hits::{HitContext, make_hit};
+use hits::{Highlighter, HitContext, SkillWords, make_hit};
 use listed::Listed;
 use query::{
     Least, SkillTarget, Words, any_of, case_study_queries, combine, constant, informative,
@@ -551,6 +551,16 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
         .map(|(name, counts)| (name.as_str().to_string(), FacetTally::flatten(counts)))
         .collect();
     let sort_by_distance = request.sort == SortOrder::Distance && request.filters.near.is_some();
+    let highlighter = match text.as_deref() {
+        Some(text) if request.highlights && !ranked.is_empty() => Some(Highlighter::new(
+            &searcher,
+            &stats,
+            text,
+            &[fields.name, fields.summary, fields.body],
+        )?),
+        _ => None,
+    };
+    let skill_words = SkillWords::new(request);
     let mut hits = Vec::with_capacity(ranked.len());
     for (score, address) in ranked {
         let doc: TantivyDocument = searcher.doc(address)?;
@@ -569,6 +579,8 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
                 skill_parts: &skill_parts,
                 targets: &level_targets,
                 credit: &credit,
+                highlighter: highlighter.as_ref(),
+                skill_words: &skill_words,
             },
         )?;
         hits.push(hit);

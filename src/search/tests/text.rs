@@ -1,5 +1,7 @@
 //! Tests of free text: hostile input, phrases and highlights.
 
+use std::collections::HashMap;
+
 use super::*;
 
 #[test]
@@ -55,4 +57,43 @@ fn highlights_mark_the_match_and_escape_html() {
     let summary = &response.hits[0].highlights["summary"];
     assert!(summary.contains("<mark>clocks</mark>"), "{summary}");
     assert!(summary.contains("&lt;script&gt;"), "{summary}");
+}
+
+#[test]
+fn every_hit_highlights_its_own_fields_and_only_when_asked() {
+    let index = small_index();
+    let mut r = request(Kind::CaseStudy);
+    r.text = Some("dispersion".into());
+    let response = search(&index, &r).unwrap();
+    let by_id: HashMap<&str, &Hit> = response.hits.iter().map(|h| (h.id.as_str(), h)).collect();
+    // both visible case studies match in title and summary; each hit marks its own text
+    for (id, title) in [
+        ("cs-1", "Volcanic ash <mark>dispersion</mark> forecasting"),
+        (
+            "cs-2",
+            "Ash plume <mark>dispersion</mark> modelling at night",
+        ),
+    ] {
+        let hit = by_id[id];
+        assert_eq!(hit.highlights["title"], title, "{id}");
+        assert!(
+            hit.highlights["summary"].contains("<mark>Dispersion</mark>")
+                || hit.highlights["summary"].contains("<mark>dispersion</mark>"),
+            "{id}: {:?}",
+            hit.highlights
+        );
+        assert!(!hit.highlights.contains_key("name"), "{id}");
+    }
+    r.highlights = false;
+    let response = search(&index, &r).unwrap();
+    assert!(!response.hits.is_empty());
+    assert!(response.hits.iter().all(|h| h.highlights.is_empty()));
+    // a member's name is highlighted as `name`
+    let mut r = request(Kind::Member);
+    r.text = Some("Erin".into());
+    let response = search(&index, &r).unwrap();
+    assert_eq!(
+        response.hits[0].highlights["name"],
+        "<mark>Erin</mark> Expert"
+    );
 }
