@@ -234,7 +234,10 @@ pub(super) fn build_generation(
     options: &BuildOptions,
 ) -> Result<(Report, u64)> {
     let fields = Fields::build();
-    let index = Index::create_in_dir(generation, fields.schema.clone())?;
+    let index = Index::builder()
+        .schema(fields.schema.clone())
+        .settings(schema::index_settings())
+        .create_in_dir(generation)?;
     schema::register_tokenizers(&index);
     let mut writer: IndexWriter<TantivyDocument> =
         index.writer_with_num_threads(2, WRITER_MEMORY)?;

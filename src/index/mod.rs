@@ -255,7 +255,10 @@ pub fn in_ram_segments(
     segments: usize,
 ) -> Result<MusterIndex> {
     let fields = Fields::build();
-    let index = Index::create_in_ram(fields.schema.clone());
+    let index = Index::builder()
+        .schema(fields.schema.clone())
+        .settings(schema::index_settings())
+        .create_in_ram()?;
     schema::register_tokenizers(&index);
     let mut writer: IndexWriter<TantivyDocument> = index.writer_with_num_threads(1, 50_000_000)?;
     writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
