@@ -42,7 +42,7 @@ pub struct Credit {
     /// The searcher's segments, in order.
     segments: Vec<SegmentId>,
     /// Per segment, its matching case studies.
-    matches: Vec<Found>,
+    found: Vec<Found>,
     /// `authored[to][from]`: the case studies of segment `from` naming each member record of `to`.
     authored: Vec<Vec<Arc<Pair>>>,
     /// Per segment, its records' ids (to order evidence of equal relevance).
@@ -55,7 +55,7 @@ pub struct Credit {
 
 impl fmt::Debug for Credit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let matches: usize = self.matches.iter().map(|f| f.matches.len()).sum();
+        let matches: usize = self.found.iter().map(|f| f.matches.len()).sum();
         f.debug_struct("Credit")
             .field("matches", &matches)
             .field("admitted", &self.admitted.len())
@@ -77,7 +77,7 @@ pub struct Credited {
 impl Credit {
     /// Whether no case study matched.
     pub fn is_empty(&self) -> bool {
-        self.matches.iter().all(|f| f.matches.is_empty())
+        self.found.iter().all(|f| f.matches.is_empty())
     }
 
     /// What the case studies said about the (live) member record at `member`, if anything.
@@ -113,7 +113,7 @@ impl Credit {
 
     /// Where to start looking for a member in each case-study segment's links: at the start.
     fn starts(&self) -> Vec<usize> {
-        vec![0; self.matches.len()]
+        vec![0; self.found.len()]
     }
 
     /// Calls `visit` with each matching case study naming the member record at `member`: its
@@ -131,7 +131,7 @@ impl Credit {
             return;
         };
         for ((from, pair), start) in pairs.iter().enumerate().zip(starts) {
-            let found = &self.matches[from];
+            let found = &self.found[from];
             if found.matches.is_empty() {
                 continue;
             }
@@ -261,11 +261,11 @@ pub fn case_study_credit(
         },
     )?;
     let segments = searcher.segment_readers();
-    let mut matches: Vec<Found> = segments.iter().map(|_| Found::default()).collect();
+    let mut per_segment: Vec<Found> = segments.iter().map(|_| Found::default()).collect();
     for (ord, found, units) in found {
-        matches[ord as usize] = Found::new(found, units);
+        per_segment[ord as usize] = Found::new(found, units);
     }
-    let Some(best) = matches
+    let Some(best) = per_segment
         .iter()
         .flat_map(|f| &f.matches)
         .map(|m| m.score)
@@ -294,7 +294,7 @@ pub fn case_study_credit(
     // authors of strict matches, at their live member records (authors above the caller's
     // marking too: the expert query carries the marking filter, so they never become hits)
     let mut admitted = Vec::new();
-    for (from, found) in matches.iter().enumerate() {
+    for (from, found) in per_segment.iter().enumerate() {
         for m in found.matches.iter().filter(|m| m.strict) {
             for &author in people[from].ords(m.doc) {
                 for (to, reader) in segments.iter().enumerate() {
@@ -312,7 +312,7 @@ pub fn case_study_credit(
     admitted.dedup();
     Ok(Credit {
         segments: segments.iter().map(|s| s.segment_id()).collect(),
-        matches,
+        found: per_segment,
         authored: pairs,
         ids,
         best: f64::from(best) * FIXED,
