@@ -37,6 +37,7 @@ pub(super) struct HitContext<'a> {
     pub(super) credit: &'a Credit,
     /// Present when the request asked for highlights of its text.
     pub(super) highlighter: Option<&'a Highlighter>,
+    /// The text's words, for the skills a hit matched.
     pub(super) skill_words: &'a SkillWords,
 }
 
@@ -203,8 +204,8 @@ impl SkillWords {
             .any(|t| self.words.contains(t))
     }
 
-    /// Whether a skill recorded as `name`, of the concepts `nodes`, is named by the words.
-    fn name(&self, taxonomy: &Taxonomy, name: &str, nodes: &[usize]) -> bool {
+    /// Whether the words name a skill recorded as `name`, of the concepts `nodes`.
+    fn name_skill(&self, taxonomy: &Taxonomy, name: &str, nodes: &[usize]) -> bool {
         if self.words.is_empty() {
             return false;
         }
@@ -240,7 +241,7 @@ pub(super) fn matched_skills(
                         .any(|a| taxonomy.node(*a).id == t.base)
                 })
         });
-        if by_target || words.name(taxonomy, name, &key.nodes) {
+        if by_target || words.name_skill(taxonomy, name, &key.nodes) {
             out.push(MatchedSkill {
                 name: name.to_string(),
                 level,
