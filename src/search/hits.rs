@@ -185,11 +185,14 @@ pub(super) struct SkillWords {
 
 impl SkillWords {
     pub(super) fn new(request: &SearchRequest) -> SkillWords {
-        let mut en = text::english_analyzer();
         let words = request
             .text
             .as_deref()
-            .map(|q| text::tokens(&mut en, q).into_iter().collect())
+            .map(|q| {
+                text::tokens(&mut text::english_analyzer(), q)
+                    .into_iter()
+                    .collect()
+            })
             .unwrap_or_default();
         SkillWords {
             words,
