@@ -221,10 +221,6 @@ pub fn kind_code(kind: Kind) -> u64 {
     }
 }
 
-fn text_options(tokenizer: &str, stored: bool) -> TextOptions {
-    text_indexed(tokenizer, IndexRecordOption::WithFreqsAndPositions, stored)
-}
-
 fn text_indexed(tokenizer: &str, record: IndexRecordOption, stored: bool) -> TextOptions {
     let options = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
@@ -242,7 +238,9 @@ impl Fields {
     /// A new schema.
     pub fn build() -> Fields {
         let mut b = Schema::builder();
-        let en = |stored| text_options(text::ENGLISH, stored);
+        // stemmed words are scored by frequency and never looked up as phrases (phrases are
+        // matched in `exact`), so they keep no positions: less to write, merge and store
+        let en = |stored| text_indexed(text::ENGLISH, IndexRecordOption::WithFreqs, stored);
         let numeric = || INDEXED | FAST;
         let date = DateOptions::from(INDEXED)
             .set_fast()
@@ -261,7 +259,10 @@ impl Fields {
             "skill_words",
             text_indexed(text::ENGLISH, IndexRecordOption::Basic, false),
         );
-        b.add_text_field("exact", text_options(text::EXACT, false));
+        b.add_text_field(
+            "exact",
+            text_indexed(text::EXACT, IndexRecordOption::WithFreqsAndPositions, false),
+        );
         b.add_text_field("skill", STRING);
         b.add_facet_field("skill_facet", FacetOptions::default());
         b.add_facet_field("department", FacetOptions::default());
@@ -904,6 +905,40 @@ mod tests {
             }
         }
         assert!(records > 100, "{records} fixture records");
+    }
+
+    #[test]
+    fn only_the_exact_words_keep_positions_for_phrases() {
+        use tantivy::schema::FieldType;
+        let fields = Fields::build();
+        for (field, entry) in fields.schema.fields() {
+            let FieldType::Str(options) = entry.field_type() else {
+                continue;
+            };
+            let Some(indexing) = options.get_indexing_options() else {
+                continue;
+            };
+            assert_eq!(
+                indexing.index_option().has_positions(),
+                field == fields.exact,
+                "{}",
+                entry.name()
+            );
+        }
+        // the stemmed words are scored by their frequencies
+        for field in [
+            fields.name,
+            fields.summary,
+            fields.role,
+            fields.body,
+            fields.skills_text,
+        ] {
+            let FieldType::Str(options) = fields.schema.get_field_entry(field).field_type() else {
+                panic!("text field");
+            };
+            let indexing = options.get_indexing_options().unwrap();
+            assert!(indexing.index_option().has_freq());
+        }
     }
 
     #[test]
