@@ -31,13 +31,10 @@
 //! - `query`: the ranked part (words of `q`, skills by level, crediting case studies);
 //!   `filter`: the hard filters as named clauses and the facets they gate; `geo`: distances.
 //! - `listed`: a query over records given by address, each with its score (credited authors).
-//! - `any`: the union of a few queries that seeks rather than buffers (a word's fields, the ways
-//!   a record is admitted, the parts of its score).
 //! - `parallel`: running a query over the segments ([`collect`]); this file: one search, from
 //!   request to response, and the per-segment tables it warms.
 //! - `hits`: a matched record rendered as a hit, with its explanation; `records`: get by id.
 
-mod any;
 mod filter;
 mod geo;
 mod hits;
@@ -93,7 +90,6 @@ pub use request::{
 };
 pub use response::{BroaderSkill, Evidence, Hit, MatchedSkill, SearchResponse};
 
-use any::AnyOf;
 use filter::{filter_clauses, gate_facets, skill_filter};
 use hits::{Highlighter, HitContext, SkillWords, make_hit};
 use listed::Listed;
@@ -453,11 +449,11 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
                 0.0,
             )
         }));
-        let scored = text.iter().chain(&skill_parts).map(|q| q.box_clone());
-        Some(Box::new(BooleanQuery::new(vec![
-            (Occur::Must, Box::new(AnyOf::new(required))),
-            (Occur::Should, Box::new(AnyOf::new(scored.collect()))),
-        ])))
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, any_of(required))];
+        for part in text.iter().chain(&skill_parts) {
+            clauses.push((Occur::Should, part.box_clone()));
+        }
+        Some(Box::new(BooleanQuery::new(clauses)))
     } else if !targets.is_empty() {
         Some(Box::new(BooleanQuery::new(
             std::iter::once((Occur::Must, constant(Box::new(AllQuery), 0.0)))

@@ -21,7 +21,6 @@ use crate::taxonomy::Taxonomy;
 use crate::text;
 use crate::visible::CachedSet;
 
-use super::any::AnyOf;
 use super::request::{
     KNOWN_WORD_RECORDS, LEVEL_POINTS, MAX_QUERY_TERMS, RECENT_POINTS, SearchRequest,
 };
@@ -170,16 +169,17 @@ pub(super) fn text_query(
                 let forms = text::tokens(&mut exact, word);
                 let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
                 for (i, stem) in stems.iter().enumerate() {
-                    let mut any: Vec<Box<dyn Query>> = weighted
+                    let mut any: Vec<(Occur, Box<dyn Query>)> = weighted
                         .iter()
-                        .map(|(field, weight)| -> Box<dyn Query> {
-                            Box::new(BoostQuery::new(
+                        .map(|(field, weight)| {
+                            let q: Box<dyn Query> = Box::new(BoostQuery::new(
                                 Box::new(TermQuery::new(
                                     Term::from_field_text(*field, stem),
                                     IndexRecordOption::WithFreqs,
                                 )),
                                 *weight,
-                            ))
+                            ));
+                            (Occur::Should, q)
                         })
                         .collect();
                     if let Some(form) = forms.get(i) {
@@ -190,18 +190,24 @@ pub(super) fn text_query(
                             && edits > 0
                             && stats.visible_doc_freq(&exact_term)? < KNOWN_WORD_RECORDS
                         {
-                            any.push(Box::new(BoostQuery::new(
-                                Box::new(FuzzyTermQuery::new(exact_term.clone(), edits, true)),
-                                0.3,
-                            )));
+                            any.push((
+                                Occur::Should,
+                                Box::new(BoostQuery::new(
+                                    Box::new(FuzzyTermQuery::new(exact_term.clone(), edits, true)),
+                                    0.3,
+                                )),
+                            ));
                         }
                         // the exact (unstemmed) form scores on top of the stemmed match
-                        any.push(Box::new(BoostQuery::new(
-                            Box::new(TermQuery::new(exact_term, IndexRecordOption::WithFreqs)),
-                            0.5,
-                        )));
+                        any.push((
+                            Occur::Should,
+                            Box::new(BoostQuery::new(
+                                Box::new(TermQuery::new(exact_term, IndexRecordOption::WithFreqs)),
+                                0.5,
+                            )),
+                        ));
                     }
-                    parts.push((Occur::Must, Box::new(AnyOf::new(any))));
+                    parts.push((Occur::Must, Box::new(BooleanQuery::new(any))));
                 }
                 match parts.len() {
                     0 => {}
@@ -404,12 +410,12 @@ pub(super) fn case_study_queries(
             least,
             words_for,
         )?;
-        let scoring = AnyOf::new(
+        let scoring = any_of(
             text.into_iter()
                 .chain(skills.iter().map(|q| q.box_clone()))
                 .collect(),
         );
-        Ok(combine(&filters, &[], Some(&scoring)))
+        Ok(combine(&filters, &[], Some(scoring.as_ref())))
     };
     // credit for any word, scored as text is; admission only for the words where they are
     // evidence, as a search of case studies matches them
