@@ -35,6 +35,7 @@ use crate::index::tables::StrTable;
 use crate::model::Kind;
 use crate::schema;
 use crate::stats::Statistics;
+use crate::top::Bar;
 
 /// What the case studies matching a request say about people.
 #[derive(Default)]
@@ -49,8 +50,9 @@ pub struct Credit {
     ids: Vec<Arc<StrTable>>,
     /// Weighted relevance, in [`FIXED`] units, that counts as 1: the best match's score.
     best: f64,
-    /// Authors of a case study matching strictly, at their live member records, in order.
-    admitted: Vec<DocAddress>,
+    /// Per segment, authors of a case study matching strictly, at their live member records, in
+    /// order.
+    admitted: Vec<Vec<DocId>>,
 }
 
 impl fmt::Debug for Credit {
@@ -58,7 +60,10 @@ impl fmt::Debug for Credit {
         let matches: usize = self.found.iter().map(|f| f.matches.len()).sum();
         f.debug_struct("Credit")
             .field("matches", &matches)
-            .field("admitted", &self.admitted.len())
+            .field(
+                "admitted",
+                &self.admitted.iter().map(Vec::len).sum::<usize>(),
+            )
             .finish()
     }
 }
@@ -143,6 +148,25 @@ impl Credit {
         }
     }
 
+    /// At least the points of any member record of segment `ord`: as if one had written as many
+    /// matching case studies in each case-study segment as the most any record there has, each
+    /// matching as well as the best match there; a little more, so rounding in
+    /// [`credit_points`] never puts a member past it.
+    pub(crate) fn ceiling(&self, ord: usize) -> Score {
+        let Some(pairs) = self.authored.get(ord) else {
+            return 0.0;
+        };
+        let units = pairs
+            .iter()
+            .zip(&self.found)
+            .map(|(pair, found)| pair.most.saturating_mul(found.most_units))
+            .fold(0u64, u64::saturating_add);
+        match units {
+            0 => 0.0,
+            _ => self.points_for(units) + CEILING_MARGIN,
+        }
+    }
+
     fn points_for(&self, units: u64) -> Score {
         match units {
             0 => 0.0,
@@ -150,8 +174,8 @@ impl Credit {
         }
     }
 
-    /// The members admitted as hits, in address order.
-    pub fn admitted(&self) -> &[DocAddress] {
+    /// The members admitted as hits: per segment, in record order.
+    pub fn admitted(&self) -> &[Vec<DocId>] {
         &self.admitted
     }
 
@@ -219,6 +243,9 @@ pub const CREDIT_HALF: f32 = 3.0;
 pub const EVIDENCE_SHOWN: usize = 5;
 /// A case study this many years old counts three quarters; older ones tend to a half.
 const CREDIT_HALF_LIFE_YEARS: f32 = 10.0;
+/// Points added to [`Credit::ceiling`]: far above `f32` rounding at a dozen points, far below
+/// any difference in score that matters.
+const CEILING_MARGIN: f32 = 1e-3;
 /// Fixed-point units per unit of weighted score.
 const FIXED: f64 = (1u64 << 24) as f64;
 
@@ -237,6 +264,28 @@ fn recency(age: i64) -> f32 {
 /// Ages up to this many days have their [`recency`] remembered by a search (a century: at most
 /// 146 KB, and a broad query meets thousands of case studies of each age).
 const REMEMBERED_AGES: usize = 36_525;
+
+/// Sorts `docs` (records of a segment of `max_doc`) and drops repeats: through a bit per record
+/// when there are many (a broad word admits tens of thousands of authors), by sorting otherwise.
+fn in_order_once(docs: &mut Vec<DocId>, max_doc: DocId) {
+    if docs.len() < max_doc as usize / 64 {
+        docs.sort_unstable();
+        docs.dedup();
+        return;
+    }
+    let mut bits = vec![0u64; (max_doc as usize).div_ceil(64)];
+    for &doc in docs.iter() {
+        bits[doc as usize / 64] |= 1 << (doc % 64);
+    }
+    docs.clear();
+    for (word, &set) in bits.iter().enumerate() {
+        let mut set = set;
+        while set != 0 {
+            docs.push(word as DocId * 64 + set.trailing_zeros());
+            set &= set - 1;
+        }
+    }
+}
 
 /// The credit of the case studies matching `loose` (visible ones only: the caller's marking is
 /// part of it); those also matching `strict` admit their authors.
@@ -293,7 +342,7 @@ pub fn case_study_credit(
 
     // authors of strict matches, at their live member records (authors above the caller's
     // marking too: the expert query carries the marking filter, so they never become hits)
-    let mut admitted = Vec::new();
+    let mut admitted: Vec<Vec<DocId>> = segments.iter().map(|_| Vec::new()).collect();
     for (from, found) in per_segment.iter().enumerate() {
         for m in found.matches.iter().filter(|m| m.strict) {
             for &author in people[from].ords(m.doc) {
@@ -302,14 +351,15 @@ pub fn case_study_credit(
                         continue;
                     };
                     if doc != NO_MEMBER && reader.alive_bitset().is_none_or(|b| b.is_alive(doc)) {
-                        admitted.push(DocAddress::new(to as SegmentOrdinal, doc));
+                        admitted[to].push(doc);
                     }
                 }
             }
         }
     }
-    admitted.sort_unstable();
-    admitted.dedup();
+    for (docs, reader) in admitted.iter_mut().zip(segments) {
+        in_order_once(docs, reader.max_doc());
+    }
     Ok(Credit {
         segments: segments.iter().map(|s| s.segment_id()).collect(),
         found: per_segment,
@@ -322,10 +372,18 @@ pub fn case_study_credit(
 
 /// `inner`'s matches, each scoring what `inner` scores plus its case-study credit: worked out
 /// for the members a search visits only, rather than for every author of every match.
+///
+/// With a `bar` (the page's, raised by the collector filling it), a member that could not
+/// reach it even with the most credit anyone in its segment could have ([`Credit::ceiling`])
+/// scores without its credit (less than it would, and still short of the bar), so its case
+/// studies are not looked up: the page, its scores and every count stay what they would be, and
+/// a record on the page always scores in full. Only for the one search collecting that page;
+/// explanations ignore the bar.
 #[derive(Debug)]
 pub struct WithCredit {
     pub inner: Box<dyn Query>,
     pub credit: Arc<Credit>,
+    pub bar: Option<Arc<Bar>>,
 }
 
 impl Clone for WithCredit {
@@ -333,6 +391,7 @@ impl Clone for WithCredit {
         WithCredit {
             inner: self.inner.box_clone(),
             credit: self.credit.clone(),
+            bar: self.bar.clone(),
         }
     }
 }
@@ -342,6 +401,7 @@ impl Query for WithCredit {
         Ok(Box::new(WithCreditWeight {
             inner: self.inner.weight(scoring)?,
             credit: self.credit.clone(),
+            bar: self.bar.clone(),
         }))
     }
 
@@ -353,10 +413,16 @@ impl Query for WithCredit {
 struct WithCreditWeight {
     inner: Box<dyn Weight>,
     credit: Arc<Credit>,
+    bar: Option<Arc<Bar>>,
 }
 
-impl Weight for WithCreditWeight {
-    fn scorer(&self, segment: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+impl WithCreditWeight {
+    fn scorer_under(
+        &self,
+        segment: &SegmentReader,
+        boost: Score,
+        bar: Option<Arc<Bar>>,
+    ) -> tantivy::Result<Box<dyn Scorer>> {
         let inner = self.inner.scorer(segment, boost)?;
         let id = segment.segment_id();
         let Some(ord) = self.credit.segments.iter().position(|s| *s == id) else {
@@ -365,14 +431,23 @@ impl Weight for WithCreditWeight {
         Ok(Box::new(WithCreditScorer {
             inner,
             starts: self.credit.starts(),
+            most: boost * self.credit.ceiling(ord),
             credit: self.credit.clone(),
             ord,
             boost,
+            bar,
         }))
+    }
+}
+
+impl Weight for WithCreditWeight {
+    fn scorer(&self, segment: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        self.scorer_under(segment, boost, self.bar.clone())
     }
 
     fn explain(&self, segment: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        crate::visible::explain_by_seeking(self, segment, doc, "credited")
+        let scorer = self.scorer_under(segment, 1.0, None)?;
+        crate::visible::explain_scorer_at(scorer, doc, "credited")
     }
 }
 
@@ -383,6 +458,10 @@ struct WithCreditScorer {
     boost: Score,
     /// Where the last member scored was found in the links (members arrive in record order).
     starts: Vec<usize>,
+    /// The page's bar, if any (see [`WithCredit`]).
+    bar: Option<Arc<Bar>>,
+    /// At least the credit any member of the segment can score (boosted).
+    most: Score,
 }
 
 impl DocSet for WithCreditScorer {
@@ -406,7 +485,13 @@ impl DocSet for WithCreditScorer {
 impl Scorer for WithCreditScorer {
     fn score(&mut self) -> Score {
         let doc = self.inner.doc();
-        self.inner.score() + self.boost * self.credit.points_at(self.ord, doc, &mut self.starts)
+        let score = self.inner.score();
+        if let Some(bar) = &self.bar
+            && score + self.most < bar.get()
+        {
+            return score;
+        }
+        score + self.boost * self.credit.points_at(self.ord, doc, &mut self.starts)
     }
 }
 
@@ -418,6 +503,8 @@ struct Pair {
     links: Vec<DocId>,
     /// `(member record, case study)` for each case study naming a linked member, sorted.
     authored: Vec<(DocId, DocId)>,
+    /// The most case studies naming one member record.
+    most: u64,
 }
 
 impl Pair {
@@ -506,7 +593,16 @@ impl AuthorCache {
         }
         authored.sort_unstable();
         authored.dedup();
-        let built = Arc::new(Pair { links, authored });
+        let most = authored
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|run| run.len() as u64)
+            .max()
+            .unwrap_or(0);
+        let built = Arc::new(Pair {
+            links,
+            authored,
+            most,
+        });
         self.lock().insert(key, built.clone());
         Ok(built)
     }
@@ -558,6 +654,8 @@ struct Found {
     units: Vec<u64>,
     /// Per 64 records, how many matches come before them and which of them match.
     words: Vec<(u32, u64)>,
+    /// The largest of `units`.
+    most_units: u64,
 }
 
 impl Found {
@@ -574,6 +672,7 @@ impl Found {
             before += bits.count_ones();
         }
         Found {
+            most_units: units.iter().copied().max().unwrap_or(0),
             matches,
             units,
             words,
@@ -700,6 +799,22 @@ mod tests {
     }
 
     #[test]
+    fn records_come_in_order_once_whether_few_or_many() {
+        for (count, max_doc) in [(0, 1000), (10, 100_000), (5_000, 6_000), (50_000, 20_000)] {
+            // repeats, out of order, the last record included
+            let mut docs: Vec<DocId> = (0..count)
+                .map(|i: u32| i.wrapping_mul(2_654_435_761) % max_doc)
+                .chain((count > 0).then_some(max_doc - 1))
+                .collect();
+            let mut expected = docs.clone();
+            expected.sort_unstable();
+            expected.dedup();
+            in_order_once(&mut docs, max_doc);
+            assert_eq!(docs, expected, "{count} of {max_doc}");
+        }
+    }
+
+    #[test]
     fn a_remembered_recency_is_the_one_worked_out_for_that_age() {
         assert_eq!(recency(0), 1.0);
         assert_eq!(recency(-30), 1.0, "dated in the future counts as new");
@@ -785,6 +900,7 @@ mod tests {
         let pair = Pair {
             links: Vec::new(),
             authored: authored.clone(),
+            most: 2,
         };
         let expected = |member: DocId| -> Vec<DocId> {
             authored

@@ -11,6 +11,8 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
@@ -47,6 +49,39 @@ pub struct StableTop {
     pub id_field: String,
     /// How hits are ordered.
     pub order: Order,
+    /// Raised to the lowest score still on a segment's page once that page is full (with
+    /// [`Order::Score`] only).
+    pub bar: Option<Arc<Bar>>,
+}
+
+/// The score a record must reach to enter a search's page: the lowest score on some segment's
+/// full page (that segment alone holds a page of records scoring at least as much), so a record
+/// scoring less cannot be on the page. Shared by the segments' collectors, which raise it, and
+/// a scorer that may then skip work for a record that cannot reach it
+/// ([`crate::credit::WithCredit`]). It only rises: a bar read late is lower, never wrong.
+#[derive(Debug)]
+pub struct Bar(AtomicU32);
+
+impl Default for Bar {
+    fn default() -> Self {
+        Bar(AtomicU32::new(f32::NEG_INFINITY.to_bits()))
+    }
+}
+
+impl Bar {
+    /// The score to reach: a record scoring less cannot be on the page.
+    pub fn get(&self) -> f32 {
+        f32::from_bits(self.0.load(AtomicOrdering::Relaxed))
+    }
+
+    /// Raises the bar to `score` if that is higher.
+    fn raise(&self, score: f32) {
+        let _ = self
+            .0
+            .fetch_update(AtomicOrdering::Relaxed, AtomicOrdering::Relaxed, |old| {
+                (score > f32::from_bits(old)).then_some(score.to_bits())
+            });
+    }
 }
 
 /// A candidate in one segment: its key, id ordinal and document.
@@ -99,6 +134,7 @@ pub struct StableTopSegment {
     ids: Option<StrColumn>,
     place: Option<(Near, Column<f64>, Column<f64>)>,
     heap: BinaryHeap<Candidate>,
+    bar: Option<Arc<Bar>>,
 }
 
 impl StableTopSegment {
@@ -141,6 +177,12 @@ impl SegmentCollector for StableTopSegment {
             && candidate.better(&worst)
         {
             *worst = candidate;
+        }
+        if self.heap.len() == self.want
+            && let (Some(bar), Some(worst)) = (&self.bar, self.heap.peek())
+        {
+            // keys are scores here (no place): the cast gives the score back exactly
+            bar.raise(worst.key as f32);
         }
     }
 
@@ -246,6 +288,7 @@ impl Collector for StableTop {
             want: self.offset + self.limit,
             segment: segment_ord,
             ids: segment.fast_fields().str(&self.id_field)?,
+            bar: self.bar.clone().filter(|_| place.is_none()),
             place,
             heap: BinaryHeap::new(),
         })

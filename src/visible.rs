@@ -133,7 +133,15 @@ pub(crate) fn explain_by_seeking(
     doc: DocId,
     name: &'static str,
 ) -> tantivy::Result<Explanation> {
-    let mut scorer = weight.scorer(segment, 1.0)?;
+    explain_scorer_at(weight.scorer(segment, 1.0)?, doc, name)
+}
+
+/// The score `scorer` gives record `doc`, explained as `name`; an error if it does not match.
+pub(crate) fn explain_scorer_at(
+    mut scorer: Box<dyn Scorer>,
+    doc: DocId,
+    name: &'static str,
+) -> tantivy::Result<Explanation> {
     if scorer.seek(doc) != doc {
         return Err(tantivy::TantivyError::InvalidArgument(format!(
             "record {doc} is not {name}"

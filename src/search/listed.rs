@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tantivy::index::SegmentId;
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
-use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED};
+use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED};
 
 use crate::visible::explain_by_seeking;
 
@@ -20,20 +20,40 @@ pub(super) struct Listed {
 
 impl Listed {
     /// The records at `scored`, each with its score.
-    pub(super) fn addresses(searcher: &Searcher, scored: &[(DocAddress, Score)]) -> Listed {
-        let segments = searcher.segment_readers();
-        let mut by_ord: Vec<Vec<(DocId, Score)>> = vec![Vec::new(); segments.len()];
+    #[cfg(test)]
+    pub(super) fn addresses(
+        searcher: &Searcher,
+        scored: &[(tantivy::DocAddress, Score)],
+    ) -> Listed {
+        let mut by_ord: Vec<Vec<(DocId, Score)>> =
+            vec![Vec::new(); searcher.segment_readers().len()];
         for (address, score) in scored {
             by_ord[address.segment_ord as usize].push((address.doc_id, *score));
         }
-        let by_segment = segments
+        for listed in &mut by_ord {
+            listed.sort_unstable_by_key(|(doc, _)| *doc);
+        }
+        Listed::by_ord(searcher, by_ord)
+    }
+
+    /// The records of each segment (by ordinal) in `docs`, in record order, each scoring
+    /// `score`.
+    pub(super) fn records(searcher: &Searcher, docs: &[Vec<DocId>], score: Score) -> Listed {
+        let by_ord = docs
+            .iter()
+            .map(|docs| docs.iter().map(|&doc| (doc, score)).collect())
+            .collect();
+        Listed::by_ord(searcher, by_ord)
+    }
+
+    /// Per segment ordinal, `(record, score)` in record order.
+    fn by_ord(searcher: &Searcher, by_ord: Vec<Vec<(DocId, Score)>>) -> Listed {
+        let by_segment = searcher
+            .segment_readers()
             .iter()
             .zip(by_ord)
             .filter(|(_, listed)| !listed.is_empty())
-            .map(|(segment, mut listed)| {
-                listed.sort_unstable_by_key(|(doc, _)| *doc);
-                (segment.segment_id(), listed)
-            })
+            .map(|(segment, listed)| (segment.segment_id(), listed))
             .collect();
         Listed {
             by_segment: Arc::new(by_segment),

@@ -58,7 +58,7 @@ use std::time::Instant;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, EmptyQuery, Occur, Query};
 use tantivy::schema::Facet;
-use tantivy::{DocAddress, Score, Searcher, TantivyDocument};
+use tantivy::{DocAddress, Searcher, TantivyDocument};
 use time::Date;
 
 use crate::Result;
@@ -71,7 +71,7 @@ use crate::reference::Reference;
 use crate::schema;
 use crate::stats::Statistics;
 use crate::taxonomy::Taxonomy;
-use crate::top::{Order, StableTop};
+use crate::top::{Bar, Order, StableTop};
 use crate::visible::CachedSet;
 
 pub use crate::schema::FacetName;
@@ -428,8 +428,7 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
         })
         .collect();
     let skill_parts = skill_scoring(fields, kind, &level_targets, request.today);
-    let admitted: Vec<(DocAddress, Score)> = credit.admitted().iter().map(|m| (*m, 0.0)).collect();
-    let admitted = Listed::addresses(&searcher, &admitted);
+    let admitted = Listed::records(&searcher, credit.admitted(), 0.0);
     let scoring: Option<Box<dyn Query>> = if text.is_some() {
         // must match the text (where its words are evidence), a skill named by q, or be
         // credited; these admit without scoring, and the text (every field) and skill levels
@@ -471,12 +470,15 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
     } else {
         None
     };
-    // every member the scoring group matches scores its case-study credit on top
+    // every member the scoring group matches scores its case-study credit on top (looked up only
+    // for those that could still reach the page)
     let credit = Arc::new(credit);
+    let bar = Arc::new(Bar::default());
     let scoring: Option<Box<dyn Query>> = match scoring {
         Some(inner) if !credit.is_empty() => Some(Box::new(WithCredit {
             inner,
             credit: credit.clone(),
+            bar: Some(bar.clone()),
         })),
         scoring => scoring,
     };
@@ -534,6 +536,7 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
                 offset: request.offset,
                 id_field: fields.id_name().to_string(),
                 order,
+                bar: Some(bar),
             },
             Count,
         ),

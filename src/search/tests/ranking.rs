@@ -143,6 +143,99 @@ fn a_prolific_author_outranks_an_occasional_one_with_equally_good_work() {
         "evidence stays short"
     );
     assert!(response.hits[0].score > response.hits[1].score);
+    // no member's credit passes the ceiling a search skips credit by, here nor in the small index
+    for index in [&index, &small_index()] {
+        let searcher = index.reader.searcher();
+        for text in ["groundwater contamination", "ash dispersion", "groundwater"] {
+            let mut r = request(Kind::Member);
+            r.text = Some(text.into());
+            let stats =
+                Statistics::new(&searcher, &index.fields, &index.stats_cache, r.max_marking)
+                    .unwrap();
+            let clauses = parse_text(text);
+            let (loose, strict) = case_study_queries(index, &stats, &r, &clauses, &[]).unwrap();
+            let credit = credit::case_study_credit(
+                index,
+                &searcher,
+                &stats,
+                loose.as_ref(),
+                strict.as_ref(),
+                r.today,
+            )
+            .unwrap();
+            for (address, points) in credit.points() {
+                let ceiling = credit.ceiling(address.segment_ord as usize);
+                assert!(points <= ceiling, "{text}: {points} > {ceiling}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_short_page_is_the_top_of_the_whole_ranking_where_work_decides() {
+    // many people who say the word more often than the one who did the work; a search with a
+    // short page skips the credit of those who cannot reach it, and must not skip the author's
+    let member = |id: &str, summary: &str| {
+        format!(
+            r#"{{"id":"{id}","name":"A Person","department":"Met Office","clearance":"SC","availability":"now","summary":"{summary}"}}"#
+        )
+    };
+    let author = member(
+        "m-author",
+        "Works across rivers, coasts, estuaries, soils, air quality and groundwater.",
+    );
+    let talkers: Vec<String> = (0..30)
+        .map(|i| {
+            member(
+                &format!("m-talker-{i:02}"),
+                "Groundwater, groundwater, groundwater.",
+            )
+        })
+        .collect();
+    let case_studies: Vec<String> = (0..4)
+        .map(|i| {
+            format!(
+                r#"{{"id":"cs-{i}","title":"Groundwater survey {i}","summary":"Groundwater survey.","authors":["m-author"]}}"#
+            )
+        })
+        .collect();
+    // the author's record first, then last: the page fills before or after it is scored
+    for members in [
+        std::iter::once(author.clone())
+            .chain(talkers.clone())
+            .collect::<Vec<_>>(),
+        talkers.iter().cloned().chain([author.clone()]).collect(),
+    ] {
+        let index = index_of(&members, &case_studies);
+        let mut r = request(Kind::Member);
+        r.text = Some("groundwater".into());
+        r.limit = 100;
+        let whole = search(&index, &r).unwrap();
+        assert_eq!(whole.total, 31);
+        assert_eq!(ids(&whole)[0], "m-author", "the work decides");
+        let scored = |response: &SearchResponse| -> Vec<(String, f32)> {
+            response
+                .hits
+                .iter()
+                .map(|h| (h.id.clone(), h.score))
+                .collect()
+        };
+        for limit in [1, 2, 5] {
+            for offset in [0, 1, 3] {
+                r.limit = limit;
+                r.offset = offset;
+                let page = search(&index, &r).unwrap();
+                let expected: Vec<(String, f32)> = scored(&whole)
+                    .into_iter()
+                    .skip(offset)
+                    .take(limit)
+                    .collect();
+                assert_eq!(scored(&page), expected, "limit {limit}, offset {offset}");
+                assert_eq!(page.total, whole.total);
+                assert_eq!(page.facets, whole.facets);
+            }
+        }
+    }
 }
 
 #[test]
