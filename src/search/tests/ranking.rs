@@ -21,25 +21,31 @@ fn skill_query_ranks_expert_above_practitioner_above_beginner() {
     );
 }
 
-#[test]
-fn case_studies_credit_their_authors_member_records_and_only_those() {
-    let index = small_index();
+/// What the case studies matching `text` credit, as a search of members works it out.
+fn credit_for(index: &MusterIndex, text: &str) -> credit::Credit {
     let searcher = index.reader.searcher();
     let mut r = request(Kind::Member);
-    r.text = Some("ash dispersion".into());
+    r.text = Some(text.into());
     let stats =
         Statistics::new(&searcher, &index.fields, &index.stats_cache, r.max_marking).unwrap();
-    let clauses = parse_text("ash dispersion");
-    let (loose, strict) = case_study_queries(&index, &stats, &r, &clauses, &[]).unwrap();
-    let credit = credit::case_study_credit(
-        &index,
+    let clauses = parse_text(text);
+    let (loose, strict) = case_study_queries(index, &stats, &r, &clauses, &[]).unwrap();
+    credit::case_study_credit(
+        index,
         &searcher,
         &stats,
         loose.as_ref(),
         strict.as_ref(),
         r.today,
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn case_studies_credit_their_authors_member_records_and_only_those() {
+    let index = small_index();
+    let searcher = index.reader.searcher();
+    let credit = credit_for(&index, "ash dispersion");
     let mut credited: Vec<(DocAddress, Score)> = credit.points();
     // the points a search adds are those the hit shows, from the case studies it lists
     for (address, points) in &credited {
@@ -145,24 +151,8 @@ fn a_prolific_author_outranks_an_occasional_one_with_equally_good_work() {
     assert!(response.hits[0].score > response.hits[1].score);
     // no member's credit passes the ceiling a search skips credit by, here nor in the small index
     for index in [&index, &small_index()] {
-        let searcher = index.reader.searcher();
         for text in ["groundwater contamination", "ash dispersion", "groundwater"] {
-            let mut r = request(Kind::Member);
-            r.text = Some(text.into());
-            let stats =
-                Statistics::new(&searcher, &index.fields, &index.stats_cache, r.max_marking)
-                    .unwrap();
-            let clauses = parse_text(text);
-            let (loose, strict) = case_study_queries(index, &stats, &r, &clauses, &[]).unwrap();
-            let credit = credit::case_study_credit(
-                index,
-                &searcher,
-                &stats,
-                loose.as_ref(),
-                strict.as_ref(),
-                r.today,
-            )
-            .unwrap();
+            let credit = credit_for(index, text);
             for (address, points) in credit.points() {
                 let ceiling = credit.ceiling(address.segment_ord as usize);
                 assert!(points <= ceiling, "{text}: {points} > {ceiling}");
