@@ -31,7 +31,7 @@ use time::Date;
 
 use crate::Result;
 use crate::index::MusterIndex;
-use crate::index::tables::StrTable;
+use crate::index::tables::{DocBits, StrTable};
 use crate::model::Kind;
 use crate::schema;
 use crate::stats::Statistics;
@@ -273,18 +273,9 @@ fn in_order_once(docs: &mut Vec<DocId>, max_doc: DocId) {
         docs.dedup();
         return;
     }
-    let mut bits = vec![0u64; (max_doc as usize).div_ceil(64)];
-    for &doc in docs.iter() {
-        bits[doc as usize / 64] |= 1 << (doc % 64);
-    }
+    let bits = DocBits::from_docs(docs, max_doc);
     docs.clear();
-    for (word, &set) in bits.iter().enumerate() {
-        let mut set = set;
-        while set != 0 {
-            docs.push(word as DocId * 64 + set.trailing_zeros());
-            set &= set - 1;
-        }
-    }
+    docs.extend(bits.docs());
 }
 
 /// The credit of the case studies matching `loose` (visible ones only: the caller's marking is
@@ -373,7 +364,7 @@ pub fn case_study_credit(
 /// `inner`'s matches, each scoring what `inner` scores plus its case-study credit: worked out
 /// for the members a search visits only, rather than for every author of every match.
 ///
-/// With a `bar` (the page's, raised by the collector filling it), a member that could not
+/// Against `bar` (the page's, raised by the collector filling it), a member that could not
 /// reach it even with the most credit anyone in its segment could have ([`Credit::ceiling`])
 /// scores without its credit (less than it would, and still short of the bar), so its case
 /// studies are not looked up: the page, its scores and every count stay what they would be, and
@@ -383,7 +374,7 @@ pub fn case_study_credit(
 pub struct WithCredit {
     pub inner: Box<dyn Query>,
     pub credit: Arc<Credit>,
-    pub bar: Option<Arc<Bar>>,
+    pub bar: Arc<Bar>,
 }
 
 impl Clone for WithCredit {
@@ -413,7 +404,7 @@ impl Query for WithCredit {
 struct WithCreditWeight {
     inner: Box<dyn Weight>,
     credit: Arc<Credit>,
-    bar: Option<Arc<Bar>>,
+    bar: Arc<Bar>,
 }
 
 impl WithCreditWeight {
@@ -442,7 +433,7 @@ impl WithCreditWeight {
 
 impl Weight for WithCreditWeight {
     fn scorer(&self, segment: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        self.scorer_under(segment, boost, self.bar.clone())
+        self.scorer_under(segment, boost, Some(self.bar.clone()))
     }
 
     fn explain(&self, segment: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {

@@ -51,7 +51,7 @@ pub struct StableTop {
     pub order: Order,
     /// Raised to the lowest score still on a segment's page once that page is full (with
     /// [`Order::Score`] only).
-    pub bar: Option<Arc<Bar>>,
+    pub bar: Arc<Bar>,
 }
 
 /// The score a record must reach to enter a search's page: the lowest score on some segment's
@@ -288,7 +288,7 @@ impl Collector for StableTop {
             want: self.offset + self.limit,
             segment: segment_ord,
             ids: segment.fast_fields().str(&self.id_field)?,
-            bar: self.bar.clone().filter(|_| place.is_none()),
+            bar: place.is_none().then(|| self.bar.clone()),
             place,
             heap: BinaryHeap::new(),
         })

@@ -512,15 +512,13 @@ impl DocBits {
         })
     }
 
-    #[cfg(test)]
+    /// The records `docs` (in any order, repeats allowed) of a segment of `max_doc` records.
     pub(crate) fn from_docs(docs: &[DocId], max_doc: DocId) -> DocBits {
         let mut words = vec![0u64; (max_doc as usize).div_ceil(64)];
         for &doc in docs {
             words[doc as usize / 64] |= 1 << (doc % 64);
         }
-        DocBits {
-            words,
-            count: docs.len() as u32,
-        }
+        let count = words.iter().map(|w| w.count_ones()).sum();
+        DocBits { words, count }
     }
 }

@@ -478,7 +478,7 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
         Some(inner) if !credit.is_empty() => Some(Box::new(WithCredit {
             inner,
             credit: credit.clone(),
-            bar: Some(bar.clone()),
+            bar: bar.clone(),
         })),
         scoring => scoring,
     };
@@ -536,7 +536,7 @@ fn search_once(index: &MusterIndex, request: &SearchRequest) -> Result<SearchRes
                 offset: request.offset,
                 id_field: fields.id_name().to_string(),
                 order,
-                bar: Some(bar),
+                bar,
             },
             Count,
         ),
