@@ -297,6 +297,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         aminer::score(&bench, &aminer::voting(&opened, &bench, voting)?),
                     );
                 }
+                for idea in muster::eval::ideas::Idea::ALL {
+                    line(
+                        idea.name(),
+                        aminer::score(
+                            &bench,
+                            &muster::eval::ideas::rankings(&opened, &bench, idea)?,
+                        ),
+                    );
+                }
                 println!(
                     "(the benchmark's BM25 document voting: 0.240  0.301    0.343   0.535  0.608    0.629)"
                 );

@@ -176,7 +176,7 @@ pub fn score(bench: &Benchmark, rankings: &BTreeMap<String, Vec<String>>) -> Poo
 }
 
 /// Every hit of a search, best first, as `(id, score)`, paging to the end.
-fn all_hits(index: &MusterIndex, kind: Kind, q: &str) -> Result<Vec<(String, f32)>> {
+pub(super) fn all_hits(index: &MusterIndex, kind: Kind, q: &str) -> Result<Vec<(String, f32)>> {
     let mut request = SearchRequest::new(kind, Marking::Official, super::TODAY);
     request.text = Some(q.to_string());
     request.limit = MAX_LIMIT;

@@ -9,6 +9,7 @@
 
 pub mod aminer;
 pub mod facilities;
+pub mod ideas;
 pub mod needs;
 pub mod paragraphs;
 pub mod skill_norm;

@@ -1,0 +1,231 @@
+//! Ideas issue 22 asked us to consider beside the aggregations, each measured on `aminer_dblp7`
+//! over Muster's own searches and printed by `muster eval --aminer`, whether kept or not:
+//! Balog's Model 1 (a profile of everything an author wrote) blended with the product's Model 2
+//! ranking, a second stage reranking the first few hundred people by where the topic appears as
+//! a phrase, and pseudo-relevance feedback (words of the best case studies added to the topic).
+//!
+//! Every blend weights its two parts equally, after scaling each by its best score: a weight
+//! chosen before measuring, never fitted to the seven topics.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::aminer::{Benchmark, all_hits};
+use crate::Result;
+use crate::index::{self, MusterIndex};
+use crate::ingest;
+use crate::model::{Kind, Record};
+use crate::text;
+
+/// People the second stage reorders, from the top of the first.
+pub const RERANK_DEPTH: usize = 300;
+
+/// Case studies read for feedback, from the top of the topic's case-study search.
+pub const FEEDBACK_DOCS: usize = 10;
+
+/// Words feedback adds to the topic.
+pub const FEEDBACK_WORDS: usize = 10;
+
+/// An idea tried on top of Muster's ranking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idea {
+    /// Model 1 alone: each author's case studies joined into one profile, ranked by the
+    /// product's expert search over those profiles.
+    Profiles,
+    /// Model 1 and Model 2 blended: the product's ranking plus the profiles' ranking.
+    ProfilesBlended,
+    /// The first [`RERANK_DEPTH`] people reordered by adding the credit of case studies holding
+    /// the topic as a phrase (topics of two words or more).
+    PhraseRerank,
+    /// The product's ranking plus its ranking for the topic with the [`FEEDBACK_WORDS`] most
+    /// telling words of its [`FEEDBACK_DOCS`] best case studies added (RM3-style).
+    Feedback,
+}
+
+impl Idea {
+    /// Every idea, for the table.
+    pub const ALL: [Idea; 4] = [
+        Idea::Profiles,
+        Idea::ProfilesBlended,
+        Idea::PhraseRerank,
+        Idea::Feedback,
+    ];
+
+    /// What it is called in the table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Idea::Profiles => "Model 1 (profiles)",
+            Idea::ProfilesBlended => "Model 1 + Model 2 blended",
+            Idea::PhraseRerank => "phrase rerank, first 300",
+            Idea::Feedback => "pseudo-relevance feedback",
+        }
+    }
+}
+
+/// Scores scaled by the best, by id.
+fn scaled(hits: Vec<(String, f32)>) -> HashMap<String, f64> {
+    let best = hits.first().map_or(1.0, |(_, s)| *s).max(f32::EPSILON);
+    hits.into_iter()
+        .map(|(id, s)| (id, f64::from(s / best)))
+        .collect()
+}
+
+/// Ids ordered by score, best first, ties by id.
+fn ranked(scores: HashMap<String, f64>) -> Vec<String> {
+    let mut all: Vec<(String, f64)> = scores.into_iter().collect();
+    all.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    all.into_iter().map(|(id, _)| id).collect()
+}
+
+/// The sum of two scalings (a missing score counts 0).
+fn blend(a: HashMap<String, f64>, b: HashMap<String, f64>) -> HashMap<String, f64> {
+    let mut out = a;
+    for (id, s) in b {
+        *out.entry(id).or_default() += s;
+    }
+    out
+}
+
+/// The benchmark's members, each with one case study joining everything they wrote.
+fn profile_records(bench: &Benchmark) -> Result<Vec<Record>> {
+    let mut written: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for record in &bench.records {
+        match record {
+            Record::Member(_) => out.push(record.clone()),
+            Record::CaseStudy(c) => {
+                for author in &c.authors {
+                    written
+                        .entry(author.as_str())
+                        .or_default()
+                        .push(c.body.as_deref().unwrap_or_default());
+                }
+            }
+            _ => {}
+        }
+    }
+    for (author, bodies) in written {
+        let profile = serde_json::json!({
+            "id": format!("profile-{author}"), "title": format!("Work of {author}"),
+            "body": bodies.join("\n"), "authors": [author],
+        });
+        out.push(ingest::parse_json_line(Kind::CaseStudy, &profile.to_string())?.record);
+    }
+    Ok(out)
+}
+
+/// The [`FEEDBACK_WORDS`] words of the best case studies for `q` with the highest summed
+/// tf-idf, as written (their most common form), leaving out the topic's own.
+fn feedback_words(index: &MusterIndex, bench: &Benchmark, q: &str) -> Result<Vec<String>> {
+    let bodies: HashMap<&str, &str> = bench
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::CaseStudy(c) => Some((c.id.as_str(), c.body.as_deref().unwrap_or_default())),
+            _ => None,
+        })
+        .collect();
+    let mut doc_freq: HashMap<String, usize> = HashMap::new();
+    for body in bodies.values() {
+        for stem in text::english_tokens(body)
+            .into_iter()
+            .collect::<HashSet<_>>()
+        {
+            *doc_freq.entry(stem).or_default() += 1;
+        }
+    }
+    let topic: HashSet<String> = text::english_tokens(q).into_iter().collect();
+    let mut weight: HashMap<String, f64> = HashMap::new();
+    let mut forms: HashMap<String, BTreeMap<String, usize>> = HashMap::new();
+    let docs = bodies.len() as f64;
+    for (id, _) in all_hits(index, Kind::CaseStudy, q)?
+        .into_iter()
+        .take(FEEDBACK_DOCS)
+    {
+        for word in text::exact_tokens(bodies.get(id.as_str()).copied().unwrap_or_default()) {
+            let Some(stem) = text::english_tokens(&word).pop() else {
+                continue;
+            };
+            if topic.contains(&stem)
+                || text::STOP_WORDS.contains(&word.as_str())
+                || word.chars().any(|c| !c.is_ascii_alphabetic())
+            {
+                continue;
+            }
+            let df = doc_freq.get(&stem).copied().unwrap_or(1) as f64;
+            *weight.entry(stem.clone()).or_default() += (docs / df).ln();
+            *forms.entry(stem).or_default().entry(word).or_default() += 1;
+        }
+    }
+    let mut best: Vec<(String, f64)> = weight.into_iter().collect();
+    best.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(best
+        .into_iter()
+        .take(FEEDBACK_WORDS)
+        .filter_map(|(stem, _)| {
+            let seen = forms.remove(&stem)?;
+            let (form, _) = seen
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))?;
+            Some(form)
+        })
+        .collect())
+}
+
+/// Authors ranked by `idea` for each topic.
+pub fn rankings(
+    index: &MusterIndex,
+    bench: &Benchmark,
+    idea: Idea,
+) -> Result<BTreeMap<String, Vec<String>>> {
+    let profiles = match idea {
+        Idea::Profiles | Idea::ProfilesBlended => Some(index::in_ram(
+            &profile_records(bench)?,
+            index.taxonomy.clone(),
+        )?),
+        _ => None,
+    };
+    let mut out = BTreeMap::new();
+    for (topic, q) in &bench.topics {
+        let product =
+            || -> Result<HashMap<String, f64>> { Ok(scaled(all_hits(index, Kind::Member, q)?)) };
+        let ranking = match (idea, &profiles) {
+            (Idea::Profiles, Some(p)) => ranked(scaled(all_hits(p, Kind::Member, q)?)),
+            (Idea::ProfilesBlended, Some(p)) => {
+                ranked(blend(product()?, scaled(all_hits(p, Kind::Member, q)?)))
+            }
+            (Idea::PhraseRerank, _) => {
+                let first = ranked(product()?);
+                let mut top = product()?;
+                top.retain(|id, _| first[..first.len().min(RERANK_DEPTH)].contains(id));
+                if q.split_whitespace().count() > 1 {
+                    let phrase = all_hits(index, Kind::Member, &format!("\"{q}\""))?;
+                    for (id, s) in scaled(phrase) {
+                        if let Some(score) = top.get_mut(&id) {
+                            *score += s;
+                        }
+                    }
+                }
+                let mut second = ranked(top);
+                let kept: HashSet<&String> = second.iter().collect();
+                let rest: Vec<String> = first
+                    .iter()
+                    .filter(|id| !kept.contains(id))
+                    .cloned()
+                    .collect();
+                second.extend(rest);
+                second
+            }
+            (Idea::Feedback, _) => {
+                let words = feedback_words(index, bench, q)?;
+                let expanded = format!("{q} {}", words.join(" "));
+                ranked(blend(
+                    product()?,
+                    scaled(all_hits(index, Kind::Member, &expanded)?),
+                ))
+            }
+            _ => Vec::new(),
+        };
+        out.insert(topic.clone(), ranking);
+    }
+    Ok(out)
+}
