@@ -229,3 +229,109 @@ pub fn rankings(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::taxonomy::Taxonomy;
+
+    /// Members `a`, `b`, `c`, and papers `(id, text, authors)`, asked `topic`.
+    fn bench(papers: &[(&str, &str, &[&str])], topic: &str) -> Benchmark {
+        let mut records = Vec::new();
+        for id in ["a", "b", "c"] {
+            let member = serde_json::json!({
+                "id": id, "name": format!("Author {id}"), "department": "DSIT",
+                "clearance": "none", "availability": "now",
+            });
+            records.push(
+                ingest::parse_json_line(Kind::Member, &member.to_string())
+                    .unwrap()
+                    .record,
+            );
+        }
+        for (id, body, authors) in papers {
+            let paper = serde_json::json!({
+                "id": id, "title": format!("Paper {id}"), "body": body, "authors": authors,
+            });
+            records.push(
+                ingest::parse_json_line(Kind::CaseStudy, &paper.to_string())
+                    .unwrap()
+                    .record,
+            );
+        }
+        Benchmark {
+            records,
+            topics: vec![("T0".into(), topic.into())],
+            experts: HashMap::new(),
+            candidates: ["a", "b", "c"].map(String::from).into(),
+            labelled: HashSet::new(),
+        }
+    }
+
+    fn first(bench: &Benchmark, idea: Option<Idea>) -> Vec<String> {
+        let index = index::in_ram(&bench.records, Taxonomy::builtin()).unwrap();
+        match idea {
+            Some(idea) => rankings(&index, bench, idea).unwrap().remove("T0").unwrap(),
+            None => super::super::aminer::muster_rankings(&index, bench)
+                .unwrap()
+                .remove("T0")
+                .unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_phrase_rerank_puts_work_holding_the_topic_as_a_phrase_first() {
+        let b = bench(
+            &[
+                ("d1", "A support vector machine for text.", &["a"]),
+                (
+                    "d2",
+                    "Machine support: vector graphics for machine support, vector by vector.",
+                    &["b"],
+                ),
+            ],
+            "support vector machine",
+        );
+        assert_eq!(first(&b, None), ["b", "a"], "the words alone favour b");
+        assert_eq!(first(&b, Some(Idea::PhraseRerank)), ["a", "b"]);
+    }
+
+    #[test]
+    fn feedback_adds_the_telling_words_of_the_best_work_and_not_the_topic() {
+        let b = bench(
+            &[
+                ("d1", "Planning with heuristic search for robots.", &["a"]),
+                ("d2", "Heuristic planning: search and the robots.", &["b"]),
+                ("d3", "Ontologies for the semantic web.", &["c"]),
+            ],
+            "planning",
+        );
+        let index = index::in_ram(&b.records, Taxonomy::builtin()).unwrap();
+        let words = feedback_words(&index, &b, "planning").unwrap();
+        for expected in ["heuristic", "search", "robots"] {
+            assert!(words.iter().any(|w| w == expected), "{expected}: {words:?}");
+        }
+        assert!(
+            !words
+                .iter()
+                .any(|w| w == "planning" || w == "the" || w == "ontologies"),
+            "{words:?}"
+        );
+    }
+
+    #[test]
+    fn profiles_join_everything_an_author_wrote() {
+        let b = bench(
+            &[
+                ("d1", "Semantic annotation of documents.", &["a"]),
+                ("d2", "Web services and their discovery.", &["a"]),
+                ("d3", "The semantic web for services.", &["b"]),
+            ],
+            "semantic web",
+        );
+        // only b wrote one paper on both words; a's profile joins two papers into one
+        assert_eq!(first(&b, None), ["b"]);
+        let profiles = first(&b, Some(Idea::Profiles));
+        assert!(profiles.contains(&"a".to_string()), "{profiles:?}");
+    }
+}
