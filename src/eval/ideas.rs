@@ -2,7 +2,8 @@
 //! over Muster's own searches and printed by `muster eval --aminer`, whether kept or not:
 //! Balog's Model 1 (a profile of everything an author wrote) blended with the product's Model 2
 //! ranking, a second stage reranking the first few hundred people by where the topic appears as
-//! a phrase, and pseudo-relevance feedback (words of the best case studies added to the topic).
+//! a phrase, pseudo-relevance feedback (words of the best case studies added to the topic), and
+//! co-authorship (a share of the co-authors' scores).
 //!
 //! Every blend weights its two parts equally, after scaling each by its best score: a weight
 //! chosen before measuring, never fitted to the seven topics.
@@ -39,15 +40,20 @@ pub enum Idea {
     /// The product's ranking plus its ranking for the topic with the [`FEEDBACK_WORDS`] most
     /// telling words of its [`FEEDBACK_DOCS`] best case studies added (RM3-style).
     Feedback,
+    /// The product's ranking plus half the mean scaled score of each person's co-authors,
+    /// weighted by papers written together (one step of relevance propagation over
+    /// co-authorship, Serdyukov et al., CIKM 2008).
+    Coauthors,
 }
 
 impl Idea {
     /// Every idea, for the table.
-    pub const ALL: [Idea; 4] = [
+    pub const ALL: [Idea; 5] = [
         Idea::Profiles,
         Idea::ProfilesBlended,
         Idea::PhraseRerank,
         Idea::Feedback,
+        Idea::Coauthors,
     ];
 
     /// What it is called in the table.
@@ -57,6 +63,7 @@ impl Idea {
             Idea::ProfilesBlended => "Model 1 + Model 2 blended",
             Idea::PhraseRerank => "phrase rerank, first 300",
             Idea::Feedback => "pseudo-relevance feedback",
+            Idea::Coauthors => "co-authors' scores, one step",
         }
     }
 }
@@ -171,6 +178,35 @@ fn feedback_words(index: &MusterIndex, bench: &Benchmark, q: &str) -> Result<Vec
         .collect())
 }
 
+/// Share of the co-authors' mean score a person gets.
+pub const COAUTHOR_SHARE: f64 = 0.5;
+
+/// `scores` plus [`COAUTHOR_SHARE`] of each person's co-authors' mean score, each co-author
+/// counted once per paper written together.
+fn propagated(bench: &Benchmark, scores: &HashMap<String, f64>) -> HashMap<String, f64> {
+    let mut links: HashMap<&str, (f64, usize)> = HashMap::new();
+    for record in &bench.records {
+        let Record::CaseStudy(c) = record else {
+            continue;
+        };
+        for a in &c.authors {
+            for b in c.authors.iter().filter(|b| *b != a) {
+                let entry = links.entry(a.as_str()).or_default();
+                entry.0 += scores.get(b).copied().unwrap_or_default();
+                entry.1 += 1;
+            }
+        }
+    }
+    let mut out = scores.clone();
+    for (a, (sum, n)) in links {
+        let gained = COAUTHOR_SHARE * sum / n as f64;
+        if gained > 0.0 {
+            *out.entry(a.to_string()).or_default() += gained;
+        }
+    }
+    out
+}
+
 /// Authors ranked by `idea` for each topic.
 pub fn rankings(
     index: &MusterIndex,
@@ -223,6 +259,7 @@ pub fn rankings(
                     scaled(all_hits(index, Kind::Member, &expanded)?),
                 ))
             }
+            (Idea::Coauthors, _) => ranked(propagated(bench, &product()?)),
             _ => Vec::new(),
         };
         out.insert(topic.clone(), ranking);
@@ -333,5 +370,22 @@ mod tests {
         assert_eq!(first(&b, None), ["b"]);
         let profiles = first(&b, Some(Idea::Profiles));
         assert!(profiles.contains(&"a".to_string()), "{profiles:?}");
+    }
+
+    #[test]
+    fn co_authors_share_half_their_mean_score() {
+        let b = bench(&[("d1", "x", &["a", "b"]), ("d2", "y", &["b", "c"])], "x");
+        let scores: HashMap<String, f64> = [("a".to_string(), 1.0)].into();
+        let out = propagated(&b, &scores);
+        assert_eq!(out["a"], 1.0, "a's co-author b scored nothing");
+        assert_eq!(
+            out["b"],
+            COAUTHOR_SHARE * 0.5,
+            "b: a's 1.0 and c's 0, averaged"
+        );
+        assert!(
+            !out.contains_key("c"),
+            "c's only co-author b scored nothing"
+        );
     }
 }
