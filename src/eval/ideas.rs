@@ -213,58 +213,56 @@ pub fn rankings(
     bench: &Benchmark,
     idea: Idea,
 ) -> Result<BTreeMap<String, Vec<String>>> {
-    let profiles = match idea {
+    let joined = match idea {
         Idea::Profiles | Idea::ProfilesBlended => Some(index::in_ram(
             &profile_records(bench)?,
             index.taxonomy.clone(),
         )?),
         _ => None,
     };
+    // the profiles' index where the idea uses one
+    let profiles = joined.as_ref().unwrap_or(index);
     let mut out = BTreeMap::new();
     for (topic, q) in &bench.topics {
-        let product =
-            || -> Result<HashMap<String, f64>> { Ok(scaled(all_hits(index, Kind::Member, q)?)) };
-        let ranking = match (idea, &profiles) {
-            (Idea::Profiles, Some(p)) => ranked(scaled(all_hits(p, Kind::Member, q)?)),
-            (Idea::ProfilesBlended, Some(p)) => {
-                ranked(blend(product()?, scaled(all_hits(p, Kind::Member, q)?)))
+        let product = scaled(all_hits(index, Kind::Member, q)?);
+        let ranking = match idea {
+            Idea::Profiles => ranked(scaled(all_hits(profiles, Kind::Member, q)?)),
+            Idea::ProfilesBlended => {
+                ranked(blend(product, scaled(all_hits(profiles, Kind::Member, q)?)))
             }
-            (Idea::PhraseRerank, _) => {
-                let first = ranked(product()?);
-                let mut top = product()?;
-                top.retain(|id, _| first[..first.len().min(RERANK_DEPTH)].contains(id));
-                if q.split_whitespace().count() > 1 {
-                    let phrase = all_hits(index, Kind::Member, &format!("\"{q}\""))?;
-                    for (id, s) in scaled(phrase) {
-                        if let Some(score) = top.get_mut(&id) {
-                            *score += s;
-                        }
-                    }
-                }
-                let mut second = ranked(top);
-                let kept: HashSet<&String> = second.iter().collect();
-                let rest: Vec<String> = first
-                    .iter()
-                    .filter(|id| !kept.contains(id))
-                    .cloned()
-                    .collect();
-                second.extend(rest);
-                second
-            }
-            (Idea::Feedback, _) => {
+            Idea::PhraseRerank => reranked(index, q, product)?,
+            Idea::Feedback => {
                 let words = feedback_words(index, bench, q)?;
                 let expanded = format!("{q} {}", words.join(" "));
                 ranked(blend(
-                    product()?,
+                    product,
                     scaled(all_hits(index, Kind::Member, &expanded)?),
                 ))
             }
-            (Idea::Coauthors, _) => ranked(propagated(bench, &product()?)),
-            _ => Vec::new(),
+            Idea::Coauthors => ranked(propagated(bench, &product)),
         };
         out.insert(topic.clone(), ranking);
     }
     Ok(out)
+}
+
+/// The first [`RERANK_DEPTH`] of `product` reordered by adding the scaled credit of case
+/// studies holding `q` as a phrase (when it has two words or more); the rest as they were.
+fn reranked(index: &MusterIndex, q: &str, product: HashMap<String, f64>) -> Result<Vec<String>> {
+    let first = ranked(product.clone());
+    let depth: HashSet<&String> = first.iter().take(RERANK_DEPTH).collect();
+    let mut top = product;
+    top.retain(|id, _| depth.contains(id));
+    if q.split_whitespace().count() > 1 {
+        for (id, s) in scaled(all_hits(index, Kind::Member, &format!("\"{q}\""))?) {
+            if let Some(score) = top.get_mut(&id) {
+                *score += s;
+            }
+        }
+    }
+    let mut second = ranked(top);
+    second.extend(first.into_iter().skip(RERANK_DEPTH));
+    Ok(second)
 }
 
 #[cfg(test)]
