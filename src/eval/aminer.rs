@@ -51,6 +51,30 @@ fn read(path: &Path) -> Result<String> {
     })
 }
 
+/// A candidate as a member with nothing but an id, through the normal ingest.
+pub(super) fn author(id: &str) -> Result<Record> {
+    let member = serde_json::json!({
+        "id": id, "name": format!("Author {id}"), "department": "DSIT",
+        "clearance": "none", "availability": "now",
+    });
+    Ok(ingest::parse_json_line(Kind::Member, &member.to_string())?.record)
+}
+
+/// A paper (or any text its `authors` wrote) as a case study, through the normal ingest.
+pub(super) fn work(id: &str, text: &str, authors: &[String]) -> Result<Record> {
+    let case_study = serde_json::json!({
+        "id": id, "title": format!("Paper {id}"), "body": text, "authors": authors,
+    });
+    Ok(ingest::parse_json_line(Kind::CaseStudy, &case_study.to_string())?.record)
+}
+
+/// Ids by score, best first, ties by id.
+pub(super) fn best_first<K: Ord>(scores: impl IntoIterator<Item = (K, f64)>) -> Vec<K> {
+    let mut all: Vec<(K, f64)> = scores.into_iter().collect();
+    all.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    all.into_iter().map(|(id, _)| id).collect()
+}
+
 /// Reads the benchmark in `dir` through the normal ingest.
 pub fn load(dir: &Path) -> Result<Benchmark> {
     let mut records = Vec::new();
@@ -61,22 +85,14 @@ pub fn load(dir: &Path) -> Result<Benchmark> {
         let [id, _, in_pool] = cols[..] else {
             continue;
         };
-        let member = serde_json::json!({
-            "id": id, "name": format!("Author {id}"), "department": "DSIT",
-            "clearance": "none", "availability": "now",
-        });
-        records.push(ingest::parse_json_line(Kind::Member, &member.to_string())?.record);
+        records.push(author(id)?);
         candidates.insert(id.to_string());
         if in_pool == "1" {
             labelled.insert(id.to_string());
         }
     }
     for paper in super::read_lines::<Paper>(&dir.join("documents.jsonl"))? {
-        let case_study = serde_json::json!({
-            "id": paper.doc_id, "title": format!("Paper {}", paper.doc_id), "body": paper.text,
-            "authors": paper.candidates,
-        });
-        records.push(ingest::parse_json_line(Kind::CaseStudy, &case_study.to_string())?.record);
+        records.push(work(&paper.doc_id, &paper.text, &paper.candidates)?);
     }
     let topics = read(&dir.join("topics.tsv"))?
         .lines()
@@ -295,17 +311,13 @@ pub fn voting(
                 entry.1 += 1;
             }
         }
-        let mut ranked: Vec<(&str, f64)> = votes
-            .into_iter()
-            .map(|(author, (sum, n))| match voting {
-                Voting::CombMnz => (author, sum * f64::from(n)),
-                _ => (author, sum),
-            })
-            .collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        let ranked = best_first(votes.into_iter().map(|(author, (sum, n))| match voting {
+            Voting::CombMnz => (author, sum * f64::from(n)),
+            _ => (author, sum),
+        }));
         out.insert(
             topic.clone(),
-            ranked.into_iter().map(|(a, _)| a.to_string()).collect(),
+            ranked.into_iter().map(str::to_string).collect(),
         );
     }
     Ok(out)

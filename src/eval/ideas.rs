@@ -10,10 +10,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::aminer::{Benchmark, all_hits};
+use super::aminer::{Benchmark, all_hits, best_first, work};
 use crate::Result;
 use crate::index::{self, MusterIndex};
-use crate::ingest;
 use crate::model::{Kind, Record};
 use crate::text;
 
@@ -76,13 +75,6 @@ fn scaled(hits: Vec<(String, f32)>) -> HashMap<String, f64> {
         .collect()
 }
 
-/// Ids ordered by score, best first, ties by id.
-fn ranked(scores: HashMap<String, f64>) -> Vec<String> {
-    let mut all: Vec<(String, f64)> = scores.into_iter().collect();
-    all.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    all.into_iter().map(|(id, _)| id).collect()
-}
-
 /// The sum of two scalings (a missing score counts 0).
 fn blend(a: HashMap<String, f64>, b: HashMap<String, f64>) -> HashMap<String, f64> {
     let mut out = a;
@@ -110,36 +102,51 @@ fn profile_records(bench: &Benchmark) -> Result<Vec<Record>> {
             _ => {}
         }
     }
-    for (author, bodies) in written {
-        let profile = serde_json::json!({
-            "id": format!("profile-{author}"), "title": format!("Work of {author}"),
-            "body": bodies.join("\n"), "authors": [author],
-        });
-        out.push(ingest::parse_json_line(Kind::CaseStudy, &profile.to_string())?.record);
+    for (id, bodies) in written {
+        out.push(work(
+            &format!("profile-{id}"),
+            &bodies.join("\n"),
+            &[id.to_string()],
+        )?);
     }
     Ok(out)
 }
 
+/// The benchmark's case studies' text and how many hold each stem, for feedback.
+struct Corpus<'a> {
+    bodies: HashMap<&'a str, &'a str>,
+    doc_freq: HashMap<String, usize>,
+}
+
+impl<'a> Corpus<'a> {
+    fn of(bench: &'a Benchmark) -> Corpus<'a> {
+        let bodies: HashMap<&str, &str> = bench
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::CaseStudy(c) => {
+                    Some((c.id.as_str(), c.body.as_deref().unwrap_or_default()))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut doc_freq: HashMap<String, usize> = HashMap::new();
+        for body in bodies.values() {
+            for stem in text::english_tokens(body)
+                .into_iter()
+                .collect::<HashSet<_>>()
+            {
+                *doc_freq.entry(stem).or_default() += 1;
+            }
+        }
+        Corpus { bodies, doc_freq }
+    }
+}
+
 /// The [`FEEDBACK_WORDS`] words of the best case studies for `q` with the highest summed
 /// tf-idf, as written (their most common form), leaving out the topic's own.
-fn feedback_words(index: &MusterIndex, bench: &Benchmark, q: &str) -> Result<Vec<String>> {
-    let bodies: HashMap<&str, &str> = bench
-        .records
-        .iter()
-        .filter_map(|r| match r {
-            Record::CaseStudy(c) => Some((c.id.as_str(), c.body.as_deref().unwrap_or_default())),
-            _ => None,
-        })
-        .collect();
-    let mut doc_freq: HashMap<String, usize> = HashMap::new();
-    for body in bodies.values() {
-        for stem in text::english_tokens(body)
-            .into_iter()
-            .collect::<HashSet<_>>()
-        {
-            *doc_freq.entry(stem).or_default() += 1;
-        }
-    }
+fn feedback_words(index: &MusterIndex, corpus: &Corpus<'_>, q: &str) -> Result<Vec<String>> {
+    let Corpus { bodies, doc_freq } = corpus;
     let topic: HashSet<String> = text::english_tokens(q).into_iter().collect();
     let mut weight: HashMap<String, f64> = HashMap::new();
     let mut forms: HashMap<String, BTreeMap<String, usize>> = HashMap::new();
@@ -222,24 +229,27 @@ pub fn rankings(
     };
     // the profiles' index where the idea uses one
     let profiles = joined.as_ref().unwrap_or(index);
+    let corpus = std::cell::OnceCell::new();
     let mut out = BTreeMap::new();
     for (topic, q) in &bench.topics {
-        let product = scaled(all_hits(index, Kind::Member, q)?);
+        let product =
+            || -> Result<HashMap<String, f64>> { Ok(scaled(all_hits(index, Kind::Member, q)?)) };
         let ranking = match idea {
-            Idea::Profiles => ranked(scaled(all_hits(profiles, Kind::Member, q)?)),
-            Idea::ProfilesBlended => {
-                ranked(blend(product, scaled(all_hits(profiles, Kind::Member, q)?)))
-            }
-            Idea::PhraseRerank => reranked(index, q, product)?,
+            Idea::Profiles => best_first(scaled(all_hits(profiles, Kind::Member, q)?)),
+            Idea::ProfilesBlended => best_first(blend(
+                product()?,
+                scaled(all_hits(profiles, Kind::Member, q)?),
+            )),
+            Idea::PhraseRerank => reranked(index, q, product()?)?,
             Idea::Feedback => {
-                let words = feedback_words(index, bench, q)?;
+                let words = feedback_words(index, corpus.get_or_init(|| Corpus::of(bench)), q)?;
                 let expanded = format!("{q} {}", words.join(" "));
-                ranked(blend(
-                    product,
+                best_first(blend(
+                    product()?,
                     scaled(all_hits(index, Kind::Member, &expanded)?),
                 ))
             }
-            Idea::Coauthors => ranked(propagated(bench, &product)),
+            Idea::Coauthors => best_first(propagated(bench, &product()?)),
         };
         out.insert(topic.clone(), ranking);
     }
@@ -249,7 +259,7 @@ pub fn rankings(
 /// The first [`RERANK_DEPTH`] of `product` reordered by adding the scaled credit of case
 /// studies holding `q` as a phrase (when it has two words or more); the rest as they were.
 fn reranked(index: &MusterIndex, q: &str, product: HashMap<String, f64>) -> Result<Vec<String>> {
-    let first = ranked(product.clone());
+    let first = best_first(product.clone());
     let depth: HashSet<&String> = first.iter().take(RERANK_DEPTH).collect();
     let mut top = product;
     top.retain(|id, _| depth.contains(id));
@@ -260,7 +270,7 @@ fn reranked(index: &MusterIndex, q: &str, product: HashMap<String, f64>) -> Resu
             }
         }
     }
-    let mut second = ranked(top);
+    let mut second = best_first(top);
     second.extend(first.into_iter().skip(RERANK_DEPTH));
     Ok(second)
 }
@@ -268,31 +278,18 @@ fn reranked(index: &MusterIndex, q: &str, product: HashMap<String, f64>) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::aminer::author;
     use crate::taxonomy::Taxonomy;
 
     /// Members `a`, `b`, `c`, and papers `(id, text, authors)`, asked `topic`.
     fn bench(papers: &[(&str, &str, &[&str])], topic: &str) -> Benchmark {
         let mut records = Vec::new();
         for id in ["a", "b", "c"] {
-            let member = serde_json::json!({
-                "id": id, "name": format!("Author {id}"), "department": "DSIT",
-                "clearance": "none", "availability": "now",
-            });
-            records.push(
-                ingest::parse_json_line(Kind::Member, &member.to_string())
-                    .unwrap()
-                    .record,
-            );
+            records.push(author(id).unwrap());
         }
         for (id, body, authors) in papers {
-            let paper = serde_json::json!({
-                "id": id, "title": format!("Paper {id}"), "body": body, "authors": authors,
-            });
-            records.push(
-                ingest::parse_json_line(Kind::CaseStudy, &paper.to_string())
-                    .unwrap()
-                    .record,
-            );
+            let authors: Vec<String> = authors.iter().map(|a| a.to_string()).collect();
+            records.push(work(id, body, &authors).unwrap());
         }
         Benchmark {
             records,
@@ -342,7 +339,7 @@ mod tests {
             "planning",
         );
         let index = index::in_ram(&b.records, Taxonomy::builtin()).unwrap();
-        let words = feedback_words(&index, &b, "planning").unwrap();
+        let words = feedback_words(&index, &Corpus::of(&b), "planning").unwrap();
         for expected in ["heuristic", "search", "robots"] {
             assert!(words.iter().any(|w| w == expected), "{expected}: {words:?}");
         }
